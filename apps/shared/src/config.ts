@@ -1,0 +1,70 @@
+import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads a typed config object from environment variables, once, at startup.
+ * Property names are the variable names; values are coerced and defaults filled in.
+ */
+export function readConfig<T extends TObject>(
+  schema: T,
+  env: NodeJS.ProcessEnv = process.env,
+): Static<T> {
+  const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, allErrors: true, strict: false });
+  const candidate: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.properties)) {
+    const raw = env[key];
+    if (raw !== undefined && raw !== '') candidate[key] = raw;
+  }
+  const validate = ajv.compile(schema);
+  if (!validate(candidate)) {
+    const problems = (validate.errors ?? []).map((e) => {
+      const key = e.instancePath.replace(/^\//, '') || String(e.params.missingProperty ?? '');
+      return `${key} ${e.message ?? 'is invalid'} (got ${JSON.stringify(candidate[key])})`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return candidate as Static<T>;
+}
+
+/** A comma-separated list in one variable, e.g. KAFKA_BROKERS=a:9092,b:9092. */
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+const port = (defaultPort: number) =>
+  Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort });
+
+/** Settings every long-running app shares; apps spread these into their own schema. */
+export const commonEnv = {
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 25_000 }),
+} satisfies TProperties;
+
+export const kafkaEnv = {
+  KAFKA_BROKERS: Type.String({ minLength: 1, default: '127.0.0.1:19092' }),
+  KAFKA_CLIENT_ID: Type.Optional(Type.String({ minLength: 1 })),
+} satisfies TProperties;
+
+export const databaseEnv = {
+  DATABASE_URL: Type.String({
+    minLength: 1,
+    default: 'postgres://telemetry:telemetry@127.0.0.1:55432/telemetry',
+  }),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+} satisfies TProperties;
+
+export const opsEnv = (defaultPort: number) =>
+  ({
+    HTTP_HOST: Type.String({ default: '0.0.0.0' }),
+    HTTP_PORT: port(defaultPort),
+  }) satisfies TProperties;

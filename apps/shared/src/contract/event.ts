@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { SENSORS, SENSOR_TYPES } from './sensors.ts';
+
+const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]*$';
+/** ISO-8601 date-time; the offset may be missing (the original sent naive UTC). */
+const TIMESTAMP_PATTERN =
+  '^\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}(:?\\d{2})?)?$';
+
+const id = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: ID_PATTERN });
+
+/** Event contract v1: the original's wire format, field for field. */
+export const TelemetryEventSchema = Type.Object({
+  event_id: Type.String({ format: 'uuid' }),
+  device_id: id(128),
+  site_id: id(64),
+  zone_id: id(64),
+  sensor_type: Type.Union(SENSOR_TYPES.map((s) => Type.Literal(s))),
+  value: Type.Number(),
+  ts_event: Type.String({ pattern: TIMESTAMP_PATTERN, maxLength: 40 }),
+});
+
+export type TelemetryEvent = Static<typeof TelemetryEventSchema>;
+
+export interface ValidEvent {
+  ok: true;
+  event: TelemetryEvent;
+  /** Event time in epoch milliseconds. */
+  tsMs: number;
+}
+export interface InvalidEvent {
+  ok: false;
+  reason: string;
+}
+export type ValidationResult = ValidEvent | InvalidEvent;
+
+export interface ValidationLimits {
+  /** Largest accepted payload in bytes. */
+  maxBytes: number;
+  /** How far ahead of `now` an event time may be (clock skew). */
+  maxFutureMs: number;
+  /** How old an event may be; older ones are outside raw retention. */
+  maxAgeMs: number;
+}
+
+export const DEFAULT_LIMITS: ValidationLimits = {
+  maxBytes: 16 * 1024,
+  maxFutureMs: 5 * 60_000,
+  maxAgeMs: 30 * 24 * 3600_000,
+};
+
+const ajv = new Ajv({ allErrors: false, removeAdditional: 'all', strict: true });
+// ajv-formats is CommonJS: under NodeNext its plugin is the namespace's `default`.
+addFormatsModule.default(ajv, ['uuid']);
+const checkSchema = ajv.compile<TelemetryEvent>(TelemetryEventSchema);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function describe(error: ErrorObject | undefined): string {
+  if (!error) return 'invalid event';
+  const field = error.instancePath.replace(/^\//, '');
+  if (error.keyword === 'required') {
+    return `missing field ${String((error.params as { missingProperty: string }).missingProperty)}`;
+  }
+  if (field === 'sensor_type') return `sensor_type must be one of ${SENSOR_TYPES.join(', ')}`;
+  if (field === 'ts_event') return 'ts_event must be an ISO-8601 timestamp';
+  return `${field || 'event'} ${error.message ?? 'is invalid'}`;
+}
+
+/** Parses an ISO timestamp; one without an offset is UTC, as the original meant it. */
+export function parseEventTime(text: string): number {
+  const hasOffset = /([Zz]|[+-]\d{2}(:?\d{2})?)$/.test(text.slice(10));
+  return Date.parse(hasOffset ? text : `${text}Z`);
+}
+
+/** Checks a decoded event object against the contract; fills nothing in. */
+export function validateEvent(
+  candidate: unknown,
+  now: number = Date.now(),
+  limits: ValidationLimits = DEFAULT_LIMITS,
+): ValidationResult {
+  if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
+    return { ok: false, reason: 'event must be a JSON object' };
+  }
+  if (!checkSchema(candidate)) return { ok: false, reason: describe(checkSchema.errors?.[0]) };
+  const event = candidate;
+  const spec = SENSORS[event.sensor_type];
+  if (event.value < spec.min || event.value > spec.max) {
+    return {
+      ok: false,
+      reason: `value ${event.value} out of range for ${event.sensor_type} (${spec.min}..${spec.max} ${spec.unit})`,
+    };
+  }
+  if (spec.integer && !Number.isInteger(event.value)) {
+    return { ok: false, reason: `value ${event.value} must be a whole number for ${event.sensor_type}` };
+  }
+  const tsMs = parseEventTime(event.ts_event);
+  if (Number.isNaN(tsMs)) return { ok: false, reason: `ts_event ${event.ts_event} is not a valid date` };
+  if (tsMs > now + limits.maxFutureMs) {
+    return { ok: false, reason: `ts_event ${event.ts_event} is too far in the future` };
+  }
+  if (tsMs < now - limits.maxAgeMs) {
+    return { ok: false, reason: `ts_event ${event.ts_event} is older than the raw retention` };
+  }
+  // One canonical spelling of the event time, so redeliveries deduplicate on the same key.
+  return { ok: true, event: { ...event, ts_event: new Date(tsMs).toISOString() }, tsMs };
+}
+
+/** Decodes and validates a message as it arrives from Kafka. */
+export function decodeEvent(
+  bytes: Uint8Array | null,
+  now: number = Date.now(),
+  limits: ValidationLimits = DEFAULT_LIMITS,
+): ValidationResult {
+  if (!bytes || bytes.length === 0) return { ok: false, reason: 'empty message' };
+  if (bytes.length > limits.maxBytes) {
+    return { ok: false, reason: `message of ${bytes.length} bytes exceeds ${limits.maxBytes}` };
+  }
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return { ok: false, reason: 'message is not valid UTF-8' };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, reason: `malformed JSON: ${(error as Error).message}` };
+  }
+  return validateEvent(parsed, now, limits);
+}
+
+/** Completes an event submitted over HTTP: the original filled in event_id and ts_event. */
+export function completeEvent(candidate: unknown, now: number = Date.now()): unknown {
+  if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
+    return candidate;
+  }
+  const record = candidate as Record<string, unknown>;
+  return {
+    ...record,
+    event_id: record.event_id ?? randomUUID(),
+    ts_event: record.ts_event ?? new Date(now).toISOString(),
+  };
+}

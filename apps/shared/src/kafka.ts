@@ -1,0 +1,50 @@
+import { Kafka, logLevel, type LogEntry, type Admin } from 'kafkajs';
+import { splitList } from './config.ts';
+import type { Logger } from './log.ts';
+import type { TopicSpec } from './contract/topics.ts';
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+export interface KafkaOptions {
+  brokers: string;
+  clientId: string;
+  logger: Logger;
+}
+
+/** A kafkajs client whose own log lines go through the service's pino logger. */
+export function createKafka({ brokers, clientId, logger }: KafkaOptions): Kafka {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId,
+    brokers: splitList(brokers),
+    logLevel: logLevel.WARN,
+    retry: { initialRetryTime: 300, retries: 8 },
+    logCreator:
+      () =>
+      ({ level, log }: LogEntry) => {
+        const { message, ...extra } = log;
+        kafkaLogger[LEVELS[level] ?? 'info'](extra, message);
+      },
+  });
+}
+
+/** Creates the topics that are missing; existing ones are left as they are. */
+export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.topic));
+  if (missing.length === 0) return;
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.numPartitions })),
+    });
+  } catch (error) {
+    // Another replica may have created them between the list and the create.
+    if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
+  }
+}

@@ -1,0 +1,39 @@
+import type { Logger } from './log.ts';
+
+/**
+ * Runs `stop` once on SIGTERM or SIGINT, then exits: 0 when it finished, 1 when it failed or
+ * outlived `timeoutMs` (Kubernetes would kill the pod soon after anyway).
+ */
+export function onShutdown(logger: Logger, timeoutMs: number, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handle = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs }, 'shutdown timed out');
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', handle);
+  process.once('SIGINT', handle);
+}
+
+/** Logs a startup failure clearly and exits non-zero; used by every main(). */
+export function exitOnStartupFailure(logger: Logger) {
+  return (error: unknown): never => {
+    logger.fatal({ err: error }, error instanceof Error ? error.message : 'startup failed');
+    process.exit(1);
+  };
+}
