@@ -63,8 +63,10 @@ export async function migrate(sql: Sql, dir: string, logger: Logger): Promise<nu
         applied_at timestamptz not null default now()
       )`;
     const applied = new Map(
-      (await conn<{ version: number; checksum: string }[]>`
-        select version, checksum from schema_migrations`).map((r) => [r.version, r.checksum]),
+      (
+        await conn<{ version: number; checksum: string }[]>`
+        select version, checksum from schema_migrations`
+      ).map((r) => [r.version, r.checksum]),
     );
     const done: number[] = [];
     for (const migration of migrations) {

@@ -18,7 +18,12 @@ try {
       RAW_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 30 }),
     }),
   );
-  const sql = createSql({ url: config.DATABASE_URL, poolSize: 2, logger, applicationName: 'migrate' });
+  const sql = createSql({
+    url: config.DATABASE_URL,
+    poolSize: 2,
+    logger,
+    applicationName: 'migrate',
+  });
   try {
     const applied = await migrate(sql, config.MIGRATIONS_DIR, logger);
     const created = await ensurePartitions(sql, config.RAW_RETENTION_DAYS * 86_400_000);

@@ -93,10 +93,14 @@ export function validateEvent(
     };
   }
   if (spec.integer && !Number.isInteger(event.value)) {
-    return { ok: false, reason: `value ${event.value} must be a whole number for ${event.sensor_type}` };
+    return {
+      ok: false,
+      reason: `value ${event.value} must be a whole number for ${event.sensor_type}`,
+    };
   }
   const tsMs = parseEventTime(event.ts_event);
-  if (Number.isNaN(tsMs)) return { ok: false, reason: `ts_event ${event.ts_event} is not a valid date` };
+  if (Number.isNaN(tsMs))
+    return { ok: false, reason: `ts_event ${event.ts_event} is not a valid date` };
   if (tsMs > now + limits.maxFutureMs) {
     return { ok: false, reason: `ts_event ${event.ts_event} is too far in the future` };
   }

@@ -41,7 +41,12 @@ const checkSpec = ajv.compile<SiteSpec>(SiteSpecSchema);
 
 /** Validates a `Site` object as read from a manifest; throws with every problem listed. */
 export function parseSite(resource: unknown): Site {
-  const r = resource as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown }; spec?: unknown };
+  const r = resource as {
+    apiVersion?: unknown;
+    kind?: unknown;
+    metadata?: { name?: unknown };
+    spec?: unknown;
+  };
   if (r.kind !== SITE_KIND || r.apiVersion !== SITE_API_VERSION) {
     throw new Error(`not a ${SITE_API_VERSION} ${SITE_KIND}`);
   }
@@ -51,7 +56,9 @@ export function parseSite(resource: unknown): Site {
   }
   const spec = structuredClone(r.spec ?? {});
   if (!checkSpec(spec)) {
-    const problems = (checkSpec.errors ?? []).map((e) => `spec${e.instancePath.replaceAll('/', '.')} ${e.message ?? ''}`);
+    const problems = (checkSpec.errors ?? []).map(
+      (e) => `spec${e.instancePath.replaceAll('/', '.')} ${e.message ?? ''}`,
+    );
     throw new Error(`Site ${name}: ${problems.join('; ')}`);
   }
   return { siteId: name, spec };

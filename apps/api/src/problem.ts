@@ -1,0 +1,85 @@
+import { STATUS_CODES } from 'node:http';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** An RFC 9457 problem; extension members (e.g. `parameter`) sit beside the standard ones. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  [extension: string]: unknown;
+}
+
+export const PROBLEM_TYPES = {
+  invalidParameter: 'https://telemetrypulse.io/problems/invalid-parameter',
+} as const;
+
+/** A problem that is only the HTTP status: RFC 9457 says type about:blank, title the status text. */
+export function httpProblem(status: number, detail?: string): Problem {
+  const problem: Problem = { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status };
+  if (detail !== undefined) problem.detail = detail;
+  return problem;
+}
+
+/** Thrown by handlers and validators; the error handler sends its problem as it is. */
+export class ProblemError extends Error {
+  override name = 'ProblemError';
+  readonly problem: Problem;
+
+  constructor(problem: Problem) {
+    super(problem.detail ?? problem.title);
+    this.problem = problem;
+  }
+}
+
+export function invalidParameter(parameter: string, detail: string): ProblemError {
+  return new ProblemError({
+    type: PROBLEM_TYPES.invalidParameter,
+    title: 'Invalid query parameter',
+    status: 400,
+    detail,
+    parameter,
+  });
+}
+
+/** Errors from express and body parsers carry their status, and say whether the message is safe. */
+function statusOf(error: unknown): number {
+  if (typeof error !== 'object' || error === null) return 500;
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  const code = typeof status === 'number' ? status : statusCode;
+  return typeof code === 'number' && code >= 400 && code <= 599 ? code : 500;
+}
+
+/** Turns anything thrown into the problem the client sees; 5xx never reveal internals. */
+export function toProblem(error: unknown): Problem {
+  if (error instanceof ProblemError) return error.problem;
+  const status = statusOf(error);
+  if (status >= 500) return httpProblem(status);
+  const exposed = (error as { expose?: unknown }).expose !== false && error instanceof Error;
+  return httpProblem(status, exposed ? error.message : undefined);
+}
+
+export function sendProblem(res: Response, problem: Problem): void {
+  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).json(problem);
+}
+
+export const notFoundHandler: RequestHandler = (req, res) => {
+  sendProblem(res, {
+    ...httpProblem(404, `no route for ${req.method} ${req.path}`),
+    request_id: req.id,
+  });
+};
+
+/** The one place errors become responses; the request's logger records what 5xx hide. */
+export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
+  const problem = toProblem(error);
+  if (problem.status >= 500) req.log.error({ err: error }, 'request failed');
+  if (res.headersSent) {
+    // Too late for a problem body; express's final handler aborts the connection.
+    next(error);
+    return;
+  }
+  sendProblem(res, { ...problem, request_id: req.id });
+};

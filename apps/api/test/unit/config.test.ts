@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { ConfigError } from '@telemetrypulse/shared';
+import { ApiConfigSchema, describeEnv, loadConfig } from '../../src/config.ts';
+
+describe('api config', () => {
+  it('when nothing is set, then the API listens on 0.0.0.0:8000 like the original', () => {
+    const config = loadConfig({});
+    assert.equal(config.HTTP_HOST, '0.0.0.0');
+    assert.equal(config.HTTP_PORT, 8000);
+    assert.equal(config.LOG_LEVEL, 'info');
+  });
+
+  it('when variables are set, then they are coerced to their types', () => {
+    const config = loadConfig({ HTTP_PORT: '9000', READINESS_TIMEOUT_MS: '250' });
+    assert.equal(config.HTTP_PORT, 9000);
+    assert.equal(config.READINESS_TIMEOUT_MS, 250);
+  });
+
+  it('when a variable is invalid, then startup fails naming it', () => {
+    assert.throws(
+      () => loadConfig({ HTTP_PORT: 'eighty' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /HTTP_PORT/);
+        return true;
+      },
+    );
+  });
+
+  it('when help is printed, then every variable appears with its default', () => {
+    const help = describeEnv(ApiConfigSchema.properties);
+    for (const name of Object.keys(ApiConfigSchema.properties))
+      assert.match(help, new RegExp(name));
+    assert.match(help, /HTTP_PORT\s+default 8000/);
+  });
+});

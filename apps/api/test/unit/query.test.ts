@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { Type } from '@sinclair/typebox';
+import { ProblemError, type Problem } from '../../src/problem.ts';
+import { queryParser } from '../../src/query.ts';
+import { LiveKpisQuery } from '../../src/routes/kpis.ts';
+
+function rejection(run: () => unknown): Problem {
+  try {
+    run();
+  } catch (error) {
+    assert.ok(error instanceof ProblemError, 'expected a ProblemError');
+    return error.problem;
+  }
+  assert.fail('expected the query to be rejected');
+}
+
+describe('query parameters', () => {
+  const parseLive = queryParser(LiveKpisQuery);
+
+  it('when no parameter is given, then the query is empty', () => {
+    assert.deepEqual(parseLive({}), {});
+  });
+
+  it('when site_id is a contract id, then it is accepted as it is', () => {
+    assert.deepEqual(parseLive({ site_id: 'site-01' }), { site_id: 'site-01' });
+  });
+
+  for (const [label, siteId] of [
+    ['empty', ''],
+    ['with a space', 'site 01'],
+    ['with a quote', "site'01"],
+    ['longer than 64 characters', 'x'.repeat(65)],
+  ] as const) {
+    it(`when site_id is ${label}, then a 400 problem names site_id`, () => {
+      const problem = rejection(() => parseLive({ site_id: siteId }));
+      assert.equal(problem.status, 400);
+      assert.equal(problem.parameter, 'site_id');
+      assert.match(problem.detail ?? '', /^site_id: /);
+    });
+  }
+
+  it('when an unknown parameter is given, then a 400 problem names it and lists the allowed ones', () => {
+    const problem = rejection(() => parseLive({ site: 'site-01' }));
+    assert.equal(problem.status, 400);
+    assert.equal(problem.parameter, 'site');
+    assert.match(problem.detail ?? '', /allowed: site_id/);
+  });
+
+  it('when a parameter is repeated, then a 400 problem names it', () => {
+    const problem = rejection(() => parseLive({ site_id: ['site-01', 'site-02'] }));
+    assert.equal(problem.parameter, 'site_id');
+  });
+
+  it('when a parameter is numeric, then its text is converted and its default filled in', () => {
+    const parse = queryParser(
+      Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }),
+    );
+    assert.deepEqual(parse({ limit: '5' }), { limit: 5 });
+    assert.deepEqual(parse({}), { limit: 20 });
+    assert.equal(rejection(() => parse({ limit: 'many' })).parameter, 'limit');
+    assert.equal(rejection(() => parse({ limit: '1000' })).parameter, 'limit');
+  });
+});

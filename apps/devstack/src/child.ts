@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+
+export interface Child {
+  name: string;
+  process: ChildProcess;
+  pid: number;
+  /** Resolves with the exit code (or signal name) once the process has gone. */
+  exited: Promise<number | string>;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface ChildOptions {
+  name: string;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** stdout and stderr are appended here; without it they are discarded. */
+  logFile?: string;
+}
+
+/** Starts a process whose output goes to a log file; stop() sends SIGTERM, then SIGKILL. */
+export function startChild(options: ChildOptions): Child {
+  const fd = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
+  const child = spawn(options.command, options.args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', fd, fd],
+  });
+  if (typeof fd === 'number') closeSync(fd);
+  if (child.pid === undefined) throw new Error(`could not start ${options.name}`);
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      resolve(code ?? signal ?? 'unknown');
+    });
+    child.once('error', () => {
+      resolve('spawn error');
+    });
+  });
+  return {
+    name: options.name,
+    process: child,
+    pid: child.pid,
+    exited,
+    async stop(graceMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,177 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Partitioners, type Kafka, type Message } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { Logger, SensorType } from '@telemetrypulse/shared';
+import { createSimulatorMetrics } from './metrics.ts';
+import { eventsDue, msUntilDue, startPace } from './pacing.ts';
+import { createSiteModel, type SiteModelOptions } from './site-model.ts';
+
+export interface SimulatorOptions {
+  /** Only `producer()` is used; the simulator owns the producer it makes. */
+  kafka: Pick<Kafka, 'producer'>;
+  topic: string;
+  site: SiteModelOptions;
+  eventsPerSecond: number;
+  logger: Logger;
+  registry: Registry;
+  /** Stop after exactly this many events are acknowledged (tests, one-off loads). */
+  maxEvents?: number;
+  /** Events per producer.send call. */
+  maxBatch?: number;
+  /** Sends awaiting acknowledgement at once; more than one keeps high rates flowing. */
+  maxInFlight?: number;
+  /** Pause before a failed send is tried again. */
+  retryDelayMs?: number;
+}
+
+export interface SimulatorStats {
+  /** Events acknowledged by Kafka. */
+  sent: number;
+  /** Events given up on because the simulator stopped while their send was failing. */
+  dropped: number;
+}
+
+export interface Simulator {
+  /** Settles when the run ends (maxEvents acknowledged, or stop()); the producer is disconnected. */
+  readonly done: Promise<SimulatorStats>;
+  /** Connected, and the last send (if any) succeeded. */
+  isReady(): boolean;
+  /** Stops producing, waits for sends in flight, disconnects. Safe to call more than once. */
+  stop(): Promise<SimulatorStats>;
+}
+
+interface Batch {
+  messages: Message[];
+  perSensor: Map<SensorType, number>;
+}
+
+const RATE_SAMPLE_MS = 5000;
+
+/** Sleeps, waking early (without throwing) when `signal` aborts. */
+async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  await delay(Math.max(1, Math.ceil(ms)), undefined, { signal }).catch(() => undefined);
+}
+
+/**
+ * Connects a producer and publishes the site's readings at the configured rate until stopped
+ * (or until `maxEvents` are acknowledged). Failed sends are retried with the same event ids:
+ * the processor deduplicates on event_id, so a retry never double-counts.
+ */
+export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
+  const { topic, site, eventsPerSecond, logger } = options;
+  const limit = options.maxEvents ?? Number.POSITIVE_INFINITY;
+  const maxBatch = options.maxBatch ?? 1000;
+  const maxInFlight = options.maxInFlight ?? 4;
+  const retryDelayMs = options.retryDelayMs ?? 1000;
+  const model = createSiteModel(site);
+  startPace(eventsPerSecond, 0); // a bad rate fails here, before anything connects
+  const metrics = createSimulatorMetrics(options.registry, site.siteId, site.sensors);
+  const siteLabel = { site_id: site.siteId };
+  metrics.configuredRate.set(siteLabel, eventsPerSecond);
+
+  // Java's murmur2 partitioner: the same device lands on the same partition from any client.
+  const producer = options.kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  let connected = true;
+  let failing = false;
+  const stopping = new AbortController();
+  const stats: SimulatorStats = { sent: 0, dropped: 0 };
+
+  function buildBatch(size: number): Batch {
+    const now = Date.now();
+    const messages: Message[] = [];
+    const perSensor = new Map<SensorType, number>();
+    for (let i = 0; i < size; i++) {
+      const event = model.nextEvent(now);
+      messages.push({ key: event.device_id, value: JSON.stringify(event) });
+      perSensor.set(event.sensor_type, (perSensor.get(event.sensor_type) ?? 0) + 1);
+    }
+    return { messages, perSensor };
+  }
+
+  async function send(batch: Batch): Promise<void> {
+    for (;;) {
+      try {
+        await producer.send({ topic, acks: -1, messages: batch.messages });
+        failing = false;
+        stats.sent += batch.messages.length;
+        for (const [sensor, count] of batch.perSensor) {
+          metrics.eventsProduced.inc({ ...siteLabel, sensor_type: sensor }, count);
+        }
+        return;
+      } catch (error) {
+        failing = true;
+        metrics.sendErrors.inc(siteLabel);
+        if (stopping.signal.aborted) {
+          stats.dropped += batch.messages.length;
+          logger.error({ err: error, events: batch.messages.length }, 'send failed while stopping');
+          return;
+        }
+        logger.warn({ err: error, events: batch.messages.length }, 'send failed; retrying');
+        await sleep(retryDelayMs, stopping.signal);
+      }
+    }
+  }
+
+  let sampledAt = performance.now();
+  let sampledSent = 0;
+  const rateTimer = setInterval(() => {
+    const now = performance.now();
+    metrics.achievedRate.set(siteLabel, ((stats.sent - sampledSent) * 1000) / (now - sampledAt));
+    [sampledAt, sampledSent] = [now, stats.sent];
+  }, RATE_SAMPLE_MS);
+  rateTimer.unref();
+
+  async function run(): Promise<SimulatorStats> {
+    const inFlight = new Set<Promise<void>>();
+    let pace = startPace(eventsPerSecond, performance.now());
+    let released = 0;
+    try {
+      while (!stopping.signal.aborted && released < limit) {
+        const due = eventsDue(pace, released, performance.now());
+        pace = due.pace;
+        let count = Math.min(due.count, limit - released);
+        if (count === 0) {
+          await sleep(msUntilDue(pace, released, performance.now()), stopping.signal);
+          continue;
+        }
+        while (count > 0 && inFlight.size < maxInFlight) {
+          const size = Math.min(count, maxBatch);
+          const sending = send(buildBatch(size)).finally(() => inFlight.delete(sending));
+          inFlight.add(sending);
+          released += size;
+          count -= size;
+        }
+        // Backpressure: what is left stays due, and pacing caps how much piles up.
+        if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      }
+    } finally {
+      await Promise.all(inFlight);
+      clearInterval(rateTimer);
+      metrics.achievedRate.set(siteLabel, 0);
+      connected = false;
+      await producer.disconnect();
+    }
+    logger.info({ ...stats, topic }, 'simulator stopped');
+    return { ...stats };
+  }
+
+  logger.info(
+    { topic, siteId: site.siteId, pairs: model.pairCount, eventsPerSecond, seed: site.seed },
+    'simulator started',
+  );
+  const done = run();
+  return {
+    done,
+    isReady: () => connected && !failing,
+    stop: () => {
+      stopping.abort();
+      return done;
+    },
+  };
+}
