@@ -128,3 +128,4 @@ create table telemetry_alerts (
 create unique index telemetry_alerts_one_active
   on telemetry_alerts (site_id, zone_id, alert_type) where status <> 'resolved';
 create index telemetry_alerts_triggered on telemetry_alerts (triggered_at desc);
+create index telemetry_alerts_key on telemetry_alerts (site_id, zone_id, alert_type, resolved_at desc);

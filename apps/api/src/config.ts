@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { commonEnv, databaseEnv, opsEnv, readConfig } from '@telemetrypulse/shared';
 
 export const ApiConfigSchema = Type.Object({
@@ -24,14 +24,4 @@ export type ApiConfig = Static<typeof ApiConfigSchema>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   return readConfig(ApiConfigSchema, env);
-}
-
-/** The `--help` text: every variable with its default, straight from the schema. */
-export function describeEnv(properties: Record<string, TSchema>): string {
-  const lines = Object.entries(properties).map(([name, schema]) => {
-    const fallback = schema.default === undefined ? '(unset)' : JSON.stringify(schema.default);
-    const note = typeof schema.description === 'string' ? `  ${schema.description}` : '';
-    return `  ${name.padEnd(28)} default ${fallback}${note}`;
-  });
-  return `Environment variables:\n${lines.join('\n')}\n`;
 }

@@ -2,11 +2,12 @@ import {
   createLogger,
   createMetricsRegistry,
   createSql,
+  describeEnv,
   exitOnStartupFailure,
   onShutdown,
 } from '@telemetrypulse/shared';
 import { createApp } from './app.ts';
-import { ApiConfigSchema, describeEnv, loadConfig } from './config.ts';
+import { ApiConfigSchema, loadConfig } from './config.ts';
 import { startServer } from './server.ts';
 
 const USAGE = 'Usage: node apps/api/src/main.ts\n\nServes the TelemetryPulse HTTP API.\n\n';

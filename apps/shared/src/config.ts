@@ -1,4 +1,4 @@
-import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 
 export class ConfigError extends Error {
@@ -19,15 +19,27 @@ export function readConfig<T extends TObject>(
     const raw = env[key];
     if (raw !== undefined && raw !== '') candidate[key] = raw;
   }
-  const validate = ajv.compile(schema);
+  const validate = ajv.compile<Static<T>>(schema);
   if (!validate(candidate)) {
     const problems = (validate.errors ?? []).map((e) => {
       const key = e.instancePath.replace(/^\//, '') || String(e.params.missingProperty ?? '');
-      return `${key} ${e.message ?? 'is invalid'} (got ${JSON.stringify(candidate[key])})`;
+      const allowed =
+        e.keyword === 'enum' ? `: ${(e.params.allowedValues as unknown[]).join(', ')}` : '';
+      return `${key} ${e.message ?? 'is invalid'}${allowed} (got ${JSON.stringify(candidate[key])})`;
     });
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
-  return candidate as Static<T>;
+  return candidate;
+}
+
+/** The `--help` text: every variable with its default, straight from the schema. */
+export function describeEnv(properties: Record<string, TSchema>): string {
+  const lines = Object.entries(properties).map(([name, schema]) => {
+    const fallback = schema.default === undefined ? '(unset)' : JSON.stringify(schema.default);
+    const note = typeof schema.description === 'string' ? `  ${schema.description}` : '';
+    return `  ${name.padEnd(28)} default ${fallback}${note}`;
+  });
+  return `Environment variables:\n${lines.join('\n')}\n`;
 }
 
 /** A comma-separated list in one variable, e.g. KAFKA_BROKERS=a:9092,b:9092. */
@@ -38,15 +50,19 @@ export function splitList(value: string): string[] {
     .filter((item) => item.length > 0);
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 const port = (defaultPort: number) =>
   Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort });
 
 /** Settings every long-running app shares; apps spread these into their own schema. */
 export const commonEnv = {
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info' },
-  ),
+  // A plain `enum`, not a union of literals: a bad value then fails with one line, not eight.
+  LOG_LEVEL: Type.Unsafe<(typeof LOG_LEVELS)[number]>({
+    type: 'string',
+    enum: [...LOG_LEVELS],
+    default: 'info',
+  }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 25_000 }),
 } satisfies TProperties;
 

@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import type { Logger } from './log.ts';
 
 export type Sql = postgres.Sql;
+export type Tx = postgres.TransactionSql;
 
 export interface DatabaseOptions {
   url: string;

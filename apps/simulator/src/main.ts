@@ -5,13 +5,14 @@ import {
   createKafka,
   createLogger,
   createMetricsRegistry,
+  describeEnv,
   ensureTopics,
   exitOnStartupFailure,
   onShutdown,
   startOpsServer,
   type OpsServer,
 } from '@telemetrypulse/shared';
-import { SimulatorConfigSchema, describeEnv, loadConfig } from './config.ts';
+import { SimulatorConfigSchema, loadConfig } from './config.ts';
 import { startSimulator, type Simulator } from './publisher.ts';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { ConfigError } from '@telemetrypulse/shared';
-import { ApiConfigSchema, describeEnv, loadConfig } from '../../src/config.ts';
+import { ConfigError, describeEnv } from '@telemetrypulse/shared';
+import { ApiConfigSchema, loadConfig } from '../../src/config.ts';
 
 describe('api config', () => {
   it('when nothing is set, then the API listens on 0.0.0.0:8000 like the original', () => {

@@ -61,17 +61,26 @@ function describe(error: ErrorObject | undefined): string {
   if (!error) return 'invalid event';
   const field = error.instancePath.replace(/^\//, '');
   if (error.keyword === 'required') {
-    return `missing field ${String((error.params as { missingProperty: string }).missingProperty)}`;
+    return `missing field ${(error.params as { missingProperty: string }).missingProperty}`;
   }
   if (field === 'sensor_type') return `sensor_type must be one of ${SENSOR_TYPES.join(', ')}`;
   if (field === 'ts_event') return 'ts_event must be an ISO-8601 timestamp';
   return `${field || 'event'} ${error.message ?? 'is invalid'}`;
 }
 
-/** Parses an ISO timestamp; one without an offset is UTC, as the original meant it. */
+/**
+ * Parses an ISO timestamp to epoch ms (NaN when it is no real time). One without an offset is UTC,
+ * as the original meant it.
+ */
 export function parseEventTime(text: string): number {
-  const hasOffset = /([Zz]|[+-]\d{2}(:?\d{2})?)$/.test(text.slice(10));
-  return Date.parse(hasOffset ? text : `${text}Z`);
+  const offset = /([Zz]|[+-]\d{2}(:?\d{2})?)$/.exec(text.slice(10))?.[0];
+  // Date.parse knows no hour-only offset (`-05`), which ISO-8601 and the contract allow.
+  const full = offset === undefined ? `${text}Z` : /^[+-]\d{2}$/.test(offset) ? `${text}:00` : text;
+  // Date.parse rolls an impossible day over (Feb 30 becomes Mar 2): the calendar day must exist.
+  const [year = NaN, month = NaN, day = NaN] = text.slice(0, 10).split('-').map(Number);
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return NaN;
+  return Date.parse(full);
 }
 
 /** Checks a decoded event object against the contract; fills nothing in. */
@@ -107,8 +116,16 @@ export function validateEvent(
   if (tsMs < now - limits.maxAgeMs) {
     return { ok: false, reason: `ts_event ${event.ts_event} is older than the raw retention` };
   }
-  // One canonical spelling of the event time, so redeliveries deduplicate on the same key.
-  return { ok: true, event: { ...event, ts_event: new Date(tsMs).toISOString() }, tsMs };
+  // One canonical spelling of the id and the time, so copies deduplicate on the same key.
+  return {
+    ok: true,
+    event: {
+      ...event,
+      event_id: event.event_id.toLowerCase(),
+      ts_event: new Date(tsMs).toISOString(),
+    },
+    tsMs,
+  };
 }
 
 /** Decodes and validates a message as it arrives from Kafka. */

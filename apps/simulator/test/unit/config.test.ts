@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { ConfigError, TOPICS } from '@telemetrypulse/shared';
-import { SimulatorConfigSchema, describeEnv, loadConfig } from '../../src/config.ts';
+import { ConfigError, TOPICS, describeEnv } from '@telemetrypulse/shared';
+import { SimulatorConfigSchema, loadConfig } from '../../src/config.ts';
 
 function assertConfigError(env: NodeJS.ProcessEnv, names: RegExp): void {
   assert.throws(

@@ -1,0 +1,29 @@
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  commonEnv,
+  databaseEnv,
+  kafkaEnv,
+  opsEnv,
+  PROCESSOR_GROUP,
+  readConfig,
+  TOPICS,
+} from '@telemetrypulse/shared';
+
+export const ProcessorEnv = Type.Object({
+  ...commonEnv,
+  ...kafkaEnv,
+  ...databaseEnv,
+  ...opsEnv(9464),
+  EVENTS_TOPIC: Type.String({ minLength: 1, default: TOPICS.events }),
+  DLQ_TOPIC: Type.String({ minLength: 1, default: TOPICS.dlq }),
+  CONSUMER_GROUP: Type.String({ minLength: 1, default: PROCESSOR_GROUP }),
+  PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, maximum: 64, default: 3 }),
+  RAW_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
+  MAX_FUTURE_SECONDS: Type.Integer({ minimum: 0, default: 300 }),
+  MAX_MESSAGE_BYTES: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 16_384 }),
+});
+export type ProcessorConfig = Static<typeof ProcessorEnv>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
+  return readConfig(ProcessorEnv, env);
+}

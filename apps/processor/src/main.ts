@@ -1,0 +1,98 @@
+// Stream processor: telemetry.events → PostgreSQL (raw, 5m/15m aggregates, alerts), rejects → DLQ.
+import {
+  createKafka,
+  createLogger,
+  createMetricsRegistry,
+  createSql,
+  DEFAULT_ALERT_RULES,
+  ensurePartitions,
+  ensureTopics,
+  exitOnStartupFailure,
+  isDatabaseReachable,
+  onShutdown,
+  startOpsServer,
+  TOPIC_SPECS,
+} from '@telemetrypulse/shared';
+import { loadConfig, ProcessorEnv } from './config.ts';
+import { startProcessor } from './consumer.ts';
+
+const PARTITION_CHECK_MS = 3_600_000;
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('processor', config.LOG_LEVEL);
+  const registry = createMetricsRegistry('processor');
+  const sql = createSql({
+    url: config.DATABASE_URL,
+    poolSize: config.DATABASE_POOL_SIZE,
+    logger,
+    applicationName: 'processor',
+  });
+  const maxAgeMs = config.RAW_RETENTION_DAYS * 86_400_000;
+  await ensurePartitions(sql, maxAgeMs);
+  // Days roll over while we run: keep partitions ahead of the event times we accept.
+  const partitionTimer = setInterval(() => {
+    ensurePartitions(sql, maxAgeMs).catch((error: unknown) => {
+      logger.error({ err: error }, 'could not create partitions');
+    });
+  }, PARTITION_CHECK_MS);
+
+  const kafka = createKafka({
+    brokers: config.KAFKA_BROKERS,
+    clientId: config.KAFKA_CLIENT_ID ?? 'processor',
+    logger,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(
+    admin,
+    TOPIC_SPECS.map((spec) =>
+      spec.topic === 'telemetry.events' ? { ...spec, topic: config.EVENTS_TOPIC } : spec,
+    ),
+  );
+  await admin.disconnect();
+
+  const processor = await startProcessor({
+    kafka,
+    sql,
+    logger,
+    registry,
+    topics: { events: config.EVENTS_TOPIC, dlq: config.DLQ_TOPIC },
+    groupId: config.CONSUMER_GROUP,
+    limits: {
+      maxBytes: config.MAX_MESSAGE_BYTES,
+      maxFutureMs: config.MAX_FUTURE_SECONDS * 1000,
+      maxAgeMs,
+    },
+    rules: DEFAULT_ALERT_RULES,
+    partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
+  });
+  const ops = await startOpsServer({
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+    registry,
+    ready: async () => processor.isRunning() && (await isDatabaseReachable(sql)),
+  });
+  logger.info(
+    { port: ops.port, topic: config.EVENTS_TOPIC, group: config.CONSUMER_GROUP },
+    'processor started',
+  );
+
+  onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
+    clearInterval(partitionTimer);
+    await processor.stop();
+    await ops.close();
+    await sql.end({ timeout: 5 });
+  });
+}
+
+if (process.argv.includes('--help')) {
+  console.log('TelemetryPulse processor. Environment variables:');
+  for (const [name, schema] of Object.entries(ProcessorEnv.properties)) {
+    console.log(
+      `  ${name}${'default' in schema ? ` (default ${JSON.stringify(schema.default)})` : ''}`,
+    );
+  }
+} else {
+  main().catch(exitOnStartupFailure(createLogger('processor')));
+}

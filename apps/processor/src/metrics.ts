@@ -1,0 +1,80 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export interface ProcessorMetrics {
+  consumed: Counter;
+  stored: Counter;
+  duplicates: Counter;
+  invalid: Counter<'reason'>;
+  deadLetters: Counter;
+  batchSeconds: Histogram;
+  batchSize: Histogram;
+  storeRetries: Counter;
+  alerts: Counter<'alert_type' | 'transition'>;
+}
+
+export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
+  const registers = [registry];
+  return {
+    consumed: new Counter({
+      name: 'telemetry_processor_events_consumed_total',
+      help: 'Messages read from the events topic',
+      registers,
+    }),
+    stored: new Counter({
+      name: 'telemetry_processor_events_stored_total',
+      help: 'Valid events newly stored (first delivery)',
+      registers,
+    }),
+    duplicates: new Counter({
+      name: 'telemetry_processor_events_duplicate_total',
+      help: 'Valid events already stored (redelivery or repeated event_id)',
+      registers,
+    }),
+    invalid: new Counter({
+      name: 'telemetry_processor_events_invalid_total',
+      help: 'Messages rejected by validation, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'telemetry_processor_dlq_messages_total',
+      help: 'Messages written to the dead-letter topic',
+      registers,
+    }),
+    batchSeconds: new Histogram({
+      name: 'telemetry_processor_batch_duration_seconds',
+      help: 'Time to process one batch, from decode to offset commit',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'telemetry_processor_batch_size_events',
+      help: 'Messages per processed batch',
+      buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000],
+      registers,
+    }),
+    storeRetries: new Counter({
+      name: 'telemetry_processor_store_retries_total',
+      help: 'Batch transactions retried after a database error',
+      registers,
+    }),
+    alerts: new Counter({
+      name: 'telemetry_processor_alerts_total',
+      help: 'Alert transitions, by type and transition (opened, resolved)',
+      labelNames: ['alert_type', 'transition'],
+      registers,
+    }),
+  };
+}
+
+/** A reason text reduced to a low-cardinality label. */
+export function reasonLabel(reason: string): string {
+  if (reason.startsWith('malformed JSON')) return 'malformed_json';
+  if (reason.startsWith('missing field')) return 'missing_field';
+  if (reason.includes('out of range') || reason.includes('whole number')) return 'out_of_range';
+  if (reason.startsWith('ts_event')) return 'bad_event_time';
+  if (reason.includes('UTF-8')) return 'not_utf8';
+  if (reason.includes('exceeds')) return 'too_large';
+  if (reason.startsWith('sensor_type')) return 'unknown_sensor';
+  return 'invalid_field';
+}

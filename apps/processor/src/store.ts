@@ -1,0 +1,206 @@
+import type { AlertRule, Sql, TelemetryEvent, Tx } from '@telemetrypulse/shared';
+import {
+  alertKey,
+  evaluateAlerts,
+  type AlertState,
+  type Incident,
+  type Reading,
+} from './alerts.ts';
+
+export interface StoreResult {
+  stored: TelemetryEvent[];
+  duplicates: number;
+  incidents: Incident[];
+}
+
+const eventKey = (eventId: string, ts: string) => `${eventId}|${ts}`;
+
+/**
+ * Stores a batch in one transaction: raw rows (deduplicated on event_id + ts_event), then the
+ * 5m and 15m aggregates from the rows that were really inserted, so a redelivered event never
+ * counts twice. Sums are numeric, making the merged aggregate equal to a recomputation.
+ */
+async function insertEvents(tx: Tx, events: readonly TelemetryEvent[]): Promise<Set<string>> {
+  const rows = await tx<{ event_id: string; ts_event: Date }[]>`
+    with input as (
+      select * from unnest(
+        ${events.map((e) => e.event_id)}::uuid[], ${events.map((e) => e.device_id)}::text[],
+        ${events.map((e) => e.site_id)}::text[], ${events.map((e) => e.zone_id)}::text[],
+        ${events.map((e) => e.sensor_type)}::text[], ${events.map((e) => e.value)}::float8[],
+        ${events.map((e) => e.ts_event)}::timestamptz[]
+      ) as t(event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
+    ), inserted as (
+      insert into telemetry_events (event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
+      select * from input
+      on conflict do nothing
+      returning event_id, site_id, zone_id, sensor_type, value, ts_event
+    ), agg_5m as (
+      insert into telemetry_agg_5m as a
+        (site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value)
+      select site_id, zone_id, sensor_type,
+             date_bin('5 minutes', ts_event, timestamptz '1970-01-01 00:00:00+00') as w,
+             count(*), sum(value::numeric), min(value), max(value)
+      from inserted group by 1, 2, 3, 4 order by 1, 2, 3, 4
+      on conflict (site_id, zone_id, sensor_type, window_start) do update set
+        count_events = a.count_events + excluded.count_events,
+        sum_value = a.sum_value + excluded.sum_value,
+        min_value = least(a.min_value, excluded.min_value),
+        max_value = greatest(a.max_value, excluded.max_value),
+        updated_at = now()
+    ), agg_15m as (
+      insert into telemetry_agg_15m as a
+        (site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value)
+      select site_id, zone_id, sensor_type,
+             date_bin('15 minutes', ts_event, timestamptz '1970-01-01 00:00:00+00') as w,
+             count(*), sum(value::numeric), min(value), max(value)
+      from inserted group by 1, 2, 3, 4 order by 1, 2, 3, 4
+      on conflict (site_id, zone_id, sensor_type, window_start) do update set
+        count_events = a.count_events + excluded.count_events,
+        sum_value = a.sum_value + excluded.sum_value,
+        min_value = least(a.min_value, excluded.min_value),
+        max_value = greatest(a.max_value, excluded.max_value),
+        updated_at = now()
+    ), site_seen as (
+      insert into sites as s (site_id, last_event_at)
+      select site_id, max(ts_event) from inserted group by 1 order by 1
+      on conflict (site_id) do update set
+        last_event_at = greatest(s.last_event_at, excluded.last_event_at)
+    )
+    select event_id, ts_event from inserted`;
+  return new Set(rows.map((r) => eventKey(r.event_id, r.ts_event.toISOString())));
+}
+
+interface AlertRow {
+  alert_id: number;
+  site_id: string;
+  zone_id: string;
+  sensor_type: Reading['sensorType'];
+  alert_type: string;
+  severity: Incident['severity'];
+  threshold: number;
+  value: number;
+  peak_value: number;
+  event_count: number;
+  triggered_at: Date;
+  last_seen_at: Date;
+  resolved_at: Date | null;
+}
+
+/** Active incidents (locked) and the last resolution time for the keys this batch touches. */
+async function loadAlertStates(
+  tx: Tx,
+  keys: readonly { siteId: string; zoneId: string; alertType: string }[],
+): Promise<Map<string, AlertState>> {
+  const states = new Map<string, AlertState>();
+  if (keys.length === 0) return states;
+  const wanted = tx`
+    select * from unnest(${keys.map((k) => k.siteId)}::text[], ${keys.map((k) => k.zoneId)}::text[],
+                         ${keys.map((k) => k.alertType)}::text[])`;
+  const active = await tx<AlertRow[]>`
+    select * from telemetry_alerts
+    where status <> 'resolved' and (site_id, zone_id, alert_type) in (${wanted})
+    order by alert_id
+    for update`;
+  const resolved = await tx<Pick<AlertRow, 'site_id' | 'zone_id' | 'alert_type' | 'resolved_at'>[]>`
+    select site_id, zone_id, alert_type, max(resolved_at) as resolved_at from telemetry_alerts
+    where status = 'resolved' and (site_id, zone_id, alert_type) in (${wanted})
+    group by 1, 2, 3`;
+  for (const row of resolved) {
+    states.set(alertKey(row.site_id, row.zone_id, row.alert_type), {
+      watermarkMs: row.resolved_at?.getTime() ?? Number.NEGATIVE_INFINITY,
+    });
+  }
+  for (const row of active) {
+    const key = alertKey(row.site_id, row.zone_id, row.alert_type);
+    const watermarkMs = states.get(key)?.watermarkMs ?? Number.NEGATIVE_INFINITY;
+    states.set(key, {
+      watermarkMs: Math.max(watermarkMs, row.last_seen_at.getTime()),
+      active: {
+        alertId: row.alert_id,
+        siteId: row.site_id,
+        zoneId: row.zone_id,
+        sensorType: row.sensor_type,
+        alertType: row.alert_type,
+        severity: row.severity,
+        threshold: row.threshold,
+        value: row.value,
+        peakValue: row.peak_value,
+        eventCount: row.event_count,
+        triggeredAtMs: row.triggered_at.getTime(),
+        lastSeenAtMs: row.last_seen_at.getTime(),
+      },
+    });
+  }
+  return states;
+}
+
+async function writeIncident(tx: Tx, incident: Incident): Promise<void> {
+  const resolvedAt = incident.resolvedAtMs === undefined ? null : new Date(incident.resolvedAtMs);
+  if (incident.alertId !== undefined) {
+    await tx`
+      update telemetry_alerts set
+        value = ${incident.value}, peak_value = ${incident.peakValue},
+        event_count = ${incident.eventCount}, last_seen_at = ${new Date(incident.lastSeenAtMs)},
+        resolved_at = ${resolvedAt},
+        status = case when ${resolvedAt}::timestamptz is null then status else 'resolved' end,
+        updated_at = now()
+      where alert_id = ${incident.alertId}`;
+    return;
+  }
+  await tx`
+    insert into telemetry_alerts (site_id, zone_id, sensor_type, alert_type, severity, status,
+      threshold, value, peak_value, event_count, triggered_at, last_seen_at, resolved_at)
+    values (${incident.siteId}, ${incident.zoneId}, ${incident.sensorType}, ${incident.alertType},
+      ${incident.severity}, ${resolvedAt ? 'resolved' : 'open'}, ${incident.threshold},
+      ${incident.value}, ${incident.peakValue}, ${incident.eventCount},
+      ${new Date(incident.triggeredAtMs)}, ${new Date(incident.lastSeenAtMs)}, ${resolvedAt})`;
+}
+
+async function applyAlerts(
+  tx: Tx,
+  rules: readonly AlertRule[],
+  stored: readonly TelemetryEvent[],
+): Promise<Incident[]> {
+  const ruleTypes = new Map(rules.map((r) => [r.sensorType, r.alertType]));
+  const readings: Reading[] = [];
+  const keys = new Map<string, { siteId: string; zoneId: string; alertType: string }>();
+  for (const e of stored) {
+    const alertType = ruleTypes.get(e.sensor_type);
+    if (!alertType) continue;
+    readings.push({
+      siteId: e.site_id,
+      zoneId: e.zone_id,
+      sensorType: e.sensor_type,
+      value: e.value,
+      tsMs: Date.parse(e.ts_event),
+    });
+    keys.set(alertKey(e.site_id, e.zone_id, alertType), {
+      siteId: e.site_id,
+      zoneId: e.zone_id,
+      alertType,
+    });
+  }
+  const states = await loadAlertStates(tx, [...keys.values()]);
+  const incidents = evaluateAlerts(rules, states, readings);
+  // Resolutions first, so a new incident never meets the one it follows in the unique index.
+  const ordered = [...incidents].sort(
+    (a, b) => Number(b.resolvedAtMs !== undefined) - Number(a.resolvedAtMs !== undefined),
+  );
+  for (const incident of ordered) await writeIncident(tx, incident);
+  return incidents;
+}
+
+/** Everything a batch changes, in one transaction; the caller commits offsets only after it. */
+export async function storeBatch(
+  sql: Sql,
+  events: readonly TelemetryEvent[],
+  rules: readonly AlertRule[],
+): Promise<StoreResult> {
+  if (events.length === 0) return { stored: [], duplicates: 0, incidents: [] };
+  return sql.begin(async (tx) => {
+    const inserted = await insertEvents(tx, events);
+    const stored = events.filter((e) => inserted.has(eventKey(e.event_id, e.ts_event)));
+    const incidents = await applyAlerts(tx, rules, stored);
+    return { stored, duplicates: events.length - stored.length, incidents };
+  });
+}
