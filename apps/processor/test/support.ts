@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { testKafka } from '../../devstack/src/test/kafka.ts';
+import { Registry } from 'prom-client';
+import {
+  createLogger,
+  DEFAULT_ALERT_RULES,
+  DEFAULT_LIMITS,
+  type TelemetryEvent,
+} from '@telemetrypulse/shared';
+import type { TestDatabase } from '../../devstack/src/test/database.ts';
+import { testKafka, type TestTopics } from '../../devstack/src/test/kafka.ts';
+import { startProcessor, type Processor } from '../src/consumer.ts';
 
 /** Polls until `check` holds; fails with what it was waiting for. */
 export async function waitUntil(
@@ -63,4 +72,41 @@ export async function readTopic(topic: string, count: number): Promise<ReadMessa
     await consumer.disconnect();
   }
   return messages;
+}
+
+/** Publishes events as the simulator does: JSON, keyed by device id, acknowledged by all replicas. */
+export async function produceEvents(
+  topic: string,
+  events: readonly TelemetryEvent[],
+): Promise<void> {
+  const producer = testKafka().producer();
+  await producer.connect();
+  try {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: events.map((e) => ({ key: e.device_id, value: JSON.stringify(e) })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** A processor with the default limits and alert rules, on the test's database and topics. */
+export function startTestProcessor(
+  db: TestDatabase,
+  topics: TestTopics,
+  groupId: string,
+): Promise<Processor> {
+  return startProcessor({
+    kafka: testKafka(),
+    sql: db.sql,
+    logger: createLogger('test', 'silent'),
+    registry: new Registry(),
+    topics,
+    groupId,
+    limits: DEFAULT_LIMITS,
+    rules: DEFAULT_ALERT_RULES,
+    partitionsConcurrently: 3,
+  });
 }

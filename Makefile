@@ -1,0 +1,53 @@
+# Every target runs on Node 24 from node_modules (the `node` devDependency), not the system node.
+NODE := node_modules/.bin/node
+NPM_INSTALL_STAMP := node_modules/.install-stamp
+
+.PHONY: help install up down logs status reset test test-unit lint typecheck format migrate
+
+help:
+	@echo "make up        start the local platform (Kafka, PostgreSQL, processor, API, simulators)"
+	@echo "make down      stop it (data is kept in .local/)"
+	@echo "make logs      follow the logs;  make status: what runs"
+	@echo "make test      lint, typecheck and the whole test suite (real Kafka + PostgreSQL)"
+	@echo "make reset     stop and delete local data"
+
+# npm ci only when the lockfile changed since the last install.
+$(NPM_INSTALL_STAMP): package-lock.json package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/devstack/src/cli.ts install
+
+up: install
+	$(NODE) apps/devstack/src/cli.ts up
+
+down:
+	@if [ -x $(NODE) ]; then $(NODE) apps/devstack/src/cli.ts down; else echo "not installed"; fi
+
+logs: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/devstack/src/cli.ts logs
+
+status: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/devstack/src/cli.ts status
+
+reset: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/devstack/src/cli.ts reset
+
+migrate: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/shared/src/bin/migrate.ts
+
+lint: $(NPM_INSTALL_STAMP)
+	npm run lint
+
+typecheck: $(NPM_INSTALL_STAMP)
+	npm run typecheck
+
+format: $(NPM_INSTALL_STAMP)
+	npm run format
+
+test-unit: $(NPM_INSTALL_STAMP)
+	npm run test:unit
+
+test: install lint typecheck
+	npm test

@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+// The local platform: `up` (detached), `down`, `logs`, `status`, `run` (foreground), `install`.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { installKafka } from './kafka-broker.ts';
+import { LOCAL_DIR } from './paths.ts';
+import { waitFor } from './ports.ts';
+import { readStackSettings, STACK_FILES, type StackSettings, type StackState } from './stack/settings.ts';
+import { runStack } from './stack/supervisor.ts';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readState(): StackState | undefined {
+  if (!existsSync(STACK_FILES.state)) return undefined;
+  try {
+    return JSON.parse(readFileSync(STACK_FILES.state, 'utf8')) as StackState;
+  } catch {
+    return undefined;
+  }
+}
+
+function supervisorPid(): number | undefined {
+  if (!existsSync(STACK_FILES.pid)) return undefined;
+  const pid = Number(readFileSync(STACK_FILES.pid, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+}
+
+function printEndpoints(state: StackState): void {
+  console.log('TelemetryPulse is up:');
+  console.log(`  API             ${state.endpoints.api ?? '-'}   (try: curl ${state.endpoints.api ?? ''}/kpis/live)`);
+  console.log(`  Kafka           ${state.endpoints.kafka ?? '-'}`);
+  console.log(`  PostgreSQL      ${state.endpoints.postgres ?? '-'}`);
+  console.log(`  metrics         ${state.endpoints.processorMetrics ?? '-'} (processor)`);
+  console.log(`                  ${state.endpoints.simulatorMetrics ?? '-'} (simulators)`);
+  console.log(`  sites           ${state.sites.join(', ')}`);
+  console.log(`  logs            make logs   (files in ${STACK_FILES.logs})`);
+  console.log('  stop            make down');
+}
+
+async function sitesLive(settings: StackSettings, sites: string[]): Promise<string[]> {
+  const response = await fetch(`http://127.0.0.1:${settings.API_PORT}/kpis/live`);
+  if (!response.ok) return [];
+  const rows = (await response.json()) as { site_id: string }[];
+  const seen = new Set(rows.map((r) => r.site_id));
+  return sites.filter((s) => seen.has(s));
+}
+
+async function up(settings: StackSettings): Promise<void> {
+  const running = supervisorPid();
+  const current = readState();
+  if (running && current?.state === 'ready') {
+    printEndpoints(current);
+    return;
+  }
+  if (running) throw new Error(`the stack is ${current?.state ?? 'running'} (pid ${running}); try make down`);
+  mkdirSync(STACK_FILES.logs, { recursive: true });
+  rmSync(STACK_FILES.state, { force: true });
+  // Downloads happen here, in the foreground, so their progress and errors are visible.
+  if (!settings.KAFKA_BROKERS) installKafka();
+
+  const started = Date.now();
+  const out = openSync(path.join(STACK_FILES.logs, 'stack.log'), 'a');
+  const supervisor = spawn(process.execPath, [fileURLToPath(import.meta.url), 'run'], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: process.env,
+  });
+  supervisor.unref();
+  console.log(`starting the local platform (supervisor pid ${supervisor.pid ?? '?'}) …`);
+
+  await waitFor(
+    'the platform to start',
+    async () => {
+      const state = readState();
+      if (state?.state === 'failed') throw new Error(state.error ?? 'start failed');
+      if (supervisor.pid !== undefined && !alive(supervisor.pid)) {
+        throw new Error(`the supervisor exited; see ${path.join(STACK_FILES.logs, 'stack.log')}`);
+      }
+      return state?.state === 'ready';
+    },
+    240_000,
+    500,
+  ).catch((error: unknown) => {
+    const failed = readState();
+    throw new Error(failed?.error ?? (error as Error).message, { cause: error });
+  });
+  const state = readState();
+  if (!state) throw new Error('the stack state disappeared');
+  // Live KPIs need the first events to reach the database; the simulators start at once.
+  process.stdout.write('waiting for every site to show in /kpis/live …');
+  await waitFor(
+    'every site in /kpis/live',
+    async () => (await sitesLive(settings, state.sites)).length === state.sites.length,
+    90_000,
+    1000,
+  );
+  console.log(` done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  printEndpoints(state);
+}
+
+async function down(): Promise<void> {
+  const state = readState();
+  const pid = supervisorPid();
+  if (pid) {
+    process.kill(pid, 'SIGTERM');
+    await waitFor('the stack to stop', () => Promise.resolve(!alive(pid)), 90_000, 250).catch(() => {
+      process.kill(pid, 'SIGKILL');
+    });
+  }
+  // Whatever the supervisor could not stop (e.g. it was killed) is stopped by its PID.
+  const leftovers = Object.entries(state?.pids ?? {}).filter(([, p]) => alive(p));
+  for (const [name, p] of leftovers) {
+    console.log(`stopping leftover ${name} (pid ${p})`);
+    process.kill(p, 'SIGTERM');
+  }
+  for (const [, p] of leftovers) {
+    await waitFor('leftovers to stop', () => Promise.resolve(!alive(p)), 30_000, 250).catch(() => {
+      process.kill(p, 'SIGKILL');
+    });
+  }
+  rmSync(STACK_FILES.pid, { force: true });
+  rmSync(STACK_FILES.state, { force: true });
+  console.log(pid || leftovers.length > 0 ? 'stopped; data kept in .local/' : 'not running');
+}
+
+function logs(follow: boolean): void {
+  if (!existsSync(STACK_FILES.logs)) {
+    console.log('no logs yet: run make up');
+    return;
+  }
+  const files = readdirSync(STACK_FILES.logs).map((f) => path.join(STACK_FILES.logs, f));
+  spawn('tail', [follow ? '-F' : '-n50', ...files], { stdio: 'inherit' });
+}
+
+function status(): void {
+  const state = readState();
+  const pid = supervisorPid();
+  if (!pid || !state) {
+    console.log('not running');
+    return;
+  }
+  console.log(`${state.state} (supervisor pid ${pid})`);
+  for (const [name, p] of Object.entries(state.pids)) {
+    console.log(`  ${name.padEnd(24)} pid ${String(p).padEnd(8)} ${alive(p) ? 'running' : 'EXITED'}`);
+  }
+}
+
+const command = process.argv[2] ?? 'help';
+const settings = readStackSettings();
+const commands: Record<string, () => Promise<void> | void> = {
+  up: () => up(settings),
+  run: () => runStack(settings),
+  down,
+  logs: () => {
+    logs(!process.argv.includes('--no-follow'));
+  },
+  status,
+  install: () => {
+    console.log(`Kafka jars in ${installKafka()}`);
+  },
+  reset: async () => {
+    await down();
+    rmSync(LOCAL_DIR, { recursive: true, force: true });
+    console.log('local data removed');
+  },
+};
+const run = commands[command];
+if (!run) {
+  console.log(`usage: stack ${Object.keys(commands).join('|')}`);
+  process.exit(command === 'help' ? 0 : 2);
+}
+Promise.resolve(run()).catch((error: unknown) => {
+  console.error(`stack ${command}: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

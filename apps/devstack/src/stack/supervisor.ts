@@ -1,0 +1,174 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { simulatorEnv, type Site } from '@telemetrypulse/shared';
+import { startChild, type Child } from '../child.ts';
+import { startKafkaBroker } from '../kafka-broker.ts';
+import { REPO_ROOT } from '../paths.ts';
+import { isListening, waitFor } from '../ports.ts';
+import { startPostgresServer } from '../postgres-server.ts';
+import { loadSites } from '../sites.ts';
+import { STACK_FILES, type StackSettings, type StackState } from './settings.ts';
+
+const log = (message: string) => {
+  console.log(`[${new Date().toISOString()}] ${message}`);
+};
+
+async function assertPortFree(port: number, variable: string): Promise<void> {
+  if (await isListening(port)) {
+    throw new Error(`port ${port} is already in use; set ${variable} to another port`);
+  }
+}
+
+function appEntry(app: string): string {
+  return path.join(REPO_ROOT, 'apps', app, 'src', 'main.ts');
+}
+
+/**
+ * Runs the whole local platform in the foreground until SIGTERM: Kafka, PostgreSQL, migrations,
+ * the processor, the API and one simulator per Site manifest. `make up` starts this detached.
+ */
+export async function runStack(settings: StackSettings): Promise<void> {
+  mkdirSync(STACK_FILES.logs, { recursive: true });
+  const state: StackState = {
+    state: 'starting',
+    supervisorPid: process.pid,
+    pids: {},
+    endpoints: {},
+    sites: [],
+  };
+  const save = () => {
+    writeFileSync(STACK_FILES.state, `${JSON.stringify(state, null, 2)}\n`);
+  };
+  const stoppers: { name: string; stop: () => Promise<void> }[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    state.state = 'stopping';
+    save();
+    for (const { name, stop } of stoppers.reverse()) {
+      log(`stopping ${name}`);
+      await stop().catch((error: unknown) => {
+        log(`could not stop ${name}: ${String(error)}`);
+      });
+    }
+    rmSync(STACK_FILES.pid, { force: true });
+    rmSync(STACK_FILES.state, { force: true });
+    log('stopped');
+    process.exit(code);
+  };
+  process.once('SIGTERM', () => void stopAll(0));
+  process.once('SIGINT', () => void stopAll(0));
+  writeFileSync(STACK_FILES.pid, `${process.pid}\n`);
+  save();
+
+  try {
+    const sites: Site[] = loadSites(settings.SITES_DIR);
+    if (sites.length === 0) throw new Error(`no Site manifests in ${settings.SITES_DIR}`);
+    state.sites = sites.map((s) => s.siteId);
+
+    let brokers = settings.KAFKA_BROKERS;
+    if (!brokers) {
+      await assertPortFree(settings.KAFKA_PORT, 'KAFKA_PORT');
+      await assertPortFree(settings.KAFKA_CONTROLLER_PORT, 'KAFKA_CONTROLLER_PORT');
+      log('starting Kafka');
+      const kafka = await startKafkaBroker({
+        dir: STACK_FILES.kafka,
+        port: settings.KAFKA_PORT,
+        controllerPort: settings.KAFKA_CONTROLLER_PORT,
+        logFile: path.join(STACK_FILES.logs, 'kafka.log'),
+      });
+      stoppers.push({ name: 'kafka', stop: kafka.stop });
+      state.pids.kafka = kafka.child.pid;
+      brokers = kafka.brokers;
+    }
+    state.endpoints.kafka = brokers;
+
+    let databaseUrl = settings.DATABASE_URL;
+    if (!databaseUrl) {
+      await assertPortFree(settings.POSTGRES_PORT, 'POSTGRES_PORT');
+      log('starting PostgreSQL');
+      const postgres = await startPostgresServer({
+        dataDir: STACK_FILES.postgres,
+        port: settings.POSTGRES_PORT,
+        logFile: path.join(STACK_FILES.logs, 'postgres.log'),
+      });
+      stoppers.push({ name: 'postgres', stop: postgres.stop });
+      state.pids.postgres = postgres.child.pid;
+      databaseUrl = postgres.url;
+    }
+    state.endpoints.postgres = databaseUrl.replace(/\/\/[^@]*@/, '//');
+    save();
+
+    const env = {
+      ...process.env,
+      KAFKA_BROKERS: brokers,
+      DATABASE_URL: databaseUrl,
+      LOG_LEVEL: settings.LOG_LEVEL,
+      HTTP_HOST: '127.0.0.1',
+    };
+    const logFile = (name: string) => path.join(STACK_FILES.logs, `${name}.log`);
+    const start = (name: string, app: string, extra: Record<string, string>): Child => {
+      const child = startChild({
+        name,
+        command: process.execPath,
+        args: [app],
+        env: { ...env, ...extra },
+        logFile: logFile(name),
+      });
+      state.pids[name] = child.pid;
+      stoppers.push({ name, stop: () => child.stop() });
+      void child.exited.then((code) => {
+        if (!stopping) log(`${name} exited (${code}); see ${logFile(name)}`);
+      });
+      return child;
+    };
+
+    log('applying migrations');
+    const migrate = startChild({
+      name: 'migrate',
+      command: process.execPath,
+      args: [path.join(REPO_ROOT, 'apps', 'shared', 'src', 'bin', 'migrate.ts')],
+      env,
+      logFile: logFile('migrate'),
+    });
+    const migrated = await migrate.exited;
+    if (migrated !== 0) throw new Error(`migrations failed (${migrated}); see ${logFile('migrate')}`);
+
+    await assertPortFree(settings.API_PORT, 'API_PORT');
+    start('processor', appEntry('processor'), { HTTP_PORT: String(settings.PROCESSOR_METRICS_PORT) });
+    start('api', appEntry('api'), { HTTP_PORT: String(settings.API_PORT) });
+    sites.forEach((site, i) => {
+      start(`simulator-${site.siteId}`, appEntry('simulator'), {
+        ...simulatorEnv(site),
+        HTTP_PORT: String(settings.SIMULATOR_METRICS_PORT + i),
+      });
+    });
+    state.endpoints.api = `http://localhost:${settings.API_PORT}`;
+    state.endpoints.processorMetrics = `http://localhost:${settings.PROCESSOR_METRICS_PORT}/metrics`;
+    state.endpoints.simulatorMetrics = `http://localhost:${settings.SIMULATOR_METRICS_PORT}..${settings.SIMULATOR_METRICS_PORT + sites.length - 1}/metrics`;
+    save();
+
+    await waitFor(
+      'the API to be ready',
+      async () => (await fetch(`http://127.0.0.1:${settings.API_PORT}/health/ready`)).ok,
+      60_000,
+      500,
+    );
+    state.state = 'ready';
+    save();
+    log('ready');
+  } catch (error) {
+    state.state = 'failed';
+    state.error = error instanceof Error ? error.message : String(error);
+    save();
+    log(`failed: ${state.error}`);
+    // Leave the state file for `up` to read the error; stop what did start.
+    for (const { name, stop } of stoppers.reverse()) {
+      log(`stopping ${name}`);
+      await stop().catch(() => undefined);
+    }
+    rmSync(STACK_FILES.pid, { force: true });
+    process.exit(1);
+  }
+}

@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { SensorType, TelemetryEvent } from '@telemetrypulse/shared';
+import type { Processor } from '../../src/consumer.ts';
+import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
+import { createTestTopics, type TestTopics } from '../../../devstack/src/test/kafka.ts';
+import {
+  groupCaughtUp,
+  produceEvents,
+  readTopic,
+  startTestProcessor,
+  waitUntil,
+} from '../support.ts';
+
+interface AlertRow {
+  alert_id: string;
+  site_id: string;
+  zone_id: string;
+  sensor_type: string;
+  alert_type: string;
+  status: string;
+  threshold: number;
+  value: number;
+  peak_value: number;
+  event_count: number;
+  triggered_at: Date;
+  last_seen_at: Date;
+  resolved_at: Date | null;
+  updated_at: Date;
+}
+
+/** Readings of one device, 10 s apart, starting half an hour ago (well inside the accepted ages). */
+function readings(
+  zoneId: string,
+  sensorType: SensorType,
+  values: readonly number[],
+  startMs = Date.now() - 30 * 60_000,
+): TelemetryEvent[] {
+  return values.map((value, i) => ({
+    event_id: randomUUID(),
+    device_id: `site-al-${zoneId}-dev-01`,
+    site_id: 'site-al',
+    zone_id: zoneId,
+    sensor_type: sensorType,
+    value,
+    ts_event: new Date(startMs + i * 10_000).toISOString(),
+  }));
+}
+
+async function alerts(db: TestDatabase): Promise<AlertRow[]> {
+  return [...(await db.sql<AlertRow[]>`select * from telemetry_alerts order by alert_id`)];
+}
+
+async function storedCount(db: TestDatabase): Promise<number> {
+  const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from telemetry_events`;
+  return row?.n ?? 0;
+}
+
+describe('processor alerts (real Kafka + PostgreSQL)', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  const processors: Processor[] = [];
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    topics = await createTestTopics(3);
+  });
+  afterEach(async () => {
+    await Promise.all(processors.splice(0).map((p) => p.stop()));
+    await db.drop();
+  });
+
+  async function publishAndWait(events: readonly TelemetryEvent[], groupId: string): Promise<void> {
+    await produceEvents(topics.events, events);
+    await waitUntil('the batch is stored and committed', () =>
+      groupCaughtUp(groupId, topics.events),
+    );
+  }
+
+  it('when co2 goes above 1000 for a while and back to normal, then one resolved CO2_HIGH alert describes the incident, and a redelivery changes nothing', async () => {
+    const events = readings('zone-01', 'co2', [650, 1100, 1450, 1300, 1001, 700, 680]);
+    const high = events.slice(1, 5);
+    const group = `g-${randomUUID()}`;
+    processors.push(await startTestProcessor(db, topics, group));
+    await publishAndWait(events, group);
+
+    const before = await alerts(db);
+    assert.equal(before.length, 1);
+    const [alert] = before;
+    assert.deepEqual(
+      {
+        site: alert?.site_id,
+        zone: alert?.zone_id,
+        sensor: alert?.sensor_type,
+        type: alert?.alert_type,
+        status: alert?.status,
+        threshold: alert?.threshold,
+        value: alert?.value,
+        peak: alert?.peak_value,
+        count: alert?.event_count,
+        triggered: alert?.triggered_at.toISOString(),
+        lastSeen: alert?.last_seen_at.toISOString(),
+        resolved: alert?.resolved_at?.toISOString(),
+      },
+      {
+        site: 'site-al',
+        zone: 'zone-01',
+        sensor: 'co2',
+        type: 'CO2_HIGH',
+        status: 'resolved',
+        threshold: 1000,
+        value: 1001,
+        peak: 1450,
+        count: high.length,
+        triggered: high[0]?.ts_event,
+        lastSeen: high.at(-1)?.ts_event,
+        resolved: events[5]?.ts_event,
+      },
+    );
+
+    // A second group reads the topic from the beginning: every event is delivered again.
+    const again = `g-${randomUUID()}`;
+    processors.push(await startTestProcessor(db, topics, again));
+    await waitUntil('the redelivery is committed', () => groupCaughtUp(again, topics.events));
+    assert.equal(await storedCount(db), events.length);
+    assert.deepEqual(await alerts(db), before);
+  });
+
+  it('when co2 stays above 1000, then the alert stays open with the latest value', async () => {
+    const events = readings('zone-02', 'co2', [700, 1200, 1600, 1500]);
+    const group = `g-${randomUUID()}`;
+    processors.push(await startTestProcessor(db, topics, group));
+    await publishAndWait(events, group);
+
+    const rows = await alerts(db);
+    assert.deepEqual(
+      rows.map((a) => [
+        a.alert_type,
+        a.status,
+        a.value,
+        a.peak_value,
+        a.event_count,
+        a.resolved_at,
+      ]),
+      [['CO2_HIGH', 'open', 1500, 1600, 3, null]],
+    );
+    assert.equal(rows[0]?.triggered_at.toISOString(), events[1]?.ts_event);
+  });
+
+  it('when an incident spans several batches, then it stays one alert and resolves in a later batch', async () => {
+    const events = readings('zone-03', 'co2', [1200, 1300, 1250, 900]);
+    const group = `g-${randomUUID()}`;
+    processors.push(await startTestProcessor(db, topics, group));
+    for (const event of events) await publishAndWait([event], group);
+
+    const rows = await alerts(db);
+    assert.deepEqual(
+      rows.map((a) => [a.status, a.peak_value, a.event_count, a.resolved_at?.toISOString()]),
+      [['resolved', 1300, 3, events[3]?.ts_event]],
+    );
+  });
+
+  it('when humidity reads 101 %, then it goes to the DLQ as out of range and its neighbours are stored', async () => {
+    const events = readings('zone-04', 'humidity', [45, 101, 50]);
+    const group = `g-${randomUUID()}`;
+    processors.push(await startTestProcessor(db, topics, group));
+    await publishAndWait(events, group);
+
+    const stored = await db.sql<{ event_id: string }[]>`
+      select event_id from telemetry_events order by ts_event`;
+    assert.deepEqual(
+      stored.map((r) => r.event_id),
+      [events[0]?.event_id, events[2]?.event_id],
+    );
+    const [dead] = await readTopic(topics.dlq, 1);
+    const record = JSON.parse(dead?.value ?? '{}') as Record<string, unknown>;
+    assert.match(String(record.error), /out of range/);
+    assert.equal(record.original_payload, JSON.stringify(events[1]));
+    assert.equal(dead?.key, events[1]?.device_id);
+    assert.deepEqual(await alerts(db), []);
+  });
+});
