@@ -2,7 +2,7 @@
 NODE := node_modules/.bin/node
 NPM_INSTALL_STAMP := node_modules/.install-stamp
 
-.PHONY: help install up down logs status reset test test-unit lint typecheck format migrate
+.PHONY: help install up down logs status reset test test-unit lint typecheck format migrate bench
 
 help:
 	@echo "make up        start the local platform (Kafka, PostgreSQL, processor, API, simulators)"
@@ -51,3 +51,6 @@ test-unit: $(NPM_INSTALL_STAMP)
 
 test: install lint typecheck
 	npm test
+
+bench: install
+	npm run bench

@@ -6,8 +6,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installKafka } from './kafka-broker.ts';
 import { LOCAL_DIR } from './paths.ts';
-import { waitFor } from './ports.ts';
-import { readStackSettings, STACK_FILES, type StackSettings, type StackState } from './stack/settings.ts';
+import { StopWaiting, waitFor } from './ports.ts';
+import {
+  readStackSettings,
+  STACK_FILES,
+  type StackSettings,
+  type StackState,
+} from './stack/settings.ts';
 import { runStack } from './stack/supervisor.ts';
 
 function alive(pid: number): boolean {
@@ -36,7 +41,9 @@ function supervisorPid(): number | undefined {
 
 function printEndpoints(state: StackState): void {
   console.log('TelemetryPulse is up:');
-  console.log(`  API             ${state.endpoints.api ?? '-'}   (try: curl ${state.endpoints.api ?? ''}/kpis/live)`);
+  console.log(
+    `  API             ${state.endpoints.api ?? '-'}   (try: curl ${state.endpoints.api ?? ''}/kpis/live)`,
+  );
   console.log(`  Kafka           ${state.endpoints.kafka ?? '-'}`);
   console.log(`  PostgreSQL      ${state.endpoints.postgres ?? '-'}`);
   console.log(`  metrics         ${state.endpoints.processorMetrics ?? '-'} (processor)`);
@@ -61,7 +68,8 @@ async function up(settings: StackSettings): Promise<void> {
     printEndpoints(current);
     return;
   }
-  if (running) throw new Error(`the stack is ${current?.state ?? 'running'} (pid ${running}); try make down`);
+  if (running)
+    throw new Error(`the stack is ${current?.state ?? 'running'} (pid ${running}); try make down`);
   mkdirSync(STACK_FILES.logs, { recursive: true });
   rmSync(STACK_FILES.state, { force: true });
   // Downloads happen here, in the foreground, so their progress and errors are visible.
@@ -79,13 +87,15 @@ async function up(settings: StackSettings): Promise<void> {
 
   await waitFor(
     'the platform to start',
-    async () => {
+    () => {
       const state = readState();
-      if (state?.state === 'failed') throw new Error(state.error ?? 'start failed');
+      if (state?.state === 'failed') throw new StopWaiting(state.error ?? 'start failed');
       if (supervisor.pid !== undefined && !alive(supervisor.pid)) {
-        throw new Error(`the supervisor exited; see ${path.join(STACK_FILES.logs, 'stack.log')}`);
+        throw new StopWaiting(
+          `the supervisor exited; see ${path.join(STACK_FILES.logs, 'stack.log')}`,
+        );
       }
-      return state?.state === 'ready';
+      return Promise.resolve(state?.state === 'ready');
     },
     240_000,
     500,
@@ -112,9 +122,11 @@ async function down(): Promise<void> {
   const pid = supervisorPid();
   if (pid) {
     process.kill(pid, 'SIGTERM');
-    await waitFor('the stack to stop', () => Promise.resolve(!alive(pid)), 90_000, 250).catch(() => {
-      process.kill(pid, 'SIGKILL');
-    });
+    await waitFor('the stack to stop', () => Promise.resolve(!alive(pid)), 90_000, 250).catch(
+      () => {
+        process.kill(pid, 'SIGKILL');
+      },
+    );
   }
   // Whatever the supervisor could not stop (e.g. it was killed) is stopped by its PID.
   const leftovers = Object.entries(state?.pids ?? {}).filter(([, p]) => alive(p));
@@ -150,7 +162,9 @@ function status(): void {
   }
   console.log(`${state.state} (supervisor pid ${pid})`);
   for (const [name, p] of Object.entries(state.pids)) {
-    console.log(`  ${name.padEnd(24)} pid ${String(p).padEnd(8)} ${alive(p) ? 'running' : 'EXITED'}`);
+    console.log(
+      `  ${name.padEnd(24)} pid ${String(p).padEnd(8)} ${alive(p) ? 'running' : 'EXITED'}`,
+    );
   }
 }
 

@@ -33,6 +33,12 @@ export async function isListening(port: number, host = '127.0.0.1'): Promise<boo
   });
 }
 
+/** Thrown by a waitFor check to give up at once instead of polling on. */
+export class StopWaiting extends Error {
+  override name = 'StopWaiting';
+}
+
+/** Polls `check` until it holds; errors count as "not yet", except StopWaiting. */
 export async function waitFor(
   what: string,
   check: () => Promise<boolean>,
@@ -41,7 +47,11 @@ export async function waitFor(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
+    const done = await check().catch((error: unknown) => {
+      if (error instanceof StopWaiting) throw error;
+      return false;
+    });
+    if (done) return;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

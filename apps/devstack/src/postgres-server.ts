@@ -47,7 +47,8 @@ async function binaries(): Promise<Binaries> {
 /** PostgreSQL refuses to run as root: then it runs as a `postgres` system user (made if missing). */
 function serverUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  const id = (flag: string) =>
+    Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
@@ -56,7 +57,11 @@ function serverUser(): { uid: number; gid: number } | undefined {
   }
 }
 
-function initialise(bin: Binaries, dataDir: string, user: { uid: number; gid: number } | undefined) {
+function initialise(
+  bin: Binaries,
+  dataDir: string,
+  user: { uid: number; gid: number } | undefined,
+) {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const pwfile = path.join(tmpdir(), `telemetrypulse-pw-${process.pid}-${Date.now()}`);
   writeFileSync(pwfile, `${DEV_DB.password}\n`, { mode: 0o600 });
@@ -112,15 +117,24 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   const urlFor = (database: string) =>
     `postgres://${DEV_DB.user}:${DEV_DB.password}@127.0.0.1:${options.port}/${database}`;
   const stop = () => child.stop(30_000);
-  const admin = postgres(urlFor('postgres'), { max: 1, onnotice: () => undefined, connect_timeout: 2 });
+  const admin = postgres(urlFor('postgres'), {
+    max: 1,
+    onnotice: () => undefined,
+    connect_timeout: 2,
+  });
   try {
     await Promise.race([
-      waitFor(`PostgreSQL on port ${options.port}`, async () => (await admin`select 1`).length === 1, 60_000),
+      waitFor(
+        `PostgreSQL on port ${options.port}`,
+        async () => (await admin`select 1`).length === 1,
+        60_000,
+      ),
       child.exited.then((code) => {
         throw new Error(`PostgreSQL exited (${code}) during start; see its log`);
       }),
     ]);
-    const [row] = await admin`select 1 as found from pg_database where datname = ${DEV_DB.database}`;
+    const [row] =
+      await admin`select 1 as found from pg_database where datname = ${DEV_DB.database}`;
     if (!row) await admin.unsafe(`create database ${DEV_DB.database}`);
   } catch (error) {
     await stop();

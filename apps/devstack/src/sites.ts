@@ -11,7 +11,8 @@ export function loadSites(dir: string): Site[] {
   const sites: Site[] = [];
   for (const file of files) {
     for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), 'utf8'))) {
-      if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]?.message ?? 'bad YAML'}`);
+      if (doc.errors.length > 0)
+        throw new Error(`${file}: ${doc.errors[0]?.message ?? 'bad YAML'}`);
       const resource = doc.toJS() as { kind?: unknown } | null;
       if (resource?.kind !== SITE_KIND) continue;
       try {

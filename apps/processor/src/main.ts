@@ -4,6 +4,7 @@ import {
   createLogger,
   createMetricsRegistry,
   createSql,
+  describeEnv,
   DEFAULT_ALERT_RULES,
   ensurePartitions,
   ensureTopics,
@@ -12,6 +13,7 @@ import {
   onShutdown,
   startOpsServer,
   TOPIC_SPECS,
+  TOPICS,
 } from '@telemetrypulse/shared';
 import { loadConfig, ProcessorEnv } from './config.ts';
 import { startProcessor } from './consumer.ts';
@@ -44,11 +46,14 @@ async function main(): Promise<void> {
   });
   const admin = kafka.admin();
   await admin.connect();
+  // Topics may be renamed by config; partition counts stay those of the contract.
+  const renamed = new Map([
+    [TOPICS.events, config.EVENTS_TOPIC],
+    [TOPICS.dlq, config.DLQ_TOPIC],
+  ]);
   await ensureTopics(
     admin,
-    TOPIC_SPECS.map((spec) =>
-      spec.topic === 'telemetry.events' ? { ...spec, topic: config.EVENTS_TOPIC } : spec,
-    ),
+    TOPIC_SPECS.map((spec) => ({ ...spec, topic: renamed.get(spec.topic) ?? spec.topic })),
   );
   await admin.disconnect();
 
@@ -87,12 +92,10 @@ async function main(): Promise<void> {
 }
 
 if (process.argv.includes('--help')) {
-  console.log('TelemetryPulse processor. Environment variables:');
-  for (const [name, schema] of Object.entries(ProcessorEnv.properties)) {
-    console.log(
-      `  ${name}${'default' in schema ? ` (default ${JSON.stringify(schema.default)})` : ''}`,
-    );
-  }
+  process.stdout.write(
+    'TelemetryPulse processor: Kafka events → PostgreSQL, rejects → dead-letter topic.\n' +
+      describeEnv(ProcessorEnv.properties),
+  );
 } else {
   main().catch(exitOnStartupFailure(createLogger('processor')));
 }

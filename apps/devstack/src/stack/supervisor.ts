@@ -78,7 +78,7 @@ export async function runStack(settings: StackSettings): Promise<void> {
         controllerPort: settings.KAFKA_CONTROLLER_PORT,
         logFile: path.join(STACK_FILES.logs, 'kafka.log'),
       });
-      stoppers.push({ name: 'kafka', stop: kafka.stop });
+      stoppers.push({ name: 'kafka', stop: () => kafka.stop() });
       state.pids.kafka = kafka.child.pid;
       brokers = kafka.brokers;
     }
@@ -93,7 +93,7 @@ export async function runStack(settings: StackSettings): Promise<void> {
         port: settings.POSTGRES_PORT,
         logFile: path.join(STACK_FILES.logs, 'postgres.log'),
       });
-      stoppers.push({ name: 'postgres', stop: postgres.stop });
+      stoppers.push({ name: 'postgres', stop: () => postgres.stop() });
       state.pids.postgres = postgres.child.pid;
       databaseUrl = postgres.url;
     }
@@ -133,10 +133,13 @@ export async function runStack(settings: StackSettings): Promise<void> {
       logFile: logFile('migrate'),
     });
     const migrated = await migrate.exited;
-    if (migrated !== 0) throw new Error(`migrations failed (${migrated}); see ${logFile('migrate')}`);
+    if (migrated !== 0)
+      throw new Error(`migrations failed (${migrated}); see ${logFile('migrate')}`);
 
     await assertPortFree(settings.API_PORT, 'API_PORT');
-    start('processor', appEntry('processor'), { HTTP_PORT: String(settings.PROCESSOR_METRICS_PORT) });
+    start('processor', appEntry('processor'), {
+      HTTP_PORT: String(settings.PROCESSOR_METRICS_PORT),
+    });
     start('api', appEntry('api'), { HTTP_PORT: String(settings.API_PORT) });
     sites.forEach((site, i) => {
       start(`simulator-${site.siteId}`, appEntry('simulator'), {
