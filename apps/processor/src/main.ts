@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   // Topics may be renamed by config; partition counts stay those of the contract.
-  const renamed = new Map([
+  const renamed = new Map<string, string>([
     [TOPICS.events, config.EVENTS_TOPIC],
     [TOPICS.dlq, config.DLQ_TOPIC],
   ]);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { KafkaJSError } from 'kafkajs';
 import { Registry } from 'prom-client';
 import {
   createLogger,
@@ -33,6 +34,10 @@ export async function groupCaughtUp(groupId: string, topic: string): Promise<boo
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     const byPartition = new Map(committed?.partitions.map((p) => [p.partition, p.offset]));
     return ends.every((end) => end.high === '0' || byPartition.get(end.partition) === end.high);
+  } catch (error) {
+    // A topic created moments ago may briefly answer "not the leader": not caught up yet.
+    if (error instanceof KafkaJSError && error.retriable) return false;
+    throw error;
   } finally {
     await admin.disconnect();
   }
