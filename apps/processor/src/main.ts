@@ -12,8 +12,7 @@ import {
   isDatabaseReachable,
   onShutdown,
   startOpsServer,
-  TOPIC_SPECS,
-  TOPICS,
+  topicSpecs,
 } from '@telemetrypulse/shared';
 import { loadConfig, ProcessorEnv } from './config.ts';
 import { startProcessor } from './consumer.ts';
@@ -46,15 +45,7 @@ async function main(): Promise<void> {
   });
   const admin = kafka.admin();
   await admin.connect();
-  // Topics may be renamed by config; partition counts stay those of the contract.
-  const renamed = new Map<string, string>([
-    [TOPICS.events, config.EVENTS_TOPIC],
-    [TOPICS.dlq, config.DLQ_TOPIC],
-  ]);
-  await ensureTopics(
-    admin,
-    TOPIC_SPECS.map((spec) => ({ ...spec, topic: renamed.get(spec.topic) ?? spec.topic })),
-  );
+  await ensureTopics(admin, topicSpecs({ events: config.EVENTS_TOPIC, dlq: config.DLQ_TOPIC }));
   await admin.disconnect();
 
   const processor = await startProcessor({

@@ -1,7 +1,5 @@
 import { randomInt } from 'node:crypto';
 import {
-  TOPICS,
-  TOPIC_SPECS,
   createKafka,
   createLogger,
   createMetricsRegistry,
@@ -10,6 +8,7 @@ import {
   exitOnStartupFailure,
   onShutdown,
   startOpsServer,
+  topicSpecs,
   type OpsServer,
 } from '@telemetrypulse/shared';
 import { SimulatorConfigSchema, loadConfig } from './config.ts';
@@ -55,11 +54,7 @@ async function main(): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    // A custom events topic gets the partitions of the standard one.
-    const custom = TOPIC_SPECS.filter(
-      (s) => s.topic === TOPICS.events && config.EVENTS_TOPIC !== TOPICS.events,
-    ).map((s) => ({ ...s, topic: config.EVENTS_TOPIC }));
-    await ensureTopics(admin, [...TOPIC_SPECS, ...custom]);
+    await ensureTopics(admin, topicSpecs({ events: config.EVENTS_TOPIC }));
   } finally {
     await admin.disconnect();
   }

@@ -13,8 +13,12 @@ export interface TopicSpec {
 }
 
 /** Events get enough partitions for the processor to scale out to 12 replicas. */
-export const TOPIC_SPECS: readonly TopicSpec[] = [
-  { topic: TOPICS.events, numPartitions: 12 },
-  { topic: TOPICS.dlq, numPartitions: 3 },
-  { topic: TOPICS.alerts, numPartitions: 3 },
-];
+const PARTITIONS: Readonly<Record<keyof typeof TOPICS, number>> = { events: 12, dlq: 3, alerts: 3 };
+
+/** The topics to create, under the names configured (a deployment may rename them). */
+export function topicSpecs(names: Partial<Record<keyof typeof TOPICS, string>> = {}): TopicSpec[] {
+  return (Object.keys(TOPICS) as (keyof typeof TOPICS)[]).map((role) => ({
+    topic: names[role] ?? TOPICS[role],
+    numPartitions: PARTITIONS[role],
+  }));
+}
