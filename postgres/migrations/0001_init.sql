@@ -128,4 +128,14 @@ create table telemetry_alerts (
 create unique index telemetry_alerts_one_active
   on telemetry_alerts (site_id, zone_id, alert_type) where status <> 'resolved';
 create index telemetry_alerts_triggered on telemetry_alerts (triggered_at desc);
-create index telemetry_alerts_key on telemetry_alerts (site_id, zone_id, alert_type, resolved_at desc);
+
+-- How far in event time each site/zone/alert type has been judged: readings older than this are
+-- late and may not open, reopen or resolve an incident. Also the per-key lock that serialises
+-- concurrent batches deciding about the same zone.
+create table alert_watermarks (
+  site_id      text not null,
+  zone_id      text not null,
+  alert_type   text not null,
+  judged_until timestamptz,
+  primary key (site_id, zone_id, alert_type)
+);

@@ -30,7 +30,7 @@ export interface Incident {
 /** What the rules know about one site/zone/type before the batch. */
 export interface AlertState {
   active?: Incident;
-  /** Readings at or before this time were already judged (e.g. by a resolved incident). */
+  /** The newest reading time judged so far; older readings are late. */
   watermarkMs: number;
 }
 
@@ -41,8 +41,12 @@ export function alertKey(siteId: string, zoneId: string, alertType: string): str
 /**
  * Applies the threshold rules to a batch of readings in event-time order. An incident opens on
  * the first reading above its threshold, is updated while readings stay above it, and resolves
- * on the first reading at or below it. Readings older than what was already judged are ignored,
- * so late data cannot reopen a closed incident. Returns every incident that changed.
+ * on the first reading at or below it.
+ *
+ * A reading older than what was already judged for its key (the watermark) is late: it cannot
+ * open, reopen or resolve an incident, but a late high reading during the open incident still
+ * counts towards its peak and count. This matters because a zone's devices sit on different
+ * partitions, so their readings reach the rules out of order. Returns every changed incident.
  */
 export function evaluateAlerts(
   rules: readonly AlertRule[],
@@ -65,11 +69,19 @@ export function evaluateAlerts(
       if (before?.active) state.active = { ...before.active };
       working.set(key, state);
     }
-    if (reading.tsMs <= state.watermarkMs) continue;
-    state.watermarkMs = reading.tsMs;
-
     const above = reading.value > rule.threshold;
     const active = state.active;
+
+    if (reading.tsMs < state.watermarkMs) {
+      if (active && above && reading.tsMs >= active.triggeredAtMs) {
+        active.peakValue = Math.max(active.peakValue, reading.value);
+        active.eventCount += 1;
+        changed.add(active);
+      }
+      continue;
+    }
+    state.watermarkMs = reading.tsMs;
+
     if (active && above) {
       active.value = reading.value;
       active.peakValue = Math.max(active.peakValue, reading.value);
@@ -99,4 +111,26 @@ export function evaluateAlerts(
     }
   }
   return [...changed];
+}
+
+/** The newest reading time per key: what has been judged once this batch is stored. */
+export function judgedUntil(
+  rules: readonly AlertRule[],
+  readings: readonly Reading[],
+): Map<string, { siteId: string; zoneId: string; alertType: string; tsMs: number }> {
+  const alertTypes = new Map(rules.map((r) => [r.sensorType, r.alertType]));
+  const latest = new Map<
+    string,
+    { siteId: string; zoneId: string; alertType: string; tsMs: number }
+  >();
+  for (const r of readings) {
+    const alertType = alertTypes.get(r.sensorType);
+    if (!alertType) continue;
+    const key = alertKey(r.siteId, r.zoneId, alertType);
+    const seen = latest.get(key);
+    if (!seen || r.tsMs > seen.tsMs) {
+      latest.set(key, { siteId: r.siteId, zoneId: r.zoneId, alertType, tsMs: r.tsMs });
+    }
+  }
+  return latest;
 }

@@ -2,6 +2,7 @@ import type { AlertRule, Sql, TelemetryEvent, Tx } from '@telemetrypulse/shared'
 import {
   alertKey,
   evaluateAlerts,
+  judgedUntil,
   type AlertState,
   type Incident,
   type Reading,
@@ -83,38 +84,50 @@ interface AlertRow {
   event_count: number;
   triggered_at: Date;
   last_seen_at: Date;
-  resolved_at: Date | null;
 }
 
-/** Active incidents (locked) and the last resolution time for the keys this batch touches. */
+/**
+ * The alert state of the keys this batch touches, locked for the transaction. Each key's
+ * watermark row is created first and locked in key order, so concurrent batches on the same
+ * zone take turns instead of deciding from the same stale state.
+ */
 async function loadAlertStates(
   tx: Tx,
   keys: readonly { siteId: string; zoneId: string; alertType: string }[],
 ): Promise<Map<string, AlertState>> {
   const states = new Map<string, AlertState>();
   if (keys.length === 0) return states;
+  const sorted = [...keys].sort((a, b) =>
+    alertKey(a.siteId, a.zoneId, a.alertType).localeCompare(
+      alertKey(b.siteId, b.zoneId, b.alertType),
+    ),
+  );
   const wanted = tx`
-    select * from unnest(${keys.map((k) => k.siteId)}::text[], ${keys.map((k) => k.zoneId)}::text[],
-                         ${keys.map((k) => k.alertType)}::text[])`;
-  const active = await tx<AlertRow[]>`
-    select * from telemetry_alerts
-    where status <> 'resolved' and (site_id, zone_id, alert_type) in (${wanted})
-    order by alert_id
+    select * from unnest(${sorted.map((k) => k.siteId)}::text[], ${sorted.map((k) => k.zoneId)}::text[],
+                         ${sorted.map((k) => k.alertType)}::text[])`;
+  await tx`
+    insert into alert_watermarks (site_id, zone_id, alert_type)
+    select * from (${wanted}) w order by 1, 2, 3
+    on conflict do nothing`;
+  const watermarks = await tx<
+    { site_id: string; zone_id: string; alert_type: string; judged_until: Date | null }[]
+  >`
+    select site_id, zone_id, alert_type, judged_until from alert_watermarks
+    where (site_id, zone_id, alert_type) in (${wanted})
+    order by 1, 2, 3
     for update`;
-  const resolved = await tx<Pick<AlertRow, 'site_id' | 'zone_id' | 'alert_type' | 'resolved_at'>[]>`
-    select site_id, zone_id, alert_type, max(resolved_at) as resolved_at from telemetry_alerts
-    where status = 'resolved' and (site_id, zone_id, alert_type) in (${wanted})
-    group by 1, 2, 3`;
-  for (const row of resolved) {
+  for (const row of watermarks) {
     states.set(alertKey(row.site_id, row.zone_id, row.alert_type), {
-      watermarkMs: row.resolved_at?.getTime() ?? Number.NEGATIVE_INFINITY,
+      watermarkMs: row.judged_until?.getTime() ?? Number.NEGATIVE_INFINITY,
     });
   }
+  const active = await tx<AlertRow[]>`
+    select * from telemetry_alerts
+    where status <> 'resolved' and (site_id, zone_id, alert_type) in (${wanted})`;
   for (const row of active) {
     const key = alertKey(row.site_id, row.zone_id, row.alert_type);
-    const watermarkMs = states.get(key)?.watermarkMs ?? Number.NEGATIVE_INFINITY;
     states.set(key, {
-      watermarkMs: Math.max(watermarkMs, row.last_seen_at.getTime()),
+      watermarkMs: states.get(key)?.watermarkMs ?? Number.NEGATIVE_INFINITY,
       active: {
         alertId: row.alert_id,
         siteId: row.site_id,
@@ -187,6 +200,15 @@ async function applyAlerts(
     (a, b) => Number(b.resolvedAtMs !== undefined) - Number(a.resolvedAtMs !== undefined),
   );
   for (const incident of ordered) await writeIncident(tx, incident);
+  const judged = [...judgedUntil(rules, readings).values()];
+  if (judged.length > 0) {
+    await tx`
+      update alert_watermarks w set judged_until = greatest(w.judged_until, j.ts)
+      from unnest(${judged.map((j) => j.siteId)}::text[], ${judged.map((j) => j.zoneId)}::text[],
+                  ${judged.map((j) => j.alertType)}::text[], ${judged.map((j) => new Date(j.tsMs).toISOString())}::timestamptz[])
+        as j(site_id, zone_id, alert_type, ts)
+      where (w.site_id, w.zone_id, w.alert_type) = (j.site_id, j.zone_id, j.alert_type)`;
+  }
   return incidents;
 }
 

@@ -160,10 +160,7 @@ describe('processor alerts (real Kafka + PostgreSQL)', () => {
     );
   });
 
-  // KNOWN BUG (src/store.ts, loadAlertStates): the watermark that keeps late data out is rebuilt
-  // from alert rows only (last resolved_at, active last_seen_at), so normal readings judged in an
-  // earlier batch are forgotten. A late high reading older than them then opens a new incident,
-  // which stays open until some newer normal reading arrives. Fails until src is fixed.
+  // Normal readings judged in an earlier batch must still fence off late data (alert_watermarks).
   it('when a late high reading arrives after later normal readings were stored, then it opens no new alert', async () => {
     const events = readings('zone-05', 'co2', [1200, 700, 1500, 720]);
     const [opened, resolved, late, laterNormal] = events;
@@ -179,10 +176,7 @@ describe('processor alerts (real Kafka + PostgreSQL)', () => {
     );
   });
 
-  // KNOWN BUG (src/alerts.ts + src/store.ts): events are keyed by device, so a zone's devices sit
-  // on different partitions and their batches interleave in event time. A high reading older than
-  // the open incident's last_seen_at is dropped as "late", so peak_value and event_count miss it.
-  // Fails until src is fixed.
+  // A zone's devices sit on different partitions, so their readings interleave in event time.
   it('when another device of the zone reports a higher peak in a later batch, then the open alert counts it', async () => {
     const first = readings('zone-06', 'co2', [1200, 1300, 1250]);
     const other = readings('zone-06', 'co2', [1900], Date.parse(first[1]!.ts_event) + 5_000).map(

@@ -4,6 +4,7 @@ import { DEFAULT_ALERT_RULES, type AlertRule } from '@telemetrypulse/shared';
 import {
   alertKey,
   evaluateAlerts,
+  judgedUntil,
   type AlertState,
   type Incident,
   type Reading,
@@ -96,13 +97,38 @@ describe('evaluateAlerts', () => {
     ]);
   });
 
-  it('when readings are at or before the watermark, then they are ignored', () => {
+  it('when readings are older than the watermark and nothing is open, then they are ignored', () => {
     const states = stateOf({ watermarkMs: 5000 });
     const incidents = evaluateAlerts(DEFAULT_ALERT_RULES, states, [
       reading(1500, 4000),
-      reading(1500, 5000),
+      reading(1500, 4999),
     ]);
     assert.deepEqual(incidents, []);
+  });
+
+  it('when a reading has exactly the watermark time (another device, same instant), then it is judged', () => {
+    const incidents = evaluateAlerts(DEFAULT_ALERT_RULES, stateOf({ watermarkMs: 5000 }), [
+      reading(1500, 5000),
+    ]);
+    assert.deepEqual(incidents, [
+      co2Incident({ value: 1500, peakValue: 1500, triggeredAtMs: 5000, lastSeenAtMs: 5000 }),
+    ]);
+  });
+
+  it('when a late high reading falls inside the open incident, then it raises peak and count but not the latest value', () => {
+    const active = co2Incident({
+      alertId: 9,
+      value: 1250,
+      peakValue: 1300,
+      eventCount: 3,
+      lastSeenAtMs: 3000,
+    });
+    const incidents = evaluateAlerts(DEFAULT_ALERT_RULES, stateOf({ active, watermarkMs: 3000 }), [
+      reading(1900, 2000),
+      reading(1950, 500),
+      reading(400, 2500),
+    ]);
+    assert.deepEqual(incidents, [{ ...active, peakValue: 1900, eventCount: 4 }]);
   });
 
   it('when a late high reading follows a resolved incident, then it cannot reopen it, but a newer one opens a new incident', () => {
@@ -201,5 +227,23 @@ describe('evaluateAlerts', () => {
         lastSeenAtMs: 1000,
       },
     ]);
+  });
+});
+
+describe('judgedUntil', () => {
+  it('when a batch has readings of several keys, then each key advances to its newest reading; sensors without a rule are left out', () => {
+    const judged = judgedUntil(DEFAULT_ALERT_RULES, [
+      reading(500, 3000),
+      reading(500, 1000),
+      reading(25, 2000, { sensorType: 'temperature' }),
+      reading(5, 9000, { sensorType: 'occupancy' }),
+    ]);
+    assert.deepEqual(
+      [...judged.values()],
+      [
+        { siteId: 'site-01', zoneId: 'zone-01', alertType: 'CO2_HIGH', tsMs: 3000 },
+        { siteId: 'site-01', zoneId: 'zone-01', alertType: 'TEMPERATURE_HIGH', tsMs: 2000 },
+      ],
+    );
   });
 });
