@@ -9,6 +9,7 @@ export interface ProcessorMetrics {
   batchSeconds: Histogram;
   batchSize: Histogram;
   storeRetries: Counter;
+  eventToStoredSeconds: Histogram;
   alerts: Counter<'alert_type' | 'transition'>;
 }
 
@@ -51,6 +52,12 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
       name: 'telemetry_processor_batch_size_events',
       help: 'Messages per processed batch',
       buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000],
+      registers,
+    }),
+    eventToStoredSeconds: new Histogram({
+      name: 'telemetry_processor_event_to_stored_seconds',
+      help: 'From event time to the commit that stored the event (includes producer clock skew)',
+      buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300],
       registers,
     }),
     storeRetries: new Counter({

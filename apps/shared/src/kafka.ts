@@ -33,18 +33,40 @@ export function createKafka({ brokers, clientId, logger }: KafkaOptions): Kafka 
   });
 }
 
-/** Creates the topics that are missing; existing ones are left as they are. */
-export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<void> {
+/**
+ * Creates the topics that are missing (existing ones are left as they are) and waits until every
+ * partition has a leader. kafkajs's own waitForLeaders is not used: on Kafka 4 it can fail with an
+ * unhandled UNKNOWN_TOPIC_OR_PARTITION while the new topic's metadata propagates.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  specs: readonly TopicSpec[],
+  timeoutMs = 30_000,
+): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
-  if (missing.length === 0) return;
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.numPartitions })),
-    });
-  } catch (error) {
-    // Another replica may have created them between the list and the create.
-    if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({
+        waitForLeaders: false,
+        topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.numPartitions })),
+      });
+    } catch (error) {
+      // Another replica may have created them between the list and the create.
+      if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
+    }
+  }
+  const topics = specs.map((s) => s.topic);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ready = await admin
+      .fetchTopicMetadata({ topics })
+      .then((m) =>
+        m.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)),
+      )
+      .catch(() => false);
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders yet`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import { ensureTopics } from '@telemetrypulse/shared';
 
 export interface TestTopics {
   events: string;
@@ -29,10 +30,10 @@ export async function createTestTopics(partitions = 3): Promise<TestTopics> {
   const admin = testKafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: partitions })),
-    });
+    await ensureTopics(
+      admin,
+      Object.values(topics).map((topic) => ({ topic, numPartitions: partitions })),
+    );
   } finally {
     await admin.disconnect();
   }
