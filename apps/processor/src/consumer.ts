@@ -1,10 +1,11 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import type { AlertRule, Logger, Sql, ValidationLimits } from '@telemetrypulse/shared';
+import type { Logger, Sql, ValidationLimits } from '@telemetrypulse/shared';
 import { decodeBatch } from './batch.ts';
 import { sendToDeadLetters } from './dlq.ts';
 import { createProcessorMetrics, reasonLabel, type ProcessorMetrics } from './metrics.ts';
 import { GaveUp, retryUntilDone } from './retry.ts';
+import type { AlertRules } from './rules.ts';
 import { storeBatch } from './store.ts';
 
 export interface ProcessorOptions {
@@ -15,9 +16,12 @@ export interface ProcessorOptions {
   topics: { events: string; dlq: string };
   groupId: string;
   limits: ValidationLimits;
-  rules: readonly AlertRule[];
+  /** The alert rules: one list for every site, or the live per-site rules. */
+  rules: AlertRules;
   /** How many partitions' batches are processed at once. */
   partitionsConcurrently: number;
+  /** How long the group waits for a silent member before rebalancing; default 30 s. */
+  sessionTimeoutMs?: number;
 }
 
 export interface Processor {
@@ -39,8 +43,8 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 6)),
     maxBytesPerPartition: 4 * 1024 * 1024,
   });
   let running = false;
@@ -115,6 +119,10 @@ async function processBatch(
     metrics.consumed.inc(batch.messages.length);
     metrics.batchSize.observe(batch.messages.length);
     metrics.stored.inc(result.stored.length);
+    const storedAt = Date.now();
+    for (const e of result.stored) {
+      metrics.eventToStoredSeconds.observe((storedAt - Date.parse(e.ts_event)) / 1000);
+    }
     metrics.duplicates.inc(result.duplicates);
     metrics.deadLetters.inc(decoded.rejected.length);
     for (const r of decoded.rejected) metrics.invalid.inc({ reason: reasonLabel(r.reason) });
