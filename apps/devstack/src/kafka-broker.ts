@@ -82,9 +82,15 @@ function serverProperties(o: KafkaBrokerOptions): string {
   ].join('\n');
 }
 
-/** A KRaft cluster id: 16 random bytes, URL-safe base64 without padding. */
+/**
+ * A KRaft cluster id: 16 random bytes, URL-safe base64 without padding. One starting with '-'
+ * would read as an option to the storage tool, so those are drawn again.
+ */
 function clusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 async function brokerAnswers(brokers: string): Promise<boolean> {

@@ -39,7 +39,12 @@ export interface Processor {
 export async function startProcessor(options: ProcessorOptions): Promise<Processor> {
   const { kafka, logger, topics } = options;
   const metrics = createProcessorMetrics(options.registry);
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  // Idempotent: a retried send (e.g. while a new topic's leader moves) never doubles dead letters.
+  const producer: Producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
