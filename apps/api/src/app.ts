@@ -1,45 +1,146 @@
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
-import type { Logger, Sql } from '@telemetrypulse/shared';
+import { DEFAULT_LIMITS, type Logger, type Sql } from '@telemetrypulse/shared';
+import { createAuth, type AuthOptions } from './auth.ts';
+import { createResponseCache } from './cache.ts';
 import { httpMetrics } from './metrics.ts';
+import { buildOpenApi, type OpenApiDocument } from './openapi.ts';
 import { errorHandler, notFoundHandler } from './problem.ts';
+import type { LiveHub } from './live-hub.ts';
+import type { EventPublisher } from './publisher.ts';
 import { requestContext } from './request-context.ts';
+import { apiRouter, RouteCatalog } from './route.ts';
+import { alertRoutes } from './routes/alerts.ts';
+import { compatRoutes } from './routes/compat.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { docsRoutes } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
-import { kpisRoutes } from './routes/kpis.ts';
+import { ingestRoutes } from './routes/ingest.ts';
+import { liveRoutes } from './routes/live.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { seriesRoutes } from './routes/series.ts';
+import { siteRoutes } from './routes/sites.ts';
+import {
+  corsPolicy,
+  rateLimiter,
+  requestTimeout,
+  securityHeaders,
+  type SecurityOptions,
+} from './security.ts';
+
+export const API_VERSION = '1.0.0';
 
 export interface AppOptions {
   sql: Sql;
   /** Gets this app's HTTP metrics; use one registry per app. */
   registry: Registry;
   logger: Logger;
+  /** Where ingest publishes; without it ingest answers 503. */
+  publisher?: EventPublisher;
+  /** Feeds GET /api/v1/live; without it the stream answers 503. */
+  live?: LiveHub;
+  /** Default 15 s. */
+  liveHeartbeatMs?: number;
+  /** Default 1000. */
+  liveMaxClients?: number;
+  /** Default: no keys (writes refused), reads open. */
+  auth?: Partial<AuthOptions>;
+  /** Default: no CORS, rate limiting off (main turns it on from config). */
+  security?: Partial<SecurityOptions>;
+  /** Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** Default 10 s. */
+  requestTimeoutMs?: number;
+  /** Proxies in front whose X-Forwarded-For is trusted (ingress); default 0. */
+  trustProxyHops?: number;
   /** Default 800 ms. */
   readinessTimeoutMs?: number;
   /** How far back `/kpis/live` looks; default one hour. */
   liveLookbackMs?: number;
+  /** Retry-After of a 503 from ingest; default 5 s. */
+  ingestRetryAfterSeconds?: number;
+  /** How long polled views (KPIs, trends, series, heatmap) are cached; default 0 (off). */
+  readCacheTtlMs?: number;
   /** The clock for "recent"; tests pin it. */
   now?: () => number;
 }
 
+export interface Api {
+  app: Express;
+  openApi: OpenApiDocument;
+}
+
+const isStream = (path: string) => path === '/api/v1/live';
+
 /** Builds the API without listening, so tests can run it on a free port and close it. */
-export function createApp(options: AppOptions): Express {
-  const { sql, registry, logger } = options;
+export function createApi(options: AppOptions): Api {
+  const { sql, registry, logger, publisher } = options;
   const now = options.now ?? Date.now;
+  const security: SecurityOptions = {
+    corsOrigins: options.security?.corsOrigins ?? [],
+    rateLimitPerMinute: options.security?.rateLimitPerMinute ?? 0,
+  };
   const app = express();
 
-  // External middleware and express settings.
+  // Express settings.
   app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxyHops ?? 0);
 
-  // The app's own plugins: every later layer can rely on req.id, req.log and the metrics.
+  // The app's own context first, so every later layer (and every problem) has req.id and req.log.
   app.use(requestContext(logger));
   app.use(httpMetrics(registry));
 
-  // Routes.
-  app.use(healthRoutes({ sql, readinessTimeoutMs: options.readinessTimeoutMs ?? 800 }));
+  // External middleware: security headers, CORS, rate limit, body size, timeout.
+  app.use(securityHeaders());
+  const corsHandler = corsPolicy(security.corsOrigins);
+  if (corsHandler) app.use(corsHandler);
+  const limiter = rateLimiter(security.rateLimitPerMinute);
+  if (limiter) app.use(limiter);
+  app.use(express.json({ limit: options.bodyLimitBytes ?? 1_048_576 }));
+  app.use(requestTimeout(options.requestTimeoutMs ?? 10_000, isStream));
+
+  // Routes, each described once for validation and the OpenAPI document.
+  const cache = createResponseCache({ ttlMs: options.readCacheTtlMs ?? 0, now });
+  const catalog = new RouteCatalog();
+  const api = apiRouter(
+    catalog,
+    createAuth({ writeKeys: [], readKeys: [], readAuth: 'open', ...options.auth }),
+  );
+  healthRoutes(api, {
+    sql,
+    readinessTimeoutMs: options.readinessTimeoutMs ?? 800,
+    publisher,
+  });
+  compatRoutes(api, {
+    sql,
+    now,
+    liveLookbackMs: options.liveLookbackMs ?? 3_600_000,
+    // Raw events older than the retention are gone anyway.
+    deviceLookbackMs: DEFAULT_LIMITS.maxAgeMs,
+    cache,
+  });
+  siteRoutes(api, { sql, now });
+  deviceRoutes(api, { sql, now, lookbackMs: DEFAULT_LIMITS.maxAgeMs });
+  seriesRoutes(api, { sql, now, cache });
+  alertRoutes(api, { sql });
+  liveRoutes(api, {
+    hub: options.live,
+    heartbeatMs: options.liveHeartbeatMs ?? 15_000,
+    maxClients: options.liveMaxClients ?? 1000,
+  });
+  ingestRoutes(api, { publisher, now, retryAfterSeconds: options.ingestRetryAfterSeconds ?? 5 });
+
+  const openApi = buildOpenApi(catalog.routes, API_VERSION);
   app.use(metricsRoutes(registry));
-  app.use(kpisRoutes({ sql, lookbackMs: options.liveLookbackMs ?? 3_600_000, now }));
+  app.use(docsRoutes(() => openApi));
+  app.use(api.router);
 
   app.use(notFoundHandler);
   app.use(errorHandler);
-  return app;
+  return { app, openApi };
+}
+
+/** The express app alone, for callers that do not need the document. */
+export function createApp(options: AppOptions): Express {
+  return createApi(options).app;
 }

@@ -1,9 +1,21 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { commonEnv, databaseEnv, opsEnv, readConfig } from '@telemetrypulse/shared';
+import {
+  commonEnv,
+  databaseEnv,
+  kafkaEnv,
+  opsEnv,
+  readConfig,
+  splitList,
+  TOPICS,
+} from '@telemetrypulse/shared';
+
+export const READ_AUTH_MODES = ['open', 'key'] as const;
+export type ReadAuthMode = (typeof READ_AUTH_MODES)[number];
 
 export const ApiConfigSchema = Type.Object({
   ...commonEnv,
   ...databaseEnv,
+  ...kafkaEnv,
   ...opsEnv(8000),
   // Below the kubelet's default probe timeout (1 s), so a hung database reads as "not ready".
   READINESS_TIMEOUT_MS: Type.Integer({
@@ -18,10 +30,69 @@ export const ApiConfigSchema = Type.Object({
     default: 60,
     description: 'how far back /kpis/live looks for the latest window of a sensor',
   }),
+  EVENTS_TOPIC: Type.String({ minLength: 1, default: TOPICS.events }),
+  // Secrets: mounted from a Kubernetes Secret as comma-separated lists.
+  API_KEYS: Type.String({
+    default: '',
+    description: 'comma-separated keys allowed to write (ingest, acknowledge, resolve) and read',
+  }),
+  READ_API_KEYS: Type.String({
+    default: '',
+    description: 'comma-separated keys allowed to read only',
+  }),
+  READ_AUTH: Type.Unsafe<ReadAuthMode>({
+    type: 'string',
+    enum: [...READ_AUTH_MODES],
+    default: 'open',
+    description: 'open: reads need no key; key: reads need a read or write key',
+  }),
+  CORS_ORIGINS: Type.String({
+    default: '',
+    description: 'comma-separated origins allowed by CORS, or * for any; empty: no CORS',
+  }),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({
+    minimum: 0,
+    default: 1200,
+    description: 'requests per client IP and minute; 0 turns rate limiting off',
+  }),
+  TRUST_PROXY_HOPS: Type.Integer({
+    minimum: 0,
+    maximum: 10,
+    default: 1,
+    description: 'proxies (ingress) in front of the API whose X-Forwarded-For is trusted',
+  }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1_048_576 }),
+  REQUEST_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 120_000,
+    default: 10_000,
+    description: 'a request still running after this answers 503 (the live stream is exempt)',
+  }),
+  INGEST_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 60_000,
+    default: 5000,
+    description: 'how long ingest waits for Kafka before answering 503',
+  }),
+  INGEST_RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 5 }),
+  READ_CACHE_TTL_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60_000,
+    default: 1000,
+    description: 'how long polled views (KPIs, trends, series, heatmap) are cached; 0: off',
+  }),
+  LIVE_HEARTBEAT_MS: Type.Integer({ minimum: 1000, maximum: 120_000, default: 15_000 }),
+  LIVE_MAX_CLIENTS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
 });
 
 export type ApiConfig = Static<typeof ApiConfigSchema>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   return readConfig(ApiConfigSchema, env);
+}
+
+/** `*` means any origin; an empty list turns CORS off. */
+export function corsOrigins(config: Pick<ApiConfig, 'CORS_ORIGINS'>): string[] | '*' {
+  const origins = splitList(config.CORS_ORIGINS);
+  return origins.includes('*') ? '*' : origins;
 }

@@ -1,4 +1,5 @@
 import {
+  createKafka,
   createLogger,
   createMetricsRegistry,
   createSql,
@@ -7,7 +8,10 @@ import {
   onShutdown,
 } from '@telemetrypulse/shared';
 import { createApp } from './app.ts';
-import { ApiConfigSchema, loadConfig } from './config.ts';
+import { authOptionsFrom } from './auth.ts';
+import { ApiConfigSchema, corsOrigins, loadConfig } from './config.ts';
+import { startLiveHub } from './live-hub.ts';
+import { createKafkaPublisher, warmUp } from './publisher.ts';
 import { startServer } from './server.ts';
 
 const USAGE = 'Usage: node apps/api/src/main.ts\n\nServes the TelemetryPulse HTTP API.\n\n';
@@ -25,18 +29,53 @@ async function main(): Promise<void> {
     logger,
     applicationName: 'telemetrypulse-api',
   });
+  const kafka = createKafka({
+    brokers: config.KAFKA_BROKERS,
+    clientId: config.KAFKA_CLIENT_ID ?? 'telemetrypulse-api',
+    logger,
+  });
+  const publisher = createKafkaPublisher({
+    kafka,
+    topic: config.EVENTS_TOPIC,
+    timeoutMs: config.INGEST_TIMEOUT_MS,
+    logger,
+  });
+  warmUp(publisher);
+  const auth = authOptionsFrom(config);
+  if (auth.writeKeys.length === 0)
+    logger.warn('API_KEYS is empty: ingest and alert actions answer 401');
+
+  const live = await startLiveHub({ sql, logger });
   const app = createApp({
     sql,
     registry: createMetricsRegistry('api'),
     logger,
+    publisher,
+    live,
+    liveHeartbeatMs: config.LIVE_HEARTBEAT_MS,
+    liveMaxClients: config.LIVE_MAX_CLIENTS,
+    auth,
+    security: {
+      corsOrigins: corsOrigins(config),
+      rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    },
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
     readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
     liveLookbackMs: config.KPIS_LIVE_LOOKBACK_MINUTES * 60_000,
+    ingestRetryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
+    readCacheTtlMs: config.READ_CACHE_TTL_MS,
   });
   const server = await startServer(app, { host: config.HTTP_HOST, port: config.HTTP_PORT });
   logger.info({ host: config.HTTP_HOST, port: server.port }, 'api listening');
 
   onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
-    await server.close();
+    // Streams first: they never end by themselves and would hold the server open.
+    await live.close();
+    // Leave time for the rest of shutdown within SHUTDOWN_TIMEOUT_MS.
+    await server.close(Math.max(100, config.SHUTDOWN_TIMEOUT_MS - 5000));
+    await publisher.close();
     await sql.end({ timeout: 5 });
   });
 }

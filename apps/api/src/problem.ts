@@ -14,7 +14,18 @@ export interface Problem {
 
 export const PROBLEM_TYPES = {
   invalidParameter: 'https://telemetrypulse.io/problems/invalid-parameter',
+  invalidBody: 'https://telemetrypulse.io/problems/invalid-body',
+  invalidEvent: 'https://telemetrypulse.io/problems/invalid-event',
+  unauthorized: 'https://telemetrypulse.io/problems/unauthorized',
+  forbidden: 'https://telemetrypulse.io/problems/forbidden',
+  notFound: 'https://telemetrypulse.io/problems/not-found',
+  conflict: 'https://telemetrypulse.io/problems/conflict',
+  unavailable: 'https://telemetrypulse.io/problems/unavailable',
+  tooManyRequests: 'https://telemetrypulse.io/problems/too-many-requests',
+  timeout: 'https://telemetrypulse.io/problems/timeout',
 } as const;
+
+export type ParameterLocation = 'query' | 'path';
 
 /** A problem that is only the HTTP status: RFC 9457 says type about:blank, title the status text. */
 export function httpProblem(status: number, detail?: string): Problem {
@@ -34,14 +45,42 @@ export class ProblemError extends Error {
   }
 }
 
-export function invalidParameter(parameter: string, detail: string): ProblemError {
+export function invalidParameter(
+  parameter: string,
+  detail: string,
+  location: ParameterLocation = 'query',
+): ProblemError {
   return new ProblemError({
     type: PROBLEM_TYPES.invalidParameter,
-    title: 'Invalid query parameter',
+    title: `Invalid ${location} parameter`,
     status: 400,
     detail,
     parameter,
   });
+}
+
+/** A request body that does not match its schema; `pointer` is the JSON pointer of the culprit. */
+export function invalidInput(pointer: string, detail: string): ProblemError {
+  return new ProblemError({
+    type: PROBLEM_TYPES.invalidBody,
+    title: 'Invalid request body',
+    status: 400,
+    detail,
+    pointer,
+  });
+}
+
+export function notFound(detail: string): ProblemError {
+  return new ProblemError({
+    type: PROBLEM_TYPES.notFound,
+    title: 'Not found',
+    status: 404,
+    detail,
+  });
+}
+
+export function conflict(detail: string): ProblemError {
+  return new ProblemError({ type: PROBLEM_TYPES.conflict, title: 'Conflict', status: 409, detail });
 }
 
 /** Errors from express and body parsers carry their status, and say whether the message is safe. */
@@ -77,6 +116,8 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next
   const problem = toProblem(error);
   if (problem.status >= 500) req.log.error({ err: error }, 'request failed');
   if (res.headersSent) {
+    // Already answered (e.g. by the request timeout): nothing left to say.
+    if (res.writableEnded) return;
     // Too late for a problem body; express's final handler aborts the connection.
     next(error);
     return;

@@ -1,16 +1,35 @@
-import type { Static, TObject } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { FormatRegistry, type Static, type TObject, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type ValueError } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
-import { invalidParameter } from './problem.ts';
+import { invalidInput, invalidParameter, type ParameterLocation } from './problem.ts';
+
+// TypeBox checks formats only once they are registered; these are the ones our schemas use.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set('date-time', (v) => RFC3339.test(v) && !Number.isNaN(Date.parse(v)));
+}
+if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID.test(v));
 
 export type QueryParser<T extends TObject> = (query: unknown) => Static<T>;
 
+/** TypeBox's message, or the allowed values when the schema is an enum. */
+function reasonOf(error: ValueError | undefined): string {
+  if (!error) return 'invalid';
+  const allowed: unknown = error.schema.enum;
+  if (Array.isArray(allowed)) return `must be one of ${allowed.join(', ')}`;
+  return error.message.charAt(0).toLowerCase() + error.message.slice(1);
+}
+
 /**
- * Compiles a route's query schema into a parser that coerces strings (numbers, defaults) and
- * throws a 400 problem naming the first bad parameter. Unknown and repeated parameters are
- * rejected too: a typo must not silently widen a query.
+ * Compiles a route's query (or path) schema into a parser that coerces strings (numbers,
+ * defaults) and throws a 400 problem naming the first bad parameter. Unknown and repeated
+ * parameters are rejected too: a typo must not silently widen a query.
  */
-export function queryParser<T extends TObject>(schema: T): QueryParser<T> {
+export function queryParser<T extends TObject>(
+  schema: T,
+  location: ParameterLocation = 'query',
+): QueryParser<T> {
   const check = TypeCompiler.Compile(schema);
   const known = Object.keys(schema.properties);
   return (query) => {
@@ -18,10 +37,19 @@ export function queryParser<T extends TObject>(schema: T): QueryParser<T> {
     for (const [name, value] of Object.entries(query ?? {})) {
       if (!known.includes(name)) {
         const allowed = known.length > 0 ? known.join(', ') : 'none';
-        throw invalidParameter(name, `unknown query parameter ${name} (allowed: ${allowed})`);
+        throw invalidParameter(
+          name,
+          `unknown ${location} parameter ${name} (allowed: ${allowed})`,
+          location,
+        );
       }
       if (typeof value !== 'string') {
-        throw invalidParameter(name, `${name} must be given once, as a plain value`);
+        throw invalidParameter(name, `${name} must be given once, as a plain value`, location);
+      }
+      // TypeBox would truncate "1.5" to 1: an integer parameter must be written as one.
+      const type: unknown = schema.properties[name]?.type;
+      if (type === 'integer' && !/^-?\d{1,20}$/.test(value)) {
+        throw invalidParameter(name, `${name}: must be an integer`, location);
       }
       candidate[name] = value;
     }
@@ -29,9 +57,17 @@ export function queryParser<T extends TObject>(schema: T): QueryParser<T> {
     if (check.Check(value)) return value;
     const error = check.Errors(value).First();
     const name = error?.path.replace(/^\//, '') ?? '';
-    const reason = error
-      ? error.message.charAt(0).toLowerCase() + error.message.slice(1)
-      : 'invalid';
-    throw invalidParameter(name, `${name}: ${reason}`);
+    throw invalidParameter(name, `${name}: ${reasonOf(error)}`, location);
+  };
+}
+
+/** Checks a JSON body against its schema; a 400 problem points at the first bad member. */
+export function bodyParser<T extends TSchema>(schema: T): (body: unknown) => Static<T> {
+  const check = TypeCompiler.Compile(schema);
+  return (body) => {
+    if (check.Check(body)) return body;
+    const error = check.Errors(body).First();
+    const pointer = error?.path ?? '';
+    throw invalidInput(pointer, `${pointer ? pointer.slice(1) : 'body'}: ${reasonOf(error)}`);
   };
 }

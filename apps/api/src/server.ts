@@ -5,8 +5,11 @@ import type { RequestListener } from 'node:http';
 export interface RunningServer {
   /** The bound port (the real one when asked for port 0). */
   port: number;
-  /** Stops accepting, lets in-flight requests finish, then resolves. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets in-flight requests finish, then resolves. Connections still open after
+   * `graceMs` (a stuck client, a stream nobody ended) are cut.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function startServer(
@@ -26,10 +29,15 @@ export async function startServer(
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () =>
+    close: (graceMs = 10_000) =>
       new Promise<void>((resolve, reject) => {
+        const cut = setTimeout(() => {
+          server.closeAllConnections();
+        }, graceMs);
+        cut.unref();
         // close() also drops idle keep-alive connections; busy ones end after their response.
         server.close((error) => {
+          clearTimeout(cut);
           if (error) reject(error);
           else resolve();
         });

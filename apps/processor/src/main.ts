@@ -1,4 +1,5 @@
-// Stream processor: telemetry.events → PostgreSQL (raw, 5m/15m aggregates, alerts), rejects → DLQ.
+// Stream processor: telemetry.events → PostgreSQL (raw, 5m/15m aggregates, alerts), rejects → DLQ,
+// alert opens/resolves → telemetry.alerts (through the outbox).
 import {
   createKafka,
   createLogger,
@@ -16,6 +17,8 @@ import {
 } from '@telemetrypulse/shared';
 import { loadConfig, ProcessorEnv } from './config.ts';
 import { startProcessor } from './consumer.ts';
+import { startOutboxPublisher } from './outbox.ts';
+import { startSiteRules } from './site-rules.ts';
 
 const PARTITION_CHECK_MS = 3_600_000;
 
@@ -45,9 +48,27 @@ async function main(): Promise<void> {
   });
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs({ events: config.EVENTS_TOPIC, dlq: config.DLQ_TOPIC }));
+  await ensureTopics(
+    admin,
+    topicSpecs({ events: config.EVENTS_TOPIC, dlq: config.DLQ_TOPIC, alerts: config.ALERTS_TOPIC }),
+  );
   await admin.disconnect();
 
+  // Rules and publisher first: the first batch already judges with each site's rules, and
+  // the transitions it queues go out at once.
+  const siteRules = await startSiteRules({
+    sql,
+    logger,
+    defaults: DEFAULT_ALERT_RULES,
+    refreshMs: config.SITE_RULES_REFRESH_SECONDS * 1000,
+  });
+  const outbox = await startOutboxPublisher({
+    sql,
+    kafka,
+    logger,
+    registry,
+    topic: config.ALERTS_TOPIC,
+  });
   const processor = await startProcessor({
     kafka,
     sql,
@@ -60,8 +81,9 @@ async function main(): Promise<void> {
       maxFutureMs: config.MAX_FUTURE_SECONDS * 1000,
       maxAgeMs,
     },
-    rules: DEFAULT_ALERT_RULES,
+    rules: siteRules,
     partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
   });
   const ops = await startOpsServer({
     host: config.HTTP_HOST,
@@ -76,7 +98,10 @@ async function main(): Promise<void> {
 
   onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
     clearInterval(partitionTimer);
+    // The last batch commits its outbox rows before the publisher's final flush sends them.
     await processor.stop();
+    await outbox.stop();
+    await siteRules.stop();
     await ops.close();
     await sql.end({ timeout: 5 });
   });

@@ -1,12 +1,19 @@
-import type { AlertRule, TelemetryEvent, Tx } from '@telemetrypulse/shared';
+import type { TelemetryEvent, Tx } from '@telemetrypulse/shared';
+import { alertMessage } from './alert-message.ts';
 import {
   alertKey,
   evaluateAlerts,
-  judgedUntil,
+  type AlertEvaluation,
+  type AlertKey,
   type AlertState,
+  type AlertTransition,
   type Incident,
   type Reading,
 } from './alerts.ts';
+import { frozenRuleBook, type AlertRules } from './rules.ts';
+
+/** Notified by a batch that wrote alert transitions, so outbox publishers send them at once. */
+export const ALERT_OUTBOX_CHANNEL = 'telemetrypulse_alert_outbox';
 
 interface AlertRow {
   alert_id: number;
@@ -16,11 +23,36 @@ interface AlertRow {
   alert_type: string;
   severity: Incident['severity'];
   threshold: number;
+  clear_threshold: number | null;
   value: number;
   peak_value: number;
   event_count: number;
+  condition_since: Date | null;
   triggered_at: Date;
   last_seen_at: Date;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : iso(ms));
+
+function incidentOf(row: AlertRow): Incident {
+  return {
+    alertId: row.alert_id,
+    siteId: row.site_id,
+    zoneId: row.zone_id,
+    sensorType: row.sensor_type,
+    alertType: row.alert_type,
+    severity: row.severity,
+    threshold: row.threshold,
+    // Incidents opened before clear levels existed resolved at their threshold.
+    clearThreshold: row.clear_threshold ?? row.threshold,
+    value: row.value,
+    peakValue: row.peak_value,
+    eventCount: row.event_count,
+    conditionSinceMs: (row.condition_since ?? row.triggered_at).getTime(),
+    triggeredAtMs: row.triggered_at.getTime(),
+    lastSeenAtMs: row.last_seen_at.getTime(),
+  };
 }
 
 /**
@@ -30,7 +62,7 @@ interface AlertRow {
  */
 async function loadAlertStates(
   tx: Tx,
-  keys: readonly { siteId: string; zoneId: string; alertType: string }[],
+  keys: readonly AlertKey[],
 ): Promise<Map<string, AlertState>> {
   const states = new Map<string, AlertState>();
   if (keys.length === 0) return states;
@@ -47,16 +79,24 @@ async function loadAlertStates(
     select * from (${wanted}) w order by 1, 2, 3
     on conflict do nothing`;
   const watermarks = await tx<
-    { site_id: string; zone_id: string; alert_type: string; judged_until: Date | null }[]
+    {
+      site_id: string;
+      zone_id: string;
+      alert_type: string;
+      judged_until: Date | null;
+      pending_since: Date | null;
+    }[]
   >`
-    select site_id, zone_id, alert_type, judged_until from alert_watermarks
+    select site_id, zone_id, alert_type, judged_until, pending_since from alert_watermarks
     where (site_id, zone_id, alert_type) in (${wanted})
     order by 1, 2, 3
     for update`;
   for (const row of watermarks) {
-    states.set(alertKey(row.site_id, row.zone_id, row.alert_type), {
+    const state: AlertState = {
       watermarkMs: row.judged_until?.getTime() ?? Number.NEGATIVE_INFINITY,
-    });
+    };
+    if (row.pending_since) state.pendingSinceMs = row.pending_since.getTime();
+    states.set(alertKey(row.site_id, row.zone_id, row.alert_type), state);
   }
   const active = await tx<AlertRow[]>`
     select * from telemetry_alerts
@@ -64,60 +104,117 @@ async function loadAlertStates(
   for (const row of active) {
     const key = alertKey(row.site_id, row.zone_id, row.alert_type);
     states.set(key, {
-      watermarkMs: states.get(key)?.watermarkMs ?? Number.NEGATIVE_INFINITY,
-      active: {
-        alertId: row.alert_id,
-        siteId: row.site_id,
-        zoneId: row.zone_id,
-        sensorType: row.sensor_type,
-        alertType: row.alert_type,
-        severity: row.severity,
-        threshold: row.threshold,
-        value: row.value,
-        peakValue: row.peak_value,
-        eventCount: row.event_count,
-        triggeredAtMs: row.triggered_at.getTime(),
-        lastSeenAtMs: row.last_seen_at.getTime(),
-      },
+      watermarkMs: Number.NEGATIVE_INFINITY,
+      ...states.get(key),
+      active: incidentOf(row),
     });
   }
   return states;
 }
 
-async function writeIncident(tx: Tx, incident: Incident): Promise<void> {
-  const resolvedAt = incident.resolvedAtMs === undefined ? null : new Date(incident.resolvedAtMs);
-  if (incident.alertId !== undefined) {
+/**
+ * Writes the changed incidents: existing ones (updates and resolutions) first, so a new
+ * incident never meets the one it follows in the one-active-per-key index. Returns every
+ * incident's alert id.
+ */
+async function writeIncidents(
+  tx: Tx,
+  incidents: readonly Incident[],
+): Promise<Map<Incident, number>> {
+  const ids = new Map<Incident, number>();
+  const existing = incidents.filter((i) => i.alertId !== undefined);
+  for (const incident of existing) ids.set(incident, incident.alertId ?? 0);
+  if (existing.length > 0) {
     await tx`
-      update telemetry_alerts set
-        value = ${incident.value}, peak_value = ${incident.peakValue},
-        event_count = ${incident.eventCount}, last_seen_at = ${new Date(incident.lastSeenAtMs)},
-        resolved_at = ${resolvedAt},
-        status = case when ${resolvedAt}::timestamptz is null then status else 'resolved' end,
+      update telemetry_alerts a set
+        value = u.value, peak_value = u.peak_value, event_count = u.event_count,
+        last_seen_at = u.last_seen_at, resolved_at = u.resolved_at,
+        clear_threshold = u.clear_threshold,
+        status = case when u.resolved_at is null then a.status else 'resolved' end,
         updated_at = now()
-      where alert_id = ${incident.alertId}`;
-    return;
+      from unnest(
+        ${existing.map((i) => i.alertId ?? 0)}::bigint[], ${existing.map((i) => i.value)}::float8[],
+        ${existing.map((i) => i.peakValue)}::float8[], ${existing.map((i) => i.eventCount)}::int[],
+        ${existing.map((i) => iso(i.lastSeenAtMs))}::timestamptz[],
+        ${existing.map((i) => isoOrNull(i.resolvedAtMs))}::timestamptz[],
+        ${existing.map((i) => i.clearThreshold)}::float8[]
+      ) as u(alert_id, value, peak_value, event_count, last_seen_at, resolved_at, clear_threshold)
+      where a.alert_id = u.alert_id`;
   }
-  await tx`
-    insert into telemetry_alerts (site_id, zone_id, sensor_type, alert_type, severity, status,
-      threshold, value, peak_value, event_count, triggered_at, last_seen_at, resolved_at)
-    values (${incident.siteId}, ${incident.zoneId}, ${incident.sensorType}, ${incident.alertType},
-      ${incident.severity}, ${resolvedAt ? 'resolved' : 'open'}, ${incident.threshold},
-      ${incident.value}, ${incident.peakValue}, ${incident.eventCount},
-      ${new Date(incident.triggeredAtMs)}, ${new Date(incident.lastSeenAtMs)}, ${resolvedAt})`;
+  // New incidents are rare (one per incident), so one insert each keeps the id mapping plain.
+  for (const i of incidents) {
+    if (i.alertId !== undefined) continue;
+    const [row] = await tx<{ alert_id: number }[]>`
+      insert into telemetry_alerts (site_id, zone_id, sensor_type, alert_type, severity, status,
+        threshold, clear_threshold, value, peak_value, event_count, condition_since,
+        triggered_at, last_seen_at, resolved_at)
+      values (${i.siteId}, ${i.zoneId}, ${i.sensorType}, ${i.alertType}, ${i.severity},
+        ${i.resolvedAtMs === undefined ? 'open' : 'resolved'}, ${i.threshold},
+        ${i.clearThreshold}, ${i.value}, ${i.peakValue}, ${i.eventCount},
+        ${iso(i.conditionSinceMs)}, ${iso(i.triggeredAtMs)}, ${iso(i.lastSeenAtMs)},
+        ${isoOrNull(i.resolvedAtMs)})
+      returning alert_id`;
+    if (row) ids.set(i, row.alert_id);
+  }
+  return ids;
 }
 
-/** Runs the alert rules over the newly stored events and writes what changed. */
+/** Queues the transitions for the alerts topic, in the batch's transaction: none can be lost. */
+async function enqueueTransitions(
+  tx: Tx,
+  transitions: readonly AlertTransition[],
+  ids: ReadonlyMap<Incident, number>,
+): Promise<void> {
+  if (transitions.length === 0) return;
+  const rows = transitions.map((t) => {
+    const alertId = ids.get(t.incident) ?? 0;
+    return {
+      alert_id: alertId,
+      transition: t.transition,
+      site_id: t.at.siteId,
+      payload: alertMessage(alertId, t.transition, t.at),
+    };
+  });
+  // The rows go as one text document (a jsonb parameter would be JSON-encoded a second time);
+  // ordinality keeps the outbox in event-time order.
+  await tx`
+    insert into alert_outbox (alert_id, transition, site_id, payload)
+    select (r.doc->>'alert_id')::bigint, r.doc->>'transition', r.doc->>'site_id', r.doc->'payload'
+    from jsonb_array_elements(${JSON.stringify(rows)}::text::jsonb) with ordinality as r(doc, ord)
+    order by r.ord`;
+  await tx`select pg_notify(${ALERT_OUTBOX_CHANNEL}, '')`;
+}
+
+async function saveKeyStates(tx: Tx, keys: AlertEvaluation['keys']): Promise<void> {
+  const judged = [...keys.values()];
+  if (judged.length === 0) return;
+  await tx`
+    update alert_watermarks w set
+      judged_until = greatest(w.judged_until, j.ts), pending_since = j.pending_since
+    from unnest(${judged.map((j) => j.siteId)}::text[], ${judged.map((j) => j.zoneId)}::text[],
+                ${judged.map((j) => j.alertType)}::text[],
+                ${judged.map((j) => iso(j.watermarkMs))}::timestamptz[],
+                ${judged.map((j) => isoOrNull(j.pendingSinceMs))}::timestamptz[])
+      as j(site_id, zone_id, alert_type, ts, pending_since)
+    where (w.site_id, w.zone_id, w.alert_type) = (j.site_id, j.zone_id, j.alert_type)`;
+}
+
+/**
+ * Runs the alert rules over the newly stored events, in the batch's transaction: writes the
+ * changed incidents, queues their opens and resolves for the alerts topic, and saves each key's
+ * watermark and pending state.
+ */
 export async function applyAlerts(
   tx: Tx,
-  rules: readonly AlertRule[],
+  rules: AlertRules,
   stored: readonly TelemetryEvent[],
-): Promise<Incident[]> {
-  const ruleTypes = new Map(rules.map((r) => [r.sensorType, r.alertType]));
+): Promise<AlertEvaluation> {
+  const book = frozenRuleBook(rules);
   const readings: Reading[] = [];
-  const keys = new Map<string, { siteId: string; zoneId: string; alertType: string }>();
+  const keys = new Map<string, AlertKey>();
   for (const e of stored) {
-    const alertType = ruleTypes.get(e.sensor_type);
-    if (!alertType) continue;
+    const rule = book.forSite(e.site_id).get(e.sensor_type);
+    if (!rule) continue;
     readings.push({
       siteId: e.site_id,
       zoneId: e.zone_id,
@@ -125,27 +222,16 @@ export async function applyAlerts(
       value: e.value,
       tsMs: Date.parse(e.ts_event),
     });
-    keys.set(alertKey(e.site_id, e.zone_id, alertType), {
+    keys.set(alertKey(e.site_id, e.zone_id, rule.alertType), {
       siteId: e.site_id,
       zoneId: e.zone_id,
-      alertType,
+      alertType: rule.alertType,
     });
   }
   const states = await loadAlertStates(tx, [...keys.values()]);
-  const incidents = evaluateAlerts(rules, states, readings);
-  // Resolutions first, so a new incident never meets the one it follows in the unique index.
-  const ordered = [...incidents].sort(
-    (a, b) => Number(b.resolvedAtMs !== undefined) - Number(a.resolvedAtMs !== undefined),
-  );
-  for (const incident of ordered) await writeIncident(tx, incident);
-  const judged = [...judgedUntil(rules, readings).values()];
-  if (judged.length > 0) {
-    await tx`
-      update alert_watermarks w set judged_until = greatest(w.judged_until, j.ts)
-      from unnest(${judged.map((j) => j.siteId)}::text[], ${judged.map((j) => j.zoneId)}::text[],
-                  ${judged.map((j) => j.alertType)}::text[], ${judged.map((j) => new Date(j.tsMs).toISOString())}::timestamptz[])
-        as j(site_id, zone_id, alert_type, ts)
-      where (w.site_id, w.zone_id, w.alert_type) = (j.site_id, j.zone_id, j.alert_type)`;
-  }
-  return incidents;
+  const evaluation = evaluateAlerts(book, states, readings);
+  const ids = await writeIncidents(tx, evaluation.incidents);
+  await enqueueTransitions(tx, evaluation.transitions, ids);
+  await saveKeyStates(tx, evaluation.keys);
+  return evaluation;
 }

@@ -4,11 +4,14 @@ import {
   createLogger,
   DEFAULT_ALERT_RULES,
   DEFAULT_LIMITS,
+  type AlertMessage,
   type TelemetryEvent,
 } from '@telemetrypulse/shared';
 import type { TestDatabase } from '../../devstack/src/test/database.ts';
 import { testKafka, type TestTopics } from '../../devstack/src/test/kafka.ts';
 import { startProcessor, type Processor } from '../src/consumer.ts';
+import { startOutboxPublisher } from '../src/outbox.ts';
+import { startSiteRules, type SiteRules } from '../src/site-rules.ts';
 
 /** Polls until `check` holds; fails with what it was waiting for. */
 export async function waitUntil(
@@ -86,31 +89,107 @@ export async function produceEvents(
   const producer = testKafka().producer();
   await producer.connect();
   try {
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: events.map((e) => ({ key: e.device_id, value: JSON.stringify(e) })),
-    });
+    // In slices, so a large test load stays under the broker's request size limit.
+    for (let i = 0; i < events.length; i += 2000) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: events
+          .slice(i, i + 2000)
+          .map((e) => ({ key: e.device_id, value: JSON.stringify(e) })),
+      });
+    }
   } finally {
     await producer.disconnect();
   }
 }
 
-/** A processor with the default limits and alert rules, on the test's database and topics. */
-export function startTestProcessor(
+export interface TestProcessor extends Processor {
+  /** The rules the processor judges with, as it last loaded them from the sites table. */
+  siteRules: SiteRules;
+}
+
+/**
+ * A processor as main.ts wires it, on the test's database and topics: default limits, the
+ * per-site alert rules from the sites table and the outbox publisher to the alerts topic.
+ * The rules reload only on notifications (the periodic safety net is an hour away), so a test
+ * that sees new rules knows the notification brought them. Stops in main.ts's order.
+ */
+export async function startTestProcessor(
   db: TestDatabase,
   topics: TestTopics,
   groupId: string,
-): Promise<Processor> {
-  return startProcessor({
+): Promise<TestProcessor> {
+  const logger = createLogger('test', 'silent');
+  const registry = new Registry();
+  const siteRules = await startSiteRules({
+    sql: db.sql,
+    logger,
+    defaults: DEFAULT_ALERT_RULES,
+    refreshMs: 3_600_000,
+  });
+  const outbox = await startOutboxPublisher({
+    sql: db.sql,
+    kafka: testKafka(),
+    logger,
+    registry,
+    topic: topics.alerts,
+    pollMs: 250,
+  });
+  const processor = await startProcessor({
     kafka: testKafka(),
     sql: db.sql,
-    logger: createLogger('test', 'silent'),
-    registry: new Registry(),
+    logger,
+    registry,
     topics,
     groupId,
     limits: DEFAULT_LIMITS,
-    rules: DEFAULT_ALERT_RULES,
+    rules: siteRules,
     partitionsConcurrently: 3,
   });
+  return {
+    siteRules,
+    isRunning: () => processor.isRunning(),
+    async stop() {
+      await processor.stop();
+      await outbox.stop();
+      await siteRules.stop();
+    },
+  };
+}
+
+/** How many records a topic holds, over all its partitions. */
+export async function topicSize(topic: string): Promise<number> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * The alert records on a topic, each alert_id + transition once, in the order first seen.
+ * Copies are allowed (at least once: a crash between send and delete, or the Kafka client
+ * retrying a produce request the broker had already written); consumers dedupe the same way.
+ */
+export async function publishedAlerts(
+  topic: string,
+): Promise<{ key: string | null; alert: AlertMessage }[]> {
+  const size = await topicSize(topic);
+  const seen = new Map<string, { key: string | null; alert: AlertMessage }>();
+  for (const m of size === 0 ? [] : await readTopic(topic, size)) {
+    const alert = JSON.parse(m.value) as AlertMessage;
+    const id = `${alert.alert_id}/${alert.transition}`;
+    if (!seen.has(id)) seen.set(id, { key: m.key, alert });
+  }
+  return [...seen.values()];
+}
+
+/** Alert transitions still waiting in the outbox. */
+export async function outboxSize(db: TestDatabase): Promise<number> {
+  const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from alert_outbox`;
+  return row?.n ?? 0;
 }

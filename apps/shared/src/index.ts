@@ -10,6 +10,7 @@ export * from './kafka.ts';
 export * from './db.ts';
 export * from './migrate.ts';
 export * from './partitions.ts';
+export * from './sites.ts';
 export * from './metrics.ts';
 export * from './ops-server.ts';
 export * from './shutdown.ts';

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Partitioners, type Kafka, type Message } from 'kafkajs';
+import type { ICustomPartitioner, Kafka, Message } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Logger, SensorType } from '@telemetrypulse/shared';
 import { createSimulatorMetrics } from './metrics.ts';
@@ -47,6 +47,61 @@ interface Batch {
 }
 
 const RATE_SAMPLE_MS = 5000;
+/** Key hashes remembered by the partitioner; a site's device ids fit many times over. */
+const KEY_HASH_CACHE = 65_536;
+
+/**
+ * Java's murmur2 (org.apache.kafka.common.utils.Utils.murmur2) of `data`, as a signed 32-bit int.
+ * The same function as kafkajs's DefaultPartitioner, in 32-bit integer arithmetic: that one
+ * emulates 64-bit longs and was a fifth of the simulator's CPU at 50,000 events/s.
+ */
+export function murmur2(data: Uint8Array): number {
+  const m = 0x5bd1e995;
+  const length = data.length;
+  const tail = length & ~3;
+  let h = 0x9747b28c ^ length;
+  for (let i = 0; i < tail; i += 4) {
+    let k =
+      (data[i] ?? 0) |
+      ((data[i + 1] ?? 0) << 8) |
+      ((data[i + 2] ?? 0) << 16) |
+      ((data[i + 3] ?? 0) << 24);
+    k = Math.imul(k, m);
+    k ^= k >>> 24;
+    h = Math.imul(h, m) ^ Math.imul(k, m);
+  }
+  const rest = length & 3;
+  if (rest === 3) h ^= (data[tail + 2] ?? 0) << 16;
+  if (rest >= 2) h ^= (data[tail + 1] ?? 0) << 8;
+  if (rest >= 1) h = Math.imul(h ^ (data[tail] ?? 0), m);
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  return h ^ (h >>> 15);
+}
+
+/**
+ * Kafka's default partitioning of keyed messages (toPositive(murmur2(key)) % partitions), so a
+ * device lands on the same partition from any client, with each key's hash computed once.
+ */
+export const keyPartitioner: ICustomPartitioner = () => {
+  const hashes = new Map<string, number>();
+  let unkeyed = 0;
+  return ({ partitionMetadata, message }) => {
+    if (message.partition !== undefined) return message.partition;
+    const key = message.key;
+    // The simulator always sets a key; anything else is spread round-robin.
+    if (key === null || key === undefined) return unkeyed++ % partitionMetadata.length;
+    let hash = typeof key === 'string' ? hashes.get(key) : undefined;
+    if (hash === undefined) {
+      hash = murmur2(typeof key === 'string' ? Buffer.from(key) : key) & 0x7fffffff;
+      if (typeof key === 'string') {
+        if (hashes.size >= KEY_HASH_CACHE) hashes.clear();
+        hashes.set(key, hash);
+      }
+    }
+    return hash % partitionMetadata.length;
+  };
+};
 
 /** Sleeps, waking early (without throwing) when `signal` aborts. */
 async function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -71,10 +126,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const siteLabel = { site_id: site.siteId };
   metrics.configuredRate.set(siteLabel, eventsPerSecond);
 
-  // Java's murmur2 partitioner: the same device lands on the same partition from any client.
   const producer = options.kafka.producer({
     allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: keyPartitioner,
   });
   await producer.connect();
   let connected = true;

@@ -172,6 +172,17 @@ export function createSiteModel(options: SiteModelOptions): SiteModel {
     anomalySensors.length === 0 ? 0 : -Math.log(1 - options.anomalyRate) / MINUTE_MS;
   const states: (ZoneState | undefined)[] = new Array<ZoneState | undefined>(zones.length);
   let next = 0;
+  // What depends on the time alone, computed once per distinct time: a batch shares one.
+  const clock = { ms: Number.NaN, office: 0, cycle: 0, iso: '' };
+  const at = (nowMs: number) => {
+    if (clock.ms !== nowMs) {
+      clock.ms = nowMs;
+      clock.office = officeLevel(nowMs);
+      clock.cycle = dailyCycle(nowMs);
+      clock.iso = new Date(nowMs).toISOString();
+    }
+    return clock;
+  };
 
   const gapUntilEpisode = () =>
     episodesPerMs > 0 ? -Math.log(1 - random()) / episodesPerMs : Number.POSITIVE_INFINITY;
@@ -227,7 +238,8 @@ export function createSiteModel(options: SiteModelOptions): SiteModel {
   }
 
   function normalValue(zone: ZoneState, sensor: SensorType, bias: number, nowMs: number): number {
-    const level = officeLevel(nowMs) * zone.attendance;
+    const { office, cycle } = at(nowMs);
+    const level = office * zone.attendance;
     switch (sensor) {
       case 'occupancy': {
         const expected = zone.capacity * level;
@@ -237,16 +249,11 @@ export function createSiteModel(options: SiteModelOptions): SiteModel {
         return zone.co2 + 10 * bias + 4 * gaussian(random);
       case 'temperature':
         return (
-          21 +
-          zone.temperatureOffset +
-          2.5 * dailyCycle(nowMs) +
-          level +
-          0.25 * bias +
-          0.08 * gaussian(random)
+          21 + zone.temperatureOffset + 2.5 * cycle + level + 0.25 * bias + 0.08 * gaussian(random)
         );
       case 'humidity':
         // Relative humidity falls as the air warms.
-        return zone.humidity - 2 * dailyCycle(nowMs) + bias + 0.3 * gaussian(random);
+        return zone.humidity - 2 * cycle + bias + 0.3 * gaussian(random);
     }
   }
 
@@ -277,7 +284,7 @@ export function createSiteModel(options: SiteModelOptions): SiteModel {
       zone_id: zone.id,
       sensor_type: sensor,
       value: physical(sensor, value),
-      ts_event: new Date(nowMs).toISOString(),
+      ts_event: at(nowMs).iso,
     };
   }
 

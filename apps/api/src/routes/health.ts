@@ -1,10 +1,14 @@
-import { Router } from 'express';
+import { Type } from '@sinclair/typebox';
 import { isDatabaseReachable, type Sql } from '@telemetrypulse/shared';
+import { warmUp, type EventPublisher } from '../publisher.ts';
+import type { ApiRouter } from '../route.ts';
+import { StringEnum } from '../schemas.ts';
 
 export interface HealthRoutesOptions {
   sql: Sql;
   /** How long readiness waits for the database before it says "not ready". */
   readinessTimeoutMs: number;
+  publisher: EventPublisher | undefined;
 }
 
 /** Resolves to `fallback` when `promise` takes longer than `ms`; the timer never holds the process. */
@@ -19,26 +23,83 @@ export function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise
   });
 }
 
-export function healthRoutes({ sql, readinessTimeoutMs }: HealthRoutesOptions): Router {
-  const router = Router();
+const Ok = Type.Object({ status: Type.Literal('ok') });
+const Check = StringEnum(['up', 'down', 'disabled'] as const);
+const Readiness = Type.Object({
+  status: StringEnum(['ready', 'not ready'] as const),
+  checks: Type.Object({ database: Check, kafka: Check }),
+});
+
+export function healthRoutes(api: ApiRouter, options: HealthRoutesOptions): void {
+  const { sql, readinessTimeoutMs, publisher } = options;
+
+  async function checks() {
+    const database = await within(isDatabaseReachable(sql), readinessTimeoutMs, false);
+    const kafka = publisher === undefined ? 'disabled' : publisher.isReady() ? 'up' : 'down';
+    // A probe is a good moment to try Kafka again; it never waits for the outcome.
+    if (publisher && kafka === 'down') warmUp(publisher);
+    return { database: database ? 'up' : 'down', kafka } as const;
+  }
 
   // The original's paths and bodies; liveness never touches the database, so a database outage
   // makes pods unready instead of restarting them.
-  router.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  router.get('/health/live', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  router.get('/health/ready', async (req, res) => {
-    const reachable = await within(isDatabaseReachable(sql), readinessTimeoutMs, false);
-    if (reachable) {
-      res.json({ status: 'ready' });
-      return;
-    }
-    req.log.warn('not ready: database unreachable');
-    res.status(503).json({ status: 'not ready', reason: 'database unreachable' });
-  });
+  for (const path of ['/health', '/health/live']) {
+    api.route(
+      {
+        method: 'get',
+        path,
+        operationId: path === '/health' ? 'health' : 'liveness',
+        summary: 'Liveness: the process answers',
+        tags: ['health'],
+        access: 'public',
+        responses: { 200: { description: 'alive', schema: Ok } },
+      },
+      (_input, _req, res) => {
+        res.json({ status: 'ok' });
+      },
+    );
+  }
 
-  return router;
+  // Reads need only the database: a Kafka outage must not take dashboards down with it, so it
+  // shows in the body, and ingest answers 503 by itself.
+  api.route(
+    {
+      method: 'get',
+      path: '/health/ready',
+      operationId: 'readiness',
+      summary: 'Readiness: 503 while the database is unreachable; Kafka is reported',
+      tags: ['health'],
+      access: 'public',
+      responses: {
+        200: { description: 'ready', schema: Readiness },
+        503: { description: 'not ready', schema: Readiness },
+      },
+    },
+    async (_input, req, res) => {
+      const state = await checks();
+      const ready = state.database === 'up';
+      if (!ready) req.log.warn(state, 'not ready');
+      res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: state });
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/health/ready/ingest',
+      operationId: 'ingestReadiness',
+      summary: 'Readiness for ingest: 503 unless both the database and Kafka are up',
+      tags: ['health'],
+      access: 'public',
+      responses: {
+        200: { description: 'ready', schema: Readiness },
+        503: { description: 'not ready', schema: Readiness },
+      },
+    },
+    async (_input, _req, res) => {
+      const state = await checks();
+      const ready = state.database === 'up' && state.kafka === 'up';
+      res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: state });
+    },
+  );
 }

@@ -174,7 +174,7 @@ describe('api on a real PostgreSQL', () => {
     for (const [path, body] of [
       ['/health', { status: 'ok' }],
       ['/health/live', { status: 'ok' }],
-      ['/health/ready', { status: 'ready' }],
+      ['/health/ready', { status: 'ready', checks: { database: 'up', kafka: 'disabled' } }],
     ] as const) {
       it(`when the database answers, then ${path} is 200 ${JSON.stringify(body)}`, async () => {
         const response = await fetch(`${served.url}${path}`);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { ConfigError, describeEnv } from '@telemetrypulse/shared';
-import { ApiConfigSchema, loadConfig } from '../../src/config.ts';
+import { authOptionsFrom } from '../../src/auth.ts';
+import { ApiConfigSchema, corsOrigins, loadConfig } from '../../src/config.ts';
 
 describe('api config', () => {
   it('when nothing is set, then the API listens on 0.0.0.0:8000 like the original', () => {
@@ -32,5 +33,32 @@ describe('api config', () => {
     for (const name of Object.keys(ApiConfigSchema.properties))
       assert.match(help, new RegExp(name));
     assert.match(help, /HTTP_PORT\s+default 8000/);
+  });
+
+  it('when nothing is set, then reads are open, no key may write, and CORS is off', () => {
+    const config = loadConfig({});
+    assert.deepEqual(authOptionsFrom(config), { writeKeys: [], readKeys: [], readAuth: 'open' });
+    assert.deepEqual(corsOrigins(config), []);
+    assert.equal(config.RATE_LIMIT_PER_MINUTE, 1200);
+  });
+
+  it('when keys and origins come as comma-separated lists (a mounted Secret), then they are split', () => {
+    const config = loadConfig({
+      API_KEYS: 'k1, k2,',
+      READ_API_KEYS: 'r1',
+      READ_AUTH: 'key',
+      CORS_ORIGINS: 'https://a.example,https://b.example',
+    });
+    assert.deepEqual(authOptionsFrom(config), {
+      writeKeys: ['k1', 'k2'],
+      readKeys: ['r1'],
+      readAuth: 'key',
+    });
+    assert.deepEqual(corsOrigins(config), ['https://a.example', 'https://b.example']);
+    assert.equal(corsOrigins(loadConfig({ CORS_ORIGINS: '*' })), '*');
+  });
+
+  it('when READ_AUTH is neither open nor key, then startup fails naming it', () => {
+    assert.throws(() => loadConfig({ READ_AUTH: 'sometimes' }), /READ_AUTH/);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Type } from '@sinclair/typebox';
 import { ProblemError, type Problem } from '../../src/problem.ts';
 import { queryParser } from '../../src/query.ts';
-import { LiveKpisQuery } from '../../src/routes/kpis.ts';
+import { LiveKpisQuery } from '../../src/routes/compat.ts';
 
 function rejection(run: () => unknown): Problem {
   try {

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
+import { SiteThresholdsSchema, thresholdProblems, type SiteThresholds } from './alert-rules.ts';
 import { SENSOR_TYPES, type SensorType } from './sensors.ts';
 
 export const SITE_API_VERSION = 'telemetrypulse.io/v1alpha1';
@@ -24,9 +25,8 @@ export const SiteSpecSchema = Type.Object({
     uniqueItems: true,
     default: [...SENSOR_TYPES],
   }),
-  thresholds: Type.Optional(
-    Type.Partial(Type.Object(Object.fromEntries(SENSOR_TYPES.map((s) => [s, Type.Number()])))),
-  ),
+  // Alert rule overrides per sensor: `co2: 1200` or `co2: { threshold, clear, forSeconds, severity }`.
+  thresholds: Type.Optional(SiteThresholdsSchema),
   paused: Type.Boolean({ default: false }),
 });
 export type SiteSpec = Static<typeof SiteSpecSchema>;
@@ -39,6 +39,32 @@ export interface Site {
 const SITE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: false });
 const checkSpec = ajv.compile<SiteSpec>(SiteSpecSchema);
+const checkThresholds = ajv.compile<SiteThresholds>(SiteThresholdsSchema);
+
+/**
+ * One line per problem, under `prefix`. A value matching neither form of a union (number or
+ * object) is one problem, not the failures of each alternative.
+ */
+function describeErrors(
+  errors: readonly ErrorObject[] | null | undefined,
+  prefix: string,
+): string[] {
+  const list = errors ?? [];
+  const unions = new Set(list.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  return list
+    .filter((e) => !(e.keyword === 'type' && unions.has(e.instancePath)))
+    .map((e) => {
+      const path = `${prefix}${e.instancePath.replaceAll('/', '.')}`;
+      if (e.keyword === 'anyOf') return `${path} must be a number or an object`;
+      const detail =
+        e.keyword === 'enum'
+          ? `: ${(e.params.allowedValues as unknown[]).join(', ')}`
+          : e.keyword === 'additionalProperties'
+            ? `: ${String(e.params.additionalProperty)}`
+            : '';
+      return `${path} ${e.message ?? 'is invalid'}${detail}`;
+    });
+}
 
 /** Validates a `Site` object as read from a manifest; throws with every problem listed. */
 export function parseSite(resource: unknown): Site {
@@ -57,14 +83,27 @@ export function parseSite(resource: unknown): Site {
   }
   const spec = structuredClone(r.spec ?? {});
   if (!checkSpec(spec)) {
-    const problems = (checkSpec.errors ?? []).map((e) => {
-      const allowed =
-        e.keyword === 'enum' ? `: ${(e.params.allowedValues as unknown[]).join(', ')}` : '';
-      return `spec${e.instancePath.replaceAll('/', '.')} ${e.message ?? 'is invalid'}${allowed}`;
-    });
-    throw new Error(`Site ${name}: ${problems.join('; ')}`);
+    throw new Error(`Site ${name}: ${describeErrors(checkSpec.errors, 'spec').join('; ')}`);
+  }
+  const problems = spec.thresholds ? thresholdProblems(spec.thresholds) : [];
+  if (problems.length > 0) {
+    throw new Error(`Site ${name}: ${problems.map((p) => `spec.${p}`).join('; ')}`);
   }
   return { siteId: name, spec };
+}
+
+/**
+ * Validates `spec.thresholds` as stored in the sites table, which anything with database access
+ * may have written; throws with every problem listed.
+ */
+export function parseThresholds(value: unknown): SiteThresholds {
+  const thresholds = structuredClone(value ?? {});
+  if (!checkThresholds(thresholds)) {
+    throw new Error(describeErrors(checkThresholds.errors, 'thresholds').join('; '));
+  }
+  const problems = thresholdProblems(thresholds);
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  return thresholds;
 }
 
 export function zoneIds(spec: SiteSpec): string[] {

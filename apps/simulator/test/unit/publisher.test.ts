@@ -2,7 +2,7 @@
 // Delivery to a real broker is the integration tests' job.
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Producer, ProducerRecord } from 'kafkajs';
+import { Partitioners, type PartitionMetadata, type Producer, type ProducerRecord } from 'kafkajs';
 import { Registry } from 'prom-client';
 import {
   SENSOR_TYPES,
@@ -10,7 +10,12 @@ import {
   validateEvent,
   type TelemetryEvent,
 } from '@telemetrypulse/shared';
-import { startSimulator, type SimulatorOptions } from '../../src/publisher.ts';
+import {
+  keyPartitioner,
+  murmur2,
+  startSimulator,
+  type SimulatorOptions,
+} from '../../src/publisher.ts';
 
 interface FakeProducer {
   records: ProducerRecord[];
@@ -202,6 +207,54 @@ describe('publisher', () => {
       assert.equal(stats.sent, 0);
       assert.ok(stats.dropped > 0);
       assert.equal(fake.connected, false);
+    });
+  });
+
+  describe('when messages are partitioned by key', () => {
+    const partitions = (n: number): PartitionMetadata[] =>
+      Array.from({ length: n }, (_, i) => ({
+        partitionId: i,
+        leader: 1,
+        partitionErrorCode: 0,
+        replicas: [1],
+        isr: [1],
+      }));
+
+    it("then murmur2 gives Java's values (Kafka's UtilsTest cases)", () => {
+      const cases: [string, number][] = [
+        ['21', -973932308],
+        ['foobar', -790332482],
+        ['a-little-bit-long-string', -985981536],
+        ['a-little-bit-longer-string', -1486304829],
+        ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
+        ['abc', 479470107],
+      ];
+      for (const [key, hash] of cases) assert.equal(murmur2(Buffer.from(key)), hash, key);
+    });
+
+    it("then every key lands where kafkajs's DefaultPartitioner puts it, also when asked twice", () => {
+      const theirs = Partitioners.DefaultPartitioner();
+      const ours = keyPartitioner();
+      for (let i = 0; i < 5000; i++) {
+        const key =
+          i % 2 === 0
+            ? `site-${i % 97}-zone-${i % 13}-dev-${i}`
+            : Buffer.from([i & 255, i >> 8, 7]);
+        const args = {
+          topic: 't',
+          partitionMetadata: partitions(1 + (i % 24)),
+          message: { key, value: 'v' },
+        };
+        const expected = theirs(args);
+        assert.equal(ours(args), expected, String(key));
+        assert.equal(ours(args), expected, `${String(key)} from the cache`);
+      }
+    });
+
+    it('then an explicit partition wins', () => {
+      const ours = keyPartitioner();
+      const message = { key: 'k', value: 'v', partition: 5 };
+      assert.equal(ours({ topic: 't', partitionMetadata: partitions(12), message }), 5);
     });
   });
 });

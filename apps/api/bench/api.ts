@@ -1,0 +1,156 @@
+// API benchmark on this machine with a real PostgreSQL: the real API program (its own process)
+// serving a database of many raw events and 30 days of aggregates for 3 sites, under a steady
+// load of 1,000 requests/s from autocannon. Prints JSON: p50/p99 latency (ms), achieved
+// throughput (req/s) and errors per route, plus the seeding figures.
+// Usage: npm run bench:api [-- EVENTS]   (default 10,000,000 raw events)
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import {
+  createLogger,
+  createSql,
+  DEFAULT_LIMITS,
+  DEFAULT_MIGRATIONS_DIR,
+  ensurePartitions,
+  migrate,
+} from '@telemetrypulse/shared';
+import { startChild } from '../../devstack/src/child.ts';
+import { freePort, waitFor } from '../../devstack/src/ports.ts';
+import { startPostgresServer } from '../../devstack/src/postgres-server.ts';
+import { seedAggregates, seedAlerts, seedRawEvents } from './seed.ts';
+
+const events = Number(process.argv[2] ?? 10_000_000);
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const DAYS = 30;
+const ALERTS = 50_000;
+const logger = createLogger('bench', 'warn');
+const seconds = (since: number) => Math.round((performance.now() - since) / 100) / 10;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'telemetrypulse-bench-api-'));
+  // PostgreSQL runs as an unprivileged user when we are root: it must be able to enter the folder.
+  chmodSync(dir, 0o755);
+  const pg = await startPostgresServer({ dataDir: path.join(dir, 'pg'), port: await freePort() });
+  const children: ReturnType<typeof startChild>[] = [];
+  const sql = createSql({ url: pg.url, poolSize: 4, logger, applicationName: 'bench' });
+  try {
+    const now = Date.now();
+    await migrate(sql, DEFAULT_MIGRATIONS_DIR, logger);
+    await ensurePartitions(sql, DEFAULT_LIMITS.maxAgeMs);
+    let started = performance.now();
+    await seedRawEvents(sql, events, DAYS, now);
+    const rawSeconds = seconds(started);
+    started = performance.now();
+    await seedAggregates(sql);
+    await seedAlerts(sql, ALERTS, DAYS, now);
+    await sql`vacuum analyze`;
+    const aggregateSeconds = seconds(started);
+    const [counts] = await sql<{ raw: number; agg_5m: number; agg_15m: number }[]>`
+      select (select count(*) from telemetry_events) as raw,
+             (select count(*) from telemetry_agg_5m) as agg_5m,
+             (select count(*) from telemetry_agg_15m) as agg_15m`;
+
+    // The API as deployed (1 s response cache for polled views), and with the cache off: the
+    // second shows what the database and the indexes give on their own.
+    const startApi = async (name: string, cacheTtlMs: number) => {
+      const port = await freePort();
+      const child = startChild({
+        name,
+        command: process.execPath,
+        args: [fileURLToPath(new URL('../src/main.ts', import.meta.url))],
+        env: {
+          ...process.env,
+          DATABASE_URL: pg.url,
+          DATABASE_POOL_SIZE: '10',
+          HTTP_HOST: '127.0.0.1',
+          HTTP_PORT: String(port),
+          LOG_LEVEL: 'warn',
+          RATE_LIMIT_PER_MINUTE: '0',
+          READ_CACHE_TTL_MS: String(cacheTtlMs),
+          // No Kafka here: reads only.
+          KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
+        },
+        logFile: path.join(dir, `${name}.log`),
+      });
+      children.push(child);
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(name, async () => (await fetch(`${base}/health/ready`)).ok, 30_000);
+      return base;
+    };
+    const cached = await startApi('api', 1000);
+    const uncached = await startApi('api-uncached', 0);
+
+    const from30d = new Date(now - DAYS * 86_400_000).toISOString();
+    const routes = {
+      kpis_live: '/kpis/live',
+      trend_24h_5m: '/api/v1/series?site_id=site-01&sensor_type=co2&bucket=5m',
+      trend_30d_1h: `/api/v1/series?site_id=site-01&sensor_type=co2&bucket=1h&from=${encodeURIComponent(from30d)}`,
+      alerts_page: '/api/v1/alerts?limit=50&site_id=site-01',
+      original_trends: '/trends?sensor_type=co2',
+      original_alerts: '/alerts?limit=10',
+    };
+    const targets = ['kpis_live', 'trend_24h_5m', 'trend_30d_1h', 'alerts_page'];
+    const runs = [
+      ...Object.entries(routes).map(([name, route]) => [name, `${cached}${route}`] as const),
+      ...Object.entries(routes)
+        .filter(([name]) => targets.includes(name))
+        .map(([name, route]) => [`${name}_uncached`, `${uncached}${route}`] as const),
+    ];
+    const results: Record<string, unknown> = {};
+    for (const [name, url] of runs) {
+      const route = url.slice(url.indexOf('/', 'http://'.length));
+      const check = await fetch(url);
+      if (!check.ok) throw new Error(`${route} answered ${check.status}: ${await check.text()}`);
+      await autocannon({ url, connections: 10, duration: 3, overallRate: RATE }); // warm-up
+      const result = await autocannon({
+        url,
+        connections: 20,
+        duration: SECONDS,
+        overallRate: RATE,
+      });
+      results[name] = {
+        route,
+        p50_ms: result.latency.p50,
+        p99_ms: result.latency.p99,
+        max_ms: result.latency.max,
+        throughput_rps: result.requests.average,
+        requests: result.requests.total,
+        errors: result.errors + result.timeouts + result.non2xx,
+      };
+    }
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          machine: { cpus: (await import('node:os')).cpus().length },
+          data: {
+            raw_events: counts?.raw,
+            agg_5m_rows: counts?.agg_5m,
+            agg_15m_rows: counts?.agg_15m,
+            alerts: ALERTS,
+            days: DAYS,
+            sites: 3,
+            seed_raw_seconds: rawSeconds,
+            seed_aggregates_seconds: aggregateSeconds,
+          },
+          load: { target_rps: RATE, seconds: SECONDS, connections: 20 },
+          results,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } finally {
+    for (const child of children) await child.stop(10_000);
+    await sql.end({ timeout: 5 });
+    await pg.stop();
+    if (!process.env.KEEP_BENCH_DIR) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,232 @@
+import { Type } from '@sinclair/typebox';
+import type { Sql } from '@telemetrypulse/shared';
+import type { ResponseCache } from '../cache.ts';
+import { notFound } from '../problem.ts';
+import {
+  selectDeviceSummary,
+  selectLegacyAlerts,
+  selectOccupancy,
+  selectRecentAlerts,
+  selectTrend,
+} from '../queries/compat.ts';
+import { selectLiveKpis } from '../queries/kpis.ts';
+import type { ApiRouter } from '../route.ts';
+import {
+  DeviceId,
+  Nullable,
+  SensorType,
+  SiteId,
+  StringEnum,
+  Timestamp,
+  ZoneId,
+} from '../schemas.ts';
+
+// The original API's routes: paths, parameters, defaults and field names as its clients know them.
+
+/** A site id here is what the event contract accepts, so every stored site can be asked for. */
+export const LiveKpisQuery = Type.Object({ site_id: Type.Optional(SiteId) });
+
+const LiveKpi = Type.Object({
+  site_id: Type.String(),
+  zone_id: Type.String(),
+  sensor_type: Type.String(),
+  current_avg: Type.Number(),
+  current_max: Type.Number(),
+  sample_count: Type.Integer(),
+  last_updated: Timestamp,
+});
+
+export const TrendsQuery = Type.Object({
+  sensor_type: SensorType,
+  zone_id: Type.Optional(ZoneId),
+  site_id: Type.Optional(SiteId),
+  window: StringEnum(['5m', '15m'] as const, { default: '5m' }),
+});
+
+const TrendPoint = Type.Object({
+  timestamp: Timestamp,
+  avg: Type.Number(),
+  min: Type.Number(),
+  max: Type.Number(),
+});
+
+const limit = (fallback: number) => Type.Integer({ minimum: 1, maximum: 1000, default: fallback });
+
+const RecentAlert = Type.Object({
+  alert_id: Type.Integer(),
+  site: Type.String(),
+  zone: Type.String(),
+  type: Type.String(),
+  value: Type.Number(),
+  threshold: Type.Number(),
+  time: Timestamp,
+});
+
+const LegacyAlert = Type.Object({
+  alert_id: Type.Integer(),
+  site_id: Type.String(),
+  zone_id: Type.String(),
+  alert_type: Type.String(),
+  threshold: Type.Number(),
+  value: Type.Number(),
+  triggered_at: Timestamp,
+  resolved: Type.Boolean(),
+});
+
+const ZoneOccupancy = Type.Object({
+  site_id: Type.String(),
+  zone_id: Type.String(),
+  occupancy_rate: Type.Number(),
+});
+
+const DeviceSummary = Type.Object({
+  device_id: Type.String(),
+  avg_temp: Nullable(Type.Number()),
+  max_co2: Nullable(Type.Number()),
+  last_seen: Timestamp,
+});
+
+export interface CompatRoutesOptions {
+  sql: Sql;
+  now: () => number;
+  /** How far back `/kpis/live` looks. */
+  liveLookbackMs: number;
+  /** How far back a device's last reading is searched: the raw retention. */
+  deviceLookbackMs: number;
+  /** For the views dashboards poll. */
+  cache: ResponseCache;
+}
+
+const HOUR_MS = 3_600_000;
+const TAGS = ['original'];
+
+export function compatRoutes(api: ApiRouter, options: CompatRoutesOptions): void {
+  const { sql, now, cache } = options;
+
+  api.route(
+    {
+      method: 'get',
+      path: '/kpis/live',
+      operationId: 'liveKpis',
+      summary: 'Latest 5-minute window per site, zone and sensor',
+      tags: TAGS,
+      access: 'read',
+      query: LiveKpisQuery,
+      responses: { 200: { description: 'latest windows', schema: Type.Array(LiveKpi) } },
+    },
+    async ({ query }, _req, res) => {
+      const body = await cache.json(`kpis:${query.site_id ?? ''}`, () =>
+        selectLiveKpis(sql, {
+          siteId: query.site_id,
+          since: new Date(now() - options.liveLookbackMs),
+        }),
+      );
+      res.type('json').send(body);
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/trends',
+      operationId: 'trends',
+      summary: 'The newest 100 windows of a sensor, newest first',
+      description: 'Zones (and sites) sharing a window are merged exactly from sums and counts.',
+      tags: TAGS,
+      access: 'read',
+      query: TrendsQuery,
+      responses: { 200: { description: 'windows', schema: Type.Array(TrendPoint) } },
+    },
+    async ({ query }, _req, res) => {
+      const body = await cache.json(`trends:${JSON.stringify(query)}`, () =>
+        selectTrend(sql, {
+          sensorType: query.sensor_type,
+          zoneId: query.zone_id,
+          siteId: query.site_id,
+          window: query.window,
+          limit: 100,
+        }),
+      );
+      res.type('json').send(body);
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/alerts/recent',
+      operationId: 'recentAlerts',
+      summary: 'The newest alerts, short field names',
+      tags: TAGS,
+      access: 'read',
+      query: Type.Object({ limit: limit(20) }),
+      responses: { 200: { description: 'alerts', schema: Type.Array(RecentAlert) } },
+    },
+    async ({ query }, _req, res) => {
+      res.json(await selectRecentAlerts(sql, query.limit));
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/alerts',
+      operationId: 'legacyAlerts',
+      summary: 'The newest alerts; resolved is true once the incident is over',
+      tags: TAGS,
+      access: 'read',
+      query: Type.Object({ limit: limit(10) }),
+      responses: { 200: { description: 'alerts', schema: Type.Array(LegacyAlert) } },
+    },
+    async ({ query }, _req, res) => {
+      res.json(await selectLegacyAlerts(sql, query.limit));
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/utilization/heatmap',
+      operationId: 'occupancyHeatmap',
+      summary: 'Average occupancy per site and zone over the last hour',
+      tags: TAGS,
+      access: 'read',
+      query: Type.Object({ site_id: Type.Optional(SiteId) }),
+      responses: { 200: { description: 'zones', schema: Type.Array(ZoneOccupancy) } },
+    },
+    async ({ query }, _req, res) => {
+      const body = await cache.json(`heatmap:${query.site_id ?? ''}`, () =>
+        selectOccupancy(sql, { siteId: query.site_id, since: new Date(now() - HOUR_MS) }),
+      );
+      res.type('json').send(body);
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/devices/{device_id}',
+      operationId: 'deviceSummary',
+      summary: "A device's average temperature and highest CO2 over its last 24 hours",
+      description:
+        'From raw events: last_seen is its newest reading within the raw retention; avg_temp ' +
+        'and max_co2 cover the 24 hours up to last_seen (null when it reported no such sensor).',
+      tags: TAGS,
+      access: 'read',
+      params: Type.Object({ device_id: DeviceId }),
+      responses: {
+        200: { description: 'the device', schema: DeviceSummary },
+        404: { description: 'the device never reported' },
+      },
+    },
+    async ({ params }, _req, res) => {
+      const summary = await selectDeviceSummary(sql, {
+        deviceId: params.device_id,
+        since: new Date(now() - options.deviceLookbackMs),
+        periodMs: 24 * HOUR_MS,
+      });
+      if (!summary) throw notFound(`device ${params.device_id} has not reported`);
+      res.json(summary);
+    },
+  );
+}

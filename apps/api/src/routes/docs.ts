@@ -1,0 +1,17 @@
+import { Router } from 'express';
+import swaggerUi from 'swagger-ui-express';
+import type { OpenApiDocument } from '../openapi.ts';
+
+/** The OpenAPI document at a stable path, and swagger-ui reading it at /docs. */
+export function docsRoutes(document: () => OpenApiDocument): Router {
+  const router = Router();
+  router.get('/openapi.json', (_req, res) => {
+    res.json(document());
+  });
+  router.use(
+    '/docs',
+    swaggerUi.serve,
+    swaggerUi.setup(undefined, { swaggerOptions: { url: '../openapi.json' } }),
+  );
+  return router;
+}

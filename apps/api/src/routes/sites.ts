@@ -1,0 +1,77 @@
+import { Type } from '@sinclair/typebox';
+import type { Sql } from '@telemetrypulse/shared';
+import { notFound } from '../problem.ts';
+import { selectLatestReadings, selectSites } from '../queries/sites.ts';
+import type { ApiRouter } from '../route.ts';
+import { Nullable, SensorType, SiteId, Timestamp } from '../schemas.ts';
+
+const SiteSummary = Type.Object(
+  {
+    site_id: Type.String(),
+    display_name: Nullable(Type.String()),
+    zone_count: Type.Integer({ description: 'zones that reported in the last hour' }),
+    device_count: Type.Integer({ description: 'devices that reported in the last hour' }),
+    last_event_at: Nullable(Timestamp),
+    open_alert_count: Type.Integer({ description: 'alerts open or acknowledged' }),
+  },
+  { title: 'SiteSummary' },
+);
+
+const ZoneLatest = Type.Object({
+  zone_id: Type.String(),
+  readings: Type.Array(
+    Type.Object({
+      sensor_type: SensorType,
+      value: Type.Number(),
+      device_id: Type.String(),
+      ts_event: Timestamp,
+    }),
+  ),
+});
+
+const SiteDetail = Type.Object(
+  { ...SiteSummary.properties, zones: Type.Array(ZoneLatest) },
+  { title: 'SiteDetail' },
+);
+
+const HOUR_MS = 3_600_000;
+
+export function siteRoutes(api: ApiRouter, { sql, now }: { sql: Sql; now: () => number }): void {
+  api.route(
+    {
+      method: 'get',
+      path: '/api/v1/sites',
+      operationId: 'listSites',
+      summary: 'Sites with zone and device counts, last event time and open alerts',
+      tags: ['sites'],
+      access: 'read',
+      responses: { 200: { description: 'sites', schema: Type.Array(SiteSummary) } },
+    },
+    async (_input, _req, res) => {
+      res.json(await selectSites(sql, { activeSince: new Date(now() - HOUR_MS) }));
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/api/v1/sites/{site_id}',
+      operationId: 'getSite',
+      summary: 'One site with its zones and the latest reading per zone and sensor (last hour)',
+      tags: ['sites'],
+      access: 'read',
+      params: Type.Object({ site_id: SiteId }),
+      responses: {
+        200: { description: 'the site', schema: SiteDetail },
+        404: { description: 'no such site' },
+      },
+    },
+    async ({ params }, _req, res) => {
+      const since = new Date(now() - HOUR_MS);
+      const [site] = await selectSites(sql, { siteId: params.site_id, activeSince: since });
+      if (!site) throw notFound(`site ${params.site_id} is not known`);
+      const zones = await selectLatestReadings(sql, { siteId: params.site_id, since });
+      res.json({ ...site, zones });
+    },
+  );
+}

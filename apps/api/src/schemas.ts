@@ -1,0 +1,43 @@
+import { Kind, Type, TypeRegistry, type TSchema } from '@sinclair/typebox';
+import { SENSOR_TYPES, TelemetryEventSchema } from '@telemetrypulse/shared';
+
+// Ids are what the event contract accepts, so every stored id can be asked for and nothing else.
+export const SiteId = TelemetryEventSchema.properties.site_id;
+export const ZoneId = TelemetryEventSchema.properties.zone_id;
+export const DeviceId = TelemetryEventSchema.properties.device_id;
+
+// A custom kind, so TypeBox's compiler can check it.
+if (!TypeRegistry.Has('StringEnum')) {
+  TypeRegistry.Set<{ enum: unknown[] }>('StringEnum', (schema, value) =>
+    schema.enum.includes(value),
+  );
+}
+
+/** A plain enum, not a union of literals: one clear error, and a simple OpenAPI schema. */
+export function StringEnum<T extends string>(values: readonly T[], options: object = {}) {
+  return Type.Unsafe<T>({ [Kind]: 'StringEnum', type: 'string', enum: [...values], ...options });
+}
+
+export const SensorType = StringEnum(SENSOR_TYPES);
+export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
+export const AlertStatus = StringEnum(ALERT_STATUSES);
+export const SEVERITIES = ['info', 'warning', 'critical'] as const;
+export const Severity = StringEnum(SEVERITIES);
+
+/** An ISO-8601 instant with an offset, as query parameter or response field. */
+export const Timestamp = Type.String({ format: 'date-time', maxLength: 40 });
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** RFC 9457 problem details, as every error response carries them. */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.Optional(Type.String()),
+    parameter: Type.Optional(Type.String()),
+    request_id: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true, title: 'Problem' },
+);

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { createResponseCache } from '../../src/cache.ts';
+
+describe('response cache', () => {
+  it('when a key is asked for twice within the TTL, then it is computed once', async () => {
+    let clock = 0;
+    let calls = 0;
+    const cache = createResponseCache({ ttlMs: 1000, now: () => clock });
+    const compute = () => Promise.resolve({ n: ++calls });
+    assert.equal(await cache.json('a', compute), '{"n":1}');
+    clock = 999;
+    assert.equal(await cache.json('a', compute), '{"n":1}');
+    clock = 1000;
+    assert.equal(await cache.json('a', compute), '{"n":2}');
+  });
+
+  it('when requests for a key overlap, then they share one computation', async () => {
+    let calls = 0;
+    const cache = createResponseCache({ ttlMs: 1000 });
+    const compute = async () => {
+      calls += 1;
+      await new Promise((r) => setTimeout(r, 10));
+      return [calls];
+    };
+    const bodies = await Promise.all([1, 2, 3].map(() => cache.json('k', compute)));
+    assert.deepEqual(bodies, ['[1]', '[1]', '[1]']);
+    assert.equal(calls, 1);
+  });
+
+  it('when a computation fails, then the failure is not cached', async () => {
+    const cache = createResponseCache({ ttlMs: 1000 });
+    await assert.rejects(cache.json('k', () => Promise.reject(new Error('db down'))));
+    assert.equal(await cache.json('k', () => Promise.resolve(1)), '1');
+  });
+
+  it('when the TTL is 0, then nothing is cached', async () => {
+    let calls = 0;
+    const cache = createResponseCache({ ttlMs: 0 });
+    await cache.json('k', () => Promise.resolve(++calls));
+    await cache.json('k', () => Promise.resolve(++calls));
+    assert.equal(calls, 2);
+  });
+
+  it('when more keys than allowed are cached, then the oldest go', async () => {
+    let calls = 0;
+    const cache = createResponseCache({ ttlMs: 1000, maxEntries: 2 });
+    const compute = () => Promise.resolve(++calls);
+    for (const key of ['a', 'b', 'c']) await cache.json(key, compute);
+    await cache.json('a', compute);
+    assert.equal(calls, 4);
+  });
+});
