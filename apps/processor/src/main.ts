@@ -18,12 +18,15 @@ import {
 import { loadConfig, ProcessorEnv } from './config.ts';
 import { startProcessor } from './consumer.ts';
 import { startOutboxPublisher } from './outbox.ts';
+import { retentionPolicy, startRetention } from './retention.ts';
 import { startSiteRules } from './site-rules.ts';
 
 const PARTITION_CHECK_MS = 3_600_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // A bad combination of retention periods fails here, at startup.
+  const retention = retentionPolicy(config);
   const logger = createLogger('processor', config.LOG_LEVEL);
   const registry = createMetricsRegistry('processor');
   const sql = createSql({
@@ -40,6 +43,8 @@ async function main(): Promise<void> {
       logger.error({ err: error }, 'could not create partitions');
     });
   }, PARTITION_CHECK_MS);
+  // Drops old raw partitions and aggregate rows now and hourly (one replica at a time).
+  const retentionSchedule = startRetention(sql, retention, logger);
 
   const kafka = createKafka({
     brokers: config.KAFKA_BROKERS,
@@ -100,6 +105,7 @@ async function main(): Promise<void> {
     clearInterval(partitionTimer);
     // The last batch commits its outbox rows before the publisher's final flush sends them.
     await processor.stop();
+    await retentionSchedule.stop();
     await outbox.stop();
     await siteRules.stop();
     await ops.close();

@@ -55,7 +55,13 @@ export async function startOutboxPublisher(
     help: 'Attempts to publish the alert outbox that failed and will be retried',
     registers,
   });
-  const producer: Producer = options.kafka.producer({ allowAutoTopicCreation: false });
+  // Idempotent: a send the client retries (e.g. while a leader moves) is written once; only a
+  // crash between send and delete can still repeat a transition.
+  const producer: Producer = options.kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
 
   const publishOnce = async (): Promise<number> => {

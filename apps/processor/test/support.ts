@@ -172,8 +172,8 @@ export async function topicSize(topic: string): Promise<number> {
 
 /**
  * The alert records on a topic, each alert_id + transition once, in the order first seen.
- * Copies are allowed (at least once: a crash between send and delete, or the Kafka client
- * retrying a produce request the broker had already written); consumers dedupe the same way.
+ * Copies are allowed (at least once: a crash between the send and the outbox delete repeats
+ * a transition); consumers dedupe the same way.
  */
 export async function publishedAlerts(
   topic: string,

@@ -1,6 +1,12 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { simulatorEnv, type Site } from '@telemetrypulse/shared';
+import {
+  createLogger,
+  createSql,
+  simulatorEnv,
+  upsertSites,
+  type Site,
+} from '@telemetrypulse/shared';
 import { startChild, type Child } from '../child.ts';
 import { startKafkaBroker } from '../kafka-broker.ts';
 import { REPO_ROOT } from '../paths.ts';
@@ -135,6 +141,18 @@ export async function runStack(settings: StackSettings): Promise<void> {
     const migrated = await migrate.exited;
     if (migrated !== 0)
       throw new Error(`migrations failed (${migrated}); see ${logFile('migrate')}`);
+    // The registry gets the Site specs, so per-site alert thresholds reach the processor.
+    const registry = createSql({
+      url: databaseUrl,
+      poolSize: 1,
+      logger: createLogger('stack', 'warn'),
+      applicationName: 'stack',
+    });
+    try {
+      await upsertSites(registry, sites);
+    } finally {
+      await registry.end();
+    }
 
     await assertPortFree(settings.API_PORT, 'API_PORT');
     start('processor', appEntry('processor'), {
