@@ -7,7 +7,7 @@ import { cpus, loadavg } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { createLogger, SENSOR_TYPES } from '@telemetrypulse/shared';
+import { createLogger, ensureTopics, SENSOR_TYPES } from '@telemetrypulse/shared';
 import { startThrowawayPlatform } from '../../devstack/src/test/platform.ts';
 import { startSimulator, type SimulatorOptions } from '../src/publisher.ts';
 import type { SiteModelOptions } from '../src/site-model.ts';
@@ -229,10 +229,7 @@ async function main(): Promise<void> {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic: TOPIC, numPartitions: PARTITIONS }],
-      });
+      await ensureTopics(admin, [{ topic: TOPIC, numPartitions: PARTITIONS }]);
       const platformSeconds = (performance.now() - benchStart) / 1000;
 
       const bench: Bench = { kafka, admin, brokerPid: platform.kafka.child.pid };
