@@ -39,11 +39,10 @@ export interface Processor {
 export async function startProcessor(options: ProcessorOptions): Promise<Processor> {
   const { kafka, logger, topics } = options;
   const metrics = createProcessorMetrics(options.registry);
-  // Idempotent: a retried send (e.g. while a new topic's leader moves) never doubles dead letters.
+  // Not kafkajs's idempotent mode: it can desynchronise its sequence numbers for good
+  // (OUT_OF_ORDER_SEQUENCE_NUMBER). A rare repeated message is harmless downstream.
   const producer: Producer = kafka.producer({
     allowAutoTopicCreation: false,
-    idempotent: true,
-    maxInFlightRequests: 1,
   });
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,

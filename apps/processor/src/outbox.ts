@@ -55,12 +55,11 @@ export async function startOutboxPublisher(
     help: 'Attempts to publish the alert outbox that failed and will be retried',
     registers,
   });
-  // Idempotent: a send the client retries (e.g. while a leader moves) is written once; only a
-  // crash between send and delete can still repeat a transition.
+  // At least once: a crash between send and delete, or a client retry, can repeat a transition
+  // (consumers dedupe on alert_id + transition). kafkajs's idempotent mode is not used: it can
+  // desynchronise its sequence numbers for good (OUT_OF_ORDER_SEQUENCE_NUMBER).
   const producer: Producer = options.kafka.producer({
     allowAutoTopicCreation: false,
-    idempotent: true,
-    maxInFlightRequests: 1,
   });
   await producer.connect();
 

@@ -62,11 +62,10 @@ export async function replayDeadLetters(request: ReplayRequest): Promise<ReplayS
   if (ranges.size === 0 || request.limit === 0)
     return { ...emptyTally(), dryRun, stoppedBy: 'end' };
 
-  // Idempotent: a retried send (e.g. a leader moving) does not publish the batch twice.
+  // Not kafkajs's idempotent mode: it can desynchronise its sequence numbers for good
+  // (OUT_OF_ORDER_SEQUENCE_NUMBER). A rare repeated message is harmless downstream.
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
-    idempotent: true,
-    maxInFlightRequests: 1,
   });
   const consumer = kafka.consumer({
     groupId,

@@ -59,11 +59,16 @@ export async function ensureTopics(
   const topics = specs.map((s) => s.topic);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    // Leaders in the metadata, then every partition answering a leader-only request (offsets).
     const ready = await admin
       .fetchTopicMetadata({ topics })
-      .then((m) =>
-        m.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)),
-      )
+      .then(async (m) => {
+        const led = m.topics.every(
+          (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+        );
+        if (led) await Promise.all(topics.map((t) => admin.fetchTopicOffsets(t)));
+        return led;
+      })
       .catch(() => false);
     if (ready) return;
     if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders yet`);

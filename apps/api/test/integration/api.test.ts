@@ -1,52 +1,14 @@
 import assert from 'node:assert/strict';
-import { createLogger, createSql, type Sql } from '@telemetrypulse/shared';
+import { createSql, type Sql } from '@telemetrypulse/shared';
 import { Registry } from 'prom-client';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import { freePort } from '../../../devstack/src/ports.ts';
 import { createApp } from '../../src/app.ts';
 import { serve, type Served } from '../serve.ts';
+import { insertWindows, logger, problemOf, window } from '../support.ts';
 
-const logger = createLogger('api-test', 'silent');
 // A pinned clock, so "recent" windows are fixed timestamps.
 const NOW = Date.parse('2025-06-01T12:07:30Z');
-
-interface WindowRow {
-  site_id: string;
-  zone_id: string;
-  sensor_type: string;
-  window_start: Date;
-  count_events: number;
-  sum_value: number;
-  min_value: number;
-  max_value: number;
-}
-
-function window(
-  series: `${string}/${string}/${string}`,
-  start: string,
-  [count, sum, min, max]: [number, number, number, number],
-): WindowRow {
-  const [site_id = '', zone_id = '', sensor_type = ''] = series.split('/');
-  return {
-    site_id,
-    zone_id,
-    sensor_type,
-    window_start: new Date(start),
-    count_events: count,
-    sum_value: sum,
-    min_value: min,
-    max_value: max,
-  };
-}
-
-async function insertWindows(sql: Sql, rows: WindowRow[]): Promise<void> {
-  await sql`insert into telemetry_agg_5m ${sql(rows)}`;
-}
-
-async function problemOf(response: Response): Promise<Record<string, unknown>> {
-  assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  return (await response.json()) as Record<string, unknown>;
-}
 
 describe('api on a real PostgreSQL', () => {
   let db: TestDatabase;
