@@ -39,10 +39,13 @@ function supervisorPid(): number | undefined {
   return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
 }
 
-function printEndpoints(state: StackState): void {
+function printEndpoints(state: StackState, settings: StackSettings): void {
   console.log('TelemetryPulse is up:');
   console.log(
     `  API             ${state.endpoints.api ?? '-'}   (try: curl ${state.endpoints.api ?? ''}/kpis/live)`,
+  );
+  console.log(
+    `  API key         ${settings.API_KEYS}   (for writes: -H 'Authorization: Bearer ${settings.API_KEYS}')`,
   );
   console.log(`  Kafka           ${state.endpoints.kafka ?? '-'}`);
   console.log(`  PostgreSQL      ${state.endpoints.postgres ?? '-'}`);
@@ -65,7 +68,7 @@ async function up(settings: StackSettings): Promise<void> {
   const running = supervisorPid();
   const current = readState();
   if (running && current?.state === 'ready') {
-    printEndpoints(current);
+    printEndpoints(current, settings);
     return;
   }
   if (running)
@@ -114,7 +117,7 @@ async function up(settings: StackSettings): Promise<void> {
     1000,
   );
   console.log(` done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  printEndpoints(state);
+  printEndpoints(state, settings);
 }
 
 async function down(): Promise<void> {

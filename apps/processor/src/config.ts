@@ -28,6 +28,8 @@ export const ProcessorEnv = Type.Object({
   AGG_5M_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36500, default: 90 }),
   AGG_15M_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36500, default: 400 }),
   MAX_FUTURE_SECONDS: Type.Integer({ minimum: 0, default: 300 }),
+  // Late events still update the window they belong to; this only decides what is counted late.
+  LATE_AFTER_SECONDS: Type.Integer({ minimum: 1, default: 300 }),
   MAX_MESSAGE_BYTES: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 16_384 }),
 });
 export type ProcessorConfig = Static<typeof ProcessorEnv>;

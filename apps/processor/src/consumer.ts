@@ -8,6 +8,8 @@ import { GaveUp, retryUntilDone } from './retry.ts';
 import type { AlertRules } from './rules.ts';
 import { storeBatch } from './store.ts';
 
+const DEFAULT_LATE_AFTER_MS = 300_000;
+
 export interface ProcessorOptions {
   kafka: Kafka;
   sql: Sql;
@@ -20,6 +22,8 @@ export interface ProcessorOptions {
   rules: AlertRules;
   /** How many partitions' batches are processed at once. */
   partitionsConcurrently: number;
+  /** Events older than this at arrival are late: still stored in their window, and counted. */
+  lateAfterMs?: number;
   /** How long the group waits for a silent member before rebalancing; default 30 s. */
   sessionTimeoutMs?: number;
 }
@@ -98,7 +102,8 @@ async function processBatch(
   const { logger } = options;
   const endTimer = metrics.batchSeconds.startTimer();
   const source = { topic: batch.topic, partition: batch.partition };
-  const decoded = decodeBatch(batch.messages, Date.now(), options.limits);
+  const receivedAt = Date.now();
+  const decoded = decodeBatch(batch.messages, receivedAt, options.limits);
   const control = {
     keepGoing: () => isRunning() && !isStale() && notStopping(),
     heartbeat,
@@ -123,6 +128,8 @@ async function processBatch(
     metrics.consumed.inc(batch.messages.length);
     metrics.batchSize.observe(batch.messages.length);
     metrics.stored.inc(result.stored.length);
+    const lateBefore = receivedAt - (options.lateAfterMs ?? DEFAULT_LATE_AFTER_MS);
+    metrics.late.inc(result.stored.filter((e) => Date.parse(e.ts_event) < lateBefore).length);
     const storedAt = Date.now();
     for (const e of result.stored) {
       metrics.eventToStoredSeconds.observe((storedAt - Date.parse(e.ts_event)) / 1000);

@@ -89,6 +89,7 @@ async function main(): Promise<void> {
     rules: siteRules,
     partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    lateAfterMs: config.LATE_AFTER_SECONDS * 1000,
   });
   const ops = await startOpsServer({
     host: config.HTTP_HOST,

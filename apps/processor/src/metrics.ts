@@ -9,6 +9,7 @@ export interface ProcessorMetrics {
   batchSeconds: Histogram;
   batchSize: Histogram;
   storeRetries: Counter;
+  late: Counter;
   eventToStoredSeconds: Histogram;
   alerts: Counter<'alert_type' | 'transition'>;
 }
@@ -58,6 +59,11 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
       name: 'telemetry_processor_event_to_stored_seconds',
       help: 'From event time to the commit that stored the event (includes producer clock skew)',
       buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    late: new Counter({
+      name: 'telemetry_processor_events_late_total',
+      help: 'Stored events that arrived later than LATE_AFTER_SECONDS after their event time',
       registers,
     }),
     storeRetries: new Counter({

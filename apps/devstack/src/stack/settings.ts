@@ -18,6 +18,8 @@ export const StackEnv = Type.Object({
   SIMULATOR_METRICS_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 9470 }),
   SITES_DIR: Type.String({ default: path.join(REPO_ROOT, 'k8s', 'examples') }),
   LOG_LEVEL: Type.String({ default: 'info' }),
+  // Writes to the API (ingest, acknowledge, resolve) need a key; the local stack sets this one.
+  API_KEYS: Type.String({ minLength: 1, default: 'local-dev-key' }),
 });
 export type StackSettings = Static<typeof StackEnv>;
 

@@ -158,7 +158,10 @@ export async function runStack(settings: StackSettings): Promise<void> {
     start('processor', appEntry('processor'), {
       HTTP_PORT: String(settings.PROCESSOR_METRICS_PORT),
     });
-    start('api', appEntry('api'), { HTTP_PORT: String(settings.API_PORT) });
+    start('api', appEntry('api'), {
+      HTTP_PORT: String(settings.API_PORT),
+      API_KEYS: settings.API_KEYS,
+    });
     sites.forEach((site, i) => {
       start(`simulator-${site.siteId}`, appEntry('simulator'), {
         ...simulatorEnv(site),
