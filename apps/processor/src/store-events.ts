@@ -43,6 +43,20 @@ export async function insertRawEvents(
  */
 export async function addToAggregates(tx: Tx, stored: readonly TelemetryEvent[]): Promise<void> {
   if (stored.length === 0) return;
+  // One upsert per window size, from the same input rows.
+  const upsertWindows = (table: string, width: string) => tx`
+    insert into ${tx(table)} as a
+      (site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value)
+    select site_id, zone_id, sensor_type,
+           date_bin(${width}::interval, ts_event, timestamptz '1970-01-01 00:00:00+00') as w,
+           count(*), sum(value::numeric), min(value), max(value)
+    from input group by 1, 2, 3, 4 order by 1, 2, 3, 4
+    on conflict (site_id, zone_id, sensor_type, window_start) do update set
+      count_events = a.count_events + excluded.count_events,
+      sum_value = a.sum_value + excluded.sum_value,
+      min_value = least(a.min_value, excluded.min_value),
+      max_value = greatest(a.max_value, excluded.max_value),
+      updated_at = now()`;
   await tx`
     with input as (
       select * from unnest(
@@ -50,33 +64,9 @@ export async function addToAggregates(tx: Tx, stored: readonly TelemetryEvent[])
         ${column(stored, 'sensor_type')}::text[], ${column(stored, 'value')}::float8[],
         ${column(stored, 'ts_event')}::timestamptz[]
       ) as t(site_id, zone_id, sensor_type, value, ts_event)
-    ), agg_5m as (
-      insert into telemetry_agg_5m as a
-        (site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value)
-      select site_id, zone_id, sensor_type,
-             date_bin('5 minutes', ts_event, timestamptz '1970-01-01 00:00:00+00') as w,
-             count(*), sum(value::numeric), min(value), max(value)
-      from input group by 1, 2, 3, 4 order by 1, 2, 3, 4
-      on conflict (site_id, zone_id, sensor_type, window_start) do update set
-        count_events = a.count_events + excluded.count_events,
-        sum_value = a.sum_value + excluded.sum_value,
-        min_value = least(a.min_value, excluded.min_value),
-        max_value = greatest(a.max_value, excluded.max_value),
-        updated_at = now()
-    ), agg_15m as (
-      insert into telemetry_agg_15m as a
-        (site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value)
-      select site_id, zone_id, sensor_type,
-             date_bin('15 minutes', ts_event, timestamptz '1970-01-01 00:00:00+00') as w,
-             count(*), sum(value::numeric), min(value), max(value)
-      from input group by 1, 2, 3, 4 order by 1, 2, 3, 4
-      on conflict (site_id, zone_id, sensor_type, window_start) do update set
-        count_events = a.count_events + excluded.count_events,
-        sum_value = a.sum_value + excluded.sum_value,
-        min_value = least(a.min_value, excluded.min_value),
-        max_value = greatest(a.max_value, excluded.max_value),
-        updated_at = now()
-    )
+    ),
+    agg_5m as (${upsertWindows('telemetry_agg_5m', '5 minutes')}),
+    agg_15m as (${upsertWindows('telemetry_agg_15m', '15 minutes')})
     insert into sites as s (site_id, last_event_at)
     select site_id, max(ts_event) from input group by 1 order by 1
     on conflict (site_id) do update set

@@ -12,6 +12,7 @@ import { startSimulator } from '../../../simulator/src/publisher.ts';
 import { startProcessor, type Processor } from '../../src/consumer.ts';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import { createTestTopics, testKafka, type TestTopics } from '../../../devstack/src/test/kafka.ts';
+import { aggregateMismatches } from '../invariants.ts';
 import { groupCaughtUp, readTopic, waitUntil } from '../support.ts';
 
 const logger = createLogger('test', 'silent');
@@ -42,29 +43,6 @@ async function count(db: TestDatabase, query: 'raw' | 'distinct'): Promise<numbe
           { n: number }[]
         >`select count(distinct event_id)::int as n from telemetry_events`;
   return row?.n ?? 0;
-}
-
-/** Rows where a stored aggregate and a recomputation from raw events disagree, both ways. */
-async function aggregateMismatches(
-  db: TestDatabase,
-  table: 'telemetry_agg_5m' | 'telemetry_agg_15m',
-) {
-  const width = table === 'telemetry_agg_5m' ? '5 minutes' : '15 minutes';
-  const rows = await db.sql`
-    with recomputed as (
-      select site_id, zone_id, sensor_type,
-             date_bin(${width}::interval, ts_event, timestamptz '1970-01-01 00:00:00+00') as window_start,
-             count(*) as count_events, sum(value::numeric) as sum_value,
-             min(value) as min_value, max(value) as max_value
-      from telemetry_events group by 1, 2, 3, 4
-    ), stored as (
-      select site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value
-      from ${db.sql(table)}
-    )
-    (select 'missing or wrong in aggregates' as problem, * from (table recomputed except table stored) a)
-    union all
-    (select 'not backed by raw events' as problem, * from (table stored except table recomputed) b)`;
-  return [...rows];
 }
 
 describe('processor pipeline (real Kafka + PostgreSQL)', () => {
