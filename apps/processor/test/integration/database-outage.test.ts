@@ -14,7 +14,6 @@ import {
   DEFAULT_MIGRATIONS_DIR,
   ensurePartitions,
   migrate,
-  type TelemetryEvent,
 } from '@telemetrypulse/shared';
 import { freePort } from '../../../devstack/src/ports.ts';
 import { startPostgresServer, type PostgresServer } from '../../../devstack/src/postgres-server.ts';
@@ -22,19 +21,9 @@ import type { TestDatabase } from '../../../devstack/src/test/database.ts';
 import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
 import { startProcessor } from '../../src/consumer.ts';
 import { aggregateMismatches, rawCounts, syntheticEvents } from '../invariants.ts';
-import { groupCaughtUp, waitUntil } from '../support.ts';
+import { groupCaughtUp, produceEvents, waitUntil } from '../support.ts';
 
 const logger = createLogger('test', 'silent');
-
-async function publish(topic: string, events: readonly TelemetryEvent[]): Promise<void> {
-  const producer = testKafka().producer();
-  await producer.connect();
-  await producer.send({
-    topic,
-    messages: events.map((e) => ({ key: e.device_id, value: JSON.stringify(e) })),
-  });
-  await producer.disconnect();
-}
 
 describe('processor when PostgreSQL stops and comes back (real Kafka + a PostgreSQL of its own)', () => {
   let dir: string;
@@ -74,12 +63,12 @@ describe('processor when PostgreSQL stops and comes back (real Kafka + a Postgre
     });
     try {
       const events = syntheticEvents(6_000, 'site-o');
-      await publish(topics.events, events.slice(0, 3_000));
+      await produceEvents(topics.events, events.slice(0, 3_000));
       await waitUntil('the first half stored', async () => (await rawCounts(db)).rows === 3_000);
       await waitUntil('the first half committed', () => groupCaughtUp(group, topics.events));
 
       await server.stop();
-      await publish(topics.events, events.slice(3_000));
+      await produceEvents(topics.events, events.slice(3_000));
       const retries = async () =>
         (await registry.getSingleMetric('telemetry_processor_store_retries_total')?.get())
           ?.values[0]?.value ?? 0;

@@ -3,12 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import {
-  createLogger,
-  DEFAULT_ALERT_RULES,
-  DEFAULT_LIMITS,
-  type TelemetryEvent,
-} from '@telemetrypulse/shared';
+import { createLogger, DEFAULT_ALERT_RULES, DEFAULT_LIMITS } from '@telemetrypulse/shared';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import {
   createTestTopics,
@@ -19,26 +14,9 @@ import {
 import { startProcessor, type Processor } from '../../src/consumer.ts';
 import { aggregateMismatches, rawCounts, syntheticEvents } from '../invariants.ts';
 import { spawnProcessor, type ProcessorProcess } from '../processor-process.ts';
-import { groupCaughtUp, waitUntil } from '../support.ts';
+import { groupCaughtUp, produceEvents, waitUntil } from '../support.ts';
 
 const logger = createLogger('test', 'silent');
-
-async function publish(topic: string, events: readonly TelemetryEvent[]): Promise<void> {
-  const producer = testKafka().producer();
-  await producer.connect();
-  try {
-    for (let i = 0; i < events.length; i += 2000) {
-      await producer.send({
-        topic,
-        messages: events
-          .slice(i, i + 2000)
-          .map((e) => ({ key: e.device_id, value: JSON.stringify(e) })),
-      });
-    }
-  } finally {
-    await producer.disconnect();
-  }
-}
 
 async function assertExactlyOnce(db: TestDatabase, expected: number): Promise<void> {
   assert.deepEqual(await rawCounts(db), { rows: expected, distinct: expected });
@@ -67,7 +45,7 @@ describe('processor resilience (real Kafka + PostgreSQL)', () => {
 
   it('when the processor is killed with SIGKILL mid-stream twice and restarted, then every event is stored once and aggregates equal the raw rows; SIGTERM then exits 0 with everything committed', async () => {
     const total = 40_000;
-    await publish(topics.events, syntheticEvents(total, 'site-k'));
+    await produceEvents(topics.events, syntheticEvents(total, 'site-k'));
     const group = `g-${randomUUID()}`;
 
     // Kill points well below the total, so each kill lands while most of the work is left.
@@ -120,13 +98,13 @@ describe('processor resilience (real Kafka + PostgreSQL)', () => {
     const events = syntheticEvents(24_000, 'site-r');
     const first = await start();
     processors.push(first);
-    await publish(topics.events, events.slice(0, 8_000));
+    await produceEvents(topics.events, events.slice(0, 8_000));
     processors.push(await start());
-    await publish(topics.events, events.slice(8_000, 16_000));
+    await produceEvents(topics.events, events.slice(8_000, 16_000));
     // A clean leave: its in-flight batches commit, then its partitions move to the other replica.
     await first.stop();
     processors.splice(processors.indexOf(first), 1);
-    await publish(topics.events, events.slice(16_000));
+    await produceEvents(topics.events, events.slice(16_000));
 
     await waitUntil('the group caught up', () => groupCaughtUp(group, topics.events), 90_000);
     await assertExactlyOnce(db, events.length);
