@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startChild, type Child } from './child.ts';
@@ -123,6 +123,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
     );
   }
   const heap = options.heapMb ?? 768;
+  const logFile = options.logFile ?? path.join(options.dir, 'kafka.log');
   const child = startChild({
     name: 'kafka',
     command: 'java',
@@ -136,7 +137,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
       'kafka.Kafka',
       config,
     ],
-    logFile: options.logFile ?? path.join(options.dir, 'kafka.log'),
+    logFile,
   });
   const brokers = `127.0.0.1:${options.port}`;
   const stop = () => child.stop(20_000);
@@ -149,7 +150,8 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
         500,
       ),
       child.exited.then((code) => {
-        throw new Error(`Kafka exited (${code}) during start; see its log`);
+        const tail = readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
+        throw new Error(`Kafka exited (${code}) during start; end of ${logFile}:\n${tail}`);
       }),
     ]);
   } catch (error) {

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startKafkaBroker, type KafkaBroker } from '../kafka-broker.ts';
-import { freePort } from '../ports.ts';
+import { freePorts } from '../ports.ts';
 import { startPostgresServer, type PostgresServer } from '../postgres-server.ts';
 
 export interface ThrowawayPlatform {
@@ -19,11 +19,7 @@ export async function startThrowawayPlatform(): Promise<ThrowawayPlatform> {
   const dir = mkdtempSync(path.join(tmpdir(), 'telemetrypulse-test-'));
   // PostgreSQL runs as an unprivileged user when we are root: it must be able to enter the folder.
   chmodSync(dir, 0o755);
-  const [kafkaPort, controllerPort, pgPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
+  const [kafkaPort = 0, controllerPort = 0, pgPort = 0] = await freePorts(3);
   const [kafka, postgres] = await Promise.allSettled([
     startKafkaBroker({
       dir: path.join(dir, 'kafka'),
