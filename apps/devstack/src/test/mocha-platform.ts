@@ -1,6 +1,8 @@
 // Mocha global fixtures: one real Kafka broker and one real PostgreSQL for the whole test run.
 // Tests reach them through TEST_KAFKA_BROKERS and TEST_POSTGRES_ADMIN_URL (see kafka.ts, database.ts).
+// The Kubernetes testbed starts only when a test asks for it (useTestbed in testbed.ts).
 import { startThrowawayPlatform, type ThrowawayPlatform } from './platform.ts';
+import { stopTestbedIfStarted } from './testbed.ts';
 
 let platform: ThrowawayPlatform | undefined;
 
@@ -14,5 +16,5 @@ export async function mochaGlobalSetup(): Promise<void> {
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
-  await platform?.stop();
+  await Promise.allSettled([platform?.stop(), stopTestbedIfStarted()]);
 }

@@ -1,0 +1,88 @@
+// A folder in the per-machine cache that is built once: concurrent test runs wait for the one
+// that builds, and a half-built folder never appears under the final name.
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
+import path from 'node:path';
+import { CACHE_DIR } from '../paths.ts';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes the lock file, or returns the PID of the live process that holds it. */
+function tryLock(lockPath: string): number | 'locked' {
+  try {
+    const fd = openSync(lockPath, 'wx');
+    writeSync(fd, String(process.pid));
+    closeSync(fd);
+    return 'locked';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const holder = Number(readFileSync(lockPath, 'utf8').trim());
+  if (Number.isInteger(holder) && holder > 0 && alive(holder)) return holder;
+  // The builder died (or was killed) without cleaning up: its lock counts for nothing.
+  rmSync(lockPath, { force: true });
+  return tryLock(lockPath);
+}
+
+export interface CachedDirOptions {
+  /** Said once when this process starts building, e.g. "building helm v3.19.5". */
+  announce?: string;
+  /** Poll interval while another process builds. */
+  pollMs?: number;
+}
+
+/**
+ * CACHE_DIR/name, built by `build(tempDir)` if it is not there yet. The build writes into a
+ * temporary folder that is renamed into place only when it succeeded.
+ */
+export async function ensureCachedDir(
+  name: string,
+  build: (tempDir: string) => Promise<void>,
+  options: CachedDirOptions = {},
+): Promise<string> {
+  const finalDir = path.join(CACHE_DIR, name);
+  if (existsSync(finalDir)) return finalDir;
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const lockPath = `${finalDir}.lock`;
+  let waitingFor: number | undefined;
+  for (;;) {
+    const holder = tryLock(lockPath);
+    if (holder === 'locked') break;
+    if (waitingFor !== holder) {
+      console.error(`waiting for process ${holder} that is building ${finalDir}`);
+      waitingFor = holder;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 2000));
+    if (existsSync(finalDir)) return finalDir;
+  }
+  const tempDir = `${finalDir}.tmp-${process.pid}`;
+  try {
+    // Another process may have finished between our check and taking the lock.
+    if (existsSync(finalDir)) return finalDir;
+    rmSync(tempDir, { recursive: true, force: true });
+    mkdirSync(tempDir, { recursive: true });
+    if (options.announce) console.error(`${options.announce} into ${finalDir}`);
+    await build(tempDir);
+    renameSync(tempDir, finalDir);
+    return finalDir;
+  } finally {
+    rmSync(tempDir, { recursive: true, force: true });
+    rmSync(lockPath, { force: true });
+  }
+}

@@ -1,0 +1,19 @@
+// Pinned versions of what the project builds from the Go module proxy. Bump here, nowhere else:
+// every cache folder is named after these, so a bump builds fresh and the old folder stays unused.
+export const TOOL_VERSIONS = {
+  kubernetes: 'v1.34.4',
+  /** The k8s.io/<staging> modules that belong to `kubernetes` (v1.X.Y ↔ v0.X.Y). */
+  kubernetesStaging: 'v0.34.4',
+  etcd: 'v3.6.16',
+  helm: 'v3.19.5',
+  actionlint: 'v1.7.12',
+  keda: 'v2.21.0',
+  prometheusOperator: 'v0.85.0',
+} as const;
+
+/** "v1.34.4" → { major: "1", minor: "34" }, for version ldflags. */
+export function majorMinor(version: string): { major: string; minor: string } {
+  const match = /^v(\d+)\.(\d+)\.\d+/.exec(version);
+  if (!match?.[1] || !match[2]) throw new Error(`not a semantic version: ${version}`);
+  return { major: match[1], minor: match[2] };
+}
