@@ -14,3 +14,5 @@ export * from './sites.ts';
 export * from './metrics.ts';
 export * from './ops-server.ts';
 export * from './shutdown.ts';
+export * from './tracing.ts';
+export * from './kafka-trace.ts';

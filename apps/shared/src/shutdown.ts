@@ -1,5 +1,20 @@
 import type { Logger } from './log.ts';
 
+const flushers: (() => Promise<void>)[] = [];
+
+/** Work that must finish after `stop` and before the exit, e.g. exporting buffered spans. */
+export function flushBeforeExit(flush: () => Promise<void>): void {
+  flushers.push(flush);
+}
+
+async function runFlushers(logger: Logger): Promise<void> {
+  for (const flush of flushers) {
+    await flush().catch((error: unknown) => {
+      logger.warn({ err: error }, 'flush before exit failed');
+    });
+  }
+}
+
 /**
  * Runs `stop` once on SIGTERM or SIGINT, then exits: 0 when it finished, 1 when it failed or
  * outlived `timeoutMs` (Kubernetes would kill the pod soon after anyway).
@@ -16,12 +31,14 @@ export function onShutdown(logger: Logger, timeoutMs: number, stop: () => Promis
     }, timeoutMs);
     timer.unref();
     stop().then(
-      () => {
+      async () => {
+        await runFlushers(logger);
         logger.info('stopped');
         process.exit(0);
       },
-      (error: unknown) => {
+      async (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
+        await runFlushers(logger);
         process.exit(1);
       },
     );

@@ -6,6 +6,7 @@ import {
   describeEnv,
   ensureTopics,
   exitOnStartupFailure,
+  initTracing,
   onShutdown,
   startOpsServer,
   topicSpecs,
@@ -28,6 +29,9 @@ const logger = createLogger('simulator', 'info');
 async function main(): Promise<void> {
   const config = loadConfig();
   logger.level = config.LOG_LEVEL;
+  // No-op unless the OTEL_* variables name an exporter; spans are flushed on shutdown.
+  const tracing = await initTracing('simulator');
+  if (tracing.enabled) logger.info('tracing enabled');
   const registry = createMetricsRegistry('simulator');
   const kafka = createKafka({
     brokers: config.KAFKA_BROKERS,

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ICustomPartitioner, Kafka, Message } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import type { Logger, SensorType } from '@telemetrypulse/shared';
+import { sendWithTrace, type Logger, type SensorType } from '@telemetrypulse/shared';
 import { createSimulatorMetrics } from './metrics.ts';
 import { eventsDue, msUntilDue, startPace } from './pacing.ts';
 import { createSiteModel, type SiteModelOptions } from './site-model.ts';
@@ -151,7 +151,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   async function send(batch: Batch): Promise<void> {
     for (;;) {
       try {
-        await producer.send({ topic, acks: -1, messages: batch.messages });
+        // One span per send; every message of the batch carries its traceparent.
+        await sendWithTrace(topic, batch.messages.length, (headers) => {
+          if (headers) for (const message of batch.messages) message.headers = headers;
+          return producer.send({ topic, acks: -1, messages: batch.messages });
+        });
         failing = false;
         stats.sent += batch.messages.length;
         for (const [sensor, count] of batch.perSensor) {

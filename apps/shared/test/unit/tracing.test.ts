@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import type { IHeaders } from 'kafkajs';
+import {
+  batchTrace,
+  initTracing,
+  processWithTrace,
+  sendWithTrace,
+  traceHeaders,
+  tracingActive,
+  tracingConfigured,
+  withSpan,
+  type Tracing,
+} from '@telemetrypulse/shared';
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
+
+describe('tracing', () => {
+  describe('tracingConfigured', () => {
+    const cases: [NodeJS.ProcessEnv, boolean][] = [
+      [{}, false],
+      [{ OTEL_TRACES_EXPORTER: 'none' }, false],
+      [{ OTEL_TRACES_EXPORTER: 'otlp' }, true],
+      [{ OTEL_TRACES_EXPORTER: ' console ' }, true],
+      [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, true],
+      [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' }, true],
+      [{ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, false],
+      [{ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SDK_DISABLED: 'true' }, false],
+    ];
+    for (const [env, expected] of cases) {
+      it(`when the environment is ${JSON.stringify(env)}, then tracing is ${expected ? 'on' : 'off'}`, () => {
+        assert.equal(tracingConfigured(env), expected);
+      });
+    }
+  });
+
+  describe('when no exporter is configured', () => {
+    let tracing: Tracing;
+    before(async () => {
+      tracing = await initTracing('test', { env: {} });
+    });
+
+    it('then the SDK is not started and messages get no headers', async () => {
+      assert.equal(tracing.enabled, false);
+      assert.equal(tracingActive(), false);
+      assert.equal(traceHeaders(), undefined);
+      const headers = await sendWithTrace('t', 3, (h) => Promise.resolve(h));
+      assert.equal(headers, undefined);
+      const result = await processWithTrace('t', [{ headers: {} }], () => Promise.resolve(7));
+      assert.equal(result, 7);
+    });
+  });
+
+  describe('with an in-memory exporter', () => {
+    const exporter = new InMemorySpanExporter();
+    let tracing: Tracing;
+    before(async () => {
+      tracing = await initTracing('test', {
+        spanProcessors: [new SimpleSpanProcessor({ exporter })],
+      });
+    });
+    after(async () => {
+      await tracing.shutdown();
+    });
+    beforeEach(() => {
+      exporter.reset();
+    });
+
+    it('when a batch is sent, then its headers carry the producer span as W3C traceparent', async () => {
+      const headers = await sendWithTrace('telemetry.events', 2, (h) => Promise.resolve(h));
+      await tracing.flush();
+      const [span] = exporter.getFinishedSpans();
+      assert.ok(span);
+      assert.equal(span.name, 'send telemetry.events');
+      assert.equal(span.attributes['messaging.batch.message_count'], 2);
+      const match = TRACEPARENT.exec(String(headers?.traceparent));
+      assert.ok(match, `traceparent ${String(headers?.traceparent)}`);
+      assert.equal(match[1], span.spanContext().traceId);
+      assert.equal(match[2], span.spanContext().spanId);
+    });
+
+    it('when a send fails, then its span is marked failed and the error reaches the caller', async () => {
+      await assert.rejects(
+        sendWithTrace('t', 1, () => Promise.reject(new Error('broker gone'))),
+        /broker gone/,
+      );
+      await tracing.flush();
+      const [span] = exporter.getFinishedSpans();
+      assert.equal(span?.status.code, 2);
+      assert.equal(span.status.message, 'broker gone');
+    });
+
+    it('when a batch mixes producers, then its span continues the first trace and links the others once each', async () => {
+      const first = await sendWithTrace('t', 1, (h) => Promise.resolve(h));
+      const second = await sendWithTrace('t', 1, (h) => Promise.resolve(h));
+      await tracing.flush();
+      // As consumed: header values are Buffers; an untraced message in between.
+      const asConsumed = (h: IHeaders | undefined) => ({
+        headers: { traceparent: Buffer.from(String(h?.traceparent)) },
+      });
+      const messages = [asConsumed(first), {}, asConsumed(second), asConsumed(first)];
+      const [producer1, producer2] = exporter.getFinishedSpans();
+      exporter.reset();
+
+      const plan = batchTrace(messages);
+      assert.equal(trace.getSpanContext(plan.parent)?.spanId, producer1?.spanContext().spanId);
+      assert.deepEqual(
+        plan.links.map((l) => l.context.spanId),
+        [producer2?.spanContext().spanId],
+      );
+
+      await processWithTrace('t', messages, () =>
+        withSpan('store batch', {}, () => Promise.resolve()),
+      );
+      await tracing.flush();
+      const spans = exporter.getFinishedSpans();
+      const consumer = spans.find((s) => s.name === 'process t');
+      const child = spans.find((s) => s.name === 'store batch');
+      assert.ok(consumer && child);
+      assert.equal(consumer.spanContext().traceId, producer1?.spanContext().traceId);
+      assert.equal(consumer.parentSpanContext?.spanId, producer1?.spanContext().spanId);
+      assert.deepEqual(
+        consumer.links.map((l) => l.context.spanId),
+        [producer2?.spanContext().spanId],
+      );
+      // Work inside the batch span is its child.
+      assert.equal(child.parentSpanContext?.spanId, consumer.spanContext().spanId);
+    });
+
+    it('when a batch carries no trace context, then its span starts a trace of its own', async () => {
+      await processWithTrace('t', [{ headers: { other: 'x' } }, {}], () => Promise.resolve());
+      await tracing.flush();
+      const [span] = exporter.getFinishedSpans();
+      assert.ok(span);
+      assert.equal(span.parentSpanContext, undefined);
+      assert.deepEqual(span.links, []);
+    });
+  });
+});
