@@ -79,6 +79,7 @@ export function createApi(options: AppOptions): Api {
   const security: SecurityOptions = {
     corsOrigins: options.security?.corsOrigins ?? [],
     rateLimitPerMinute: options.security?.rateLimitPerMinute ?? 0,
+    rateLimitStore: options.security?.rateLimitStore,
   };
   const app = express();
 
@@ -94,7 +95,7 @@ export function createApi(options: AppOptions): Api {
   app.use(securityHeaders());
   const corsHandler = corsPolicy(security.corsOrigins);
   if (corsHandler) app.use(corsHandler);
-  const limiter = rateLimiter(security.rateLimitPerMinute);
+  const limiter = rateLimiter(security, logger);
   if (limiter) app.use(limiter);
   app.use(express.json({ limit: options.bodyLimitBytes ?? 1_048_576 }));
   app.use(requestTimeout(options.requestTimeoutMs ?? 10_000, isStream));

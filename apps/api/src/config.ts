@@ -10,6 +10,8 @@ import {
 } from '@telemetrypulse/shared';
 
 export const READ_AUTH_MODES = ['open', 'key'] as const;
+export const RATE_LIMIT_STORES = ['postgres', 'memory'] as const;
+export type RateLimitStoreKind = (typeof RATE_LIMIT_STORES)[number];
 export type ReadAuthMode = (typeof READ_AUTH_MODES)[number];
 
 export const ApiConfigSchema = Type.Object({
@@ -54,6 +56,12 @@ export const ApiConfigSchema = Type.Object({
     minimum: 0,
     default: 1200,
     description: 'requests per client IP and minute; 0 turns rate limiting off',
+  }),
+  RATE_LIMIT_STORE: Type.Unsafe<RateLimitStoreKind>({
+    type: 'string',
+    enum: [...RATE_LIMIT_STORES],
+    default: 'postgres',
+    description: 'postgres: one limit shared by all API replicas; memory: a limit per replica',
   }),
   TRUST_PROXY_HOPS: Type.Integer({
     minimum: 0,

@@ -12,6 +12,7 @@ import { authOptionsFrom } from './auth.ts';
 import { ApiConfigSchema, corsOrigins, loadConfig } from './config.ts';
 import { startLiveHub } from './live-hub.ts';
 import { createKafkaPublisher, warmUp } from './publisher.ts';
+import { PostgresRateLimitStore } from './rate-limit-store.ts';
 import { startServer } from './server.ts';
 
 const USAGE = 'Usage: node apps/api/src/main.ts\n\nServes the TelemetryPulse HTTP API.\n\n';
@@ -46,6 +47,10 @@ async function main(): Promise<void> {
     logger.warn('API_KEYS is empty: ingest and alert actions answer 401');
 
   const live = await startLiveHub({ sql, logger });
+  const rateLimitStore =
+    config.RATE_LIMIT_STORE === 'postgres' && config.RATE_LIMIT_PER_MINUTE > 0
+      ? new PostgresRateLimitStore({ sql, logger })
+      : undefined;
   const app = createApp({
     sql,
     registry: createMetricsRegistry('api'),
@@ -58,6 +63,7 @@ async function main(): Promise<void> {
     security: {
       corsOrigins: corsOrigins(config),
       rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+      rateLimitStore,
     },
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
@@ -76,6 +82,7 @@ async function main(): Promise<void> {
     // Leave time for the rest of shutdown within SHUTDOWN_TIMEOUT_MS.
     await server.close(Math.max(100, config.SHUTDOWN_TIMEOUT_MS - 5000));
     await publisher.close();
+    rateLimitStore?.shutdown();
     await sql.end({ timeout: 5 });
   });
 }

@@ -1,7 +1,8 @@
 import cors from 'cors';
 import type { RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { rateLimit, type AugmentedRequest, type Store } from 'express-rate-limit';
 import helmet from 'helmet';
+import type { Logger } from '@telemetrypulse/shared';
 import { PROBLEM_TYPES, sendProblem } from './problem.ts';
 
 export interface SecurityOptions {
@@ -9,6 +10,11 @@ export interface SecurityOptions {
   corsOrigins: readonly string[] | '*';
   /** Requests per client and minute; 0 turns the limit off. */
   rateLimitPerMinute: number;
+  /**
+   * Where the counts are kept: a store shared by all replicas (PostgresRateLimitStore), or
+   * absent for one in this process only.
+   */
+  rateLimitStore?: Store | undefined;
 }
 
 /** Probes and scrapes come every few seconds from the cluster; they are never limited. */
@@ -34,16 +40,33 @@ export function corsPolicy(origins: SecurityOptions['corsOrigins']): RequestHand
   });
 }
 
-export function rateLimiter(perMinute: number): RequestHandler | undefined {
+export function rateLimiter(
+  { rateLimitPerMinute: perMinute, rateLimitStore: store }: SecurityOptions,
+  logger: Logger,
+): RequestHandler | undefined {
   if (perMinute === 0) return undefined;
+  const windowMs = 60_000;
   return rateLimit({
-    windowMs: 60_000,
+    windowMs,
     limit: perMinute,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
+    ...(store ? { store } : {}),
+    // A limit that cannot be counted (database down) must not take ingest down with it.
+    passOnStoreError: true,
+    logger: {
+      error: (err, message) => {
+        logger.warn({ err }, message);
+      },
+      warn: (err, message) => {
+        logger.warn({ err }, message);
+      },
+    },
     skip: (req) => isOpsPath(req.path),
-    handler: (req, res, _next, options) => {
-      res.setHeader('Retry-After', String(Math.ceil(options.windowMs / 1000)));
+    handler: (req, res) => {
+      const resetTime = (req as AugmentedRequest)['rateLimit']?.resetTime;
+      const resetAt = resetTime?.getTime() ?? Date.now() + windowMs;
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil((resetAt - Date.now()) / 1000))));
       sendProblem(res, {
         type: PROBLEM_TYPES.tooManyRequests,
         title: 'Too Many Requests',
