@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { CloneType, Type, type Static } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import { SiteThresholdsSchema, thresholdProblems, type SiteThresholds } from './alert-rules.ts';
 import { SENSOR_TYPES, type SensorType } from './sensors.ts';
@@ -6,28 +6,91 @@ import { SENSOR_TYPES, type SensorType } from './sensors.ts';
 export const SITE_API_VERSION = 'telemetrypulse.io/v1alpha1';
 export const SITE_KIND = 'Site';
 
-/** The spec of a `Site` resource (defaults as the CRD gives them). */
+/** A Kubernetes resource quantity (`100m`, `0.5`, `128Mi`, `1`), as a number or a string. */
+export const QUANTITY_PATTERN =
+  '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+// The form Kubernetes itself uses for quantities, so the CRD can say "int or string" exactly.
+const QuantitySchema = Type.Unsafe<string | number>({
+  'x-kubernetes-int-or-string': true,
+  anyOf: [{ type: 'integer' }, { type: 'string' }],
+  pattern: QUANTITY_PATTERN,
+});
+const ResourceListSchema = Type.Object({
+  cpu: Type.Optional(QuantitySchema),
+  memory: Type.Optional(QuantitySchema),
+});
+
+/** How a site's simulator runs in a cluster; unset fields take the operator's defaults. */
+export const SimulatorOverridesSchema = Type.Object({
+  image: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 512,
+      description: "container image of this site's simulator (default: the operator's)",
+    }),
+  ),
+  resources: Type.Optional(
+    Type.Object(
+      {
+        requests: Type.Optional(ResourceListSchema),
+        limits: Type.Optional(ResourceListSchema),
+      },
+      { description: 'cpu and memory requests and limits of the simulator container' },
+    ),
+  ),
+});
+export type SimulatorOverrides = Static<typeof SimulatorOverridesSchema>;
+
+/** The spec of a `Site` resource (defaults as the CRD gives them; the CRD is built from this). */
 export const SiteSpecSchema = Type.Object({
-  displayName: Type.Optional(Type.String({ maxLength: 200 })),
-  zones: Type.Integer({ minimum: 1, maximum: 500, default: 5 }),
+  displayName: Type.Optional(
+    Type.String({ maxLength: 200, description: 'human-readable name of the site' }),
+  ),
+  zones: Type.Integer({
+    minimum: 1,
+    maximum: 500,
+    default: 5,
+    description: 'number of zones, named zone-01, zone-02, … (ignored when zoneNames is set)',
+  }),
   zoneNames: Type.Optional(
     Type.Array(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 }), {
       minItems: 1,
       maxItems: 500,
       uniqueItems: true,
+      description: 'zone ids to use instead of numbered zones',
     }),
   ),
-  devicesPerZone: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
-  eventsPerSecond: Type.Number({ exclusiveMinimum: 0, maximum: 50_000, default: 5 }),
+  devicesPerZone: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 3,
+    description: 'devices in each zone; each reports every sensor',
+  }),
+  eventsPerSecond: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 50_000,
+    default: 5,
+    description: 'total rate of readings the site publishes',
+  }),
   // A plain `enum`, not a union of literals: an unknown sensor is then one problem, not five.
   sensors: Type.Array(Type.Unsafe<SensorType>({ type: 'string', enum: [...SENSOR_TYPES] }), {
     minItems: 1,
     uniqueItems: true,
     default: [...SENSOR_TYPES],
+    description: 'sensor types every device reports',
   }),
   // Alert rule overrides per sensor: `co2: 1200` or `co2: { threshold, clear, forSeconds, severity }`.
-  thresholds: Type.Optional(SiteThresholdsSchema),
-  paused: Type.Boolean({ default: false }),
+  thresholds: Type.Optional(
+    CloneType(SiteThresholdsSchema, {
+      description:
+        'alert rule overrides per sensor: a threshold (co2: 1200) or {threshold, clear, forSeconds, severity}',
+    }),
+  ),
+  simulator: Type.Optional(SimulatorOverridesSchema),
+  paused: Type.Boolean({
+    default: false,
+    description: 'stop the simulator (0 replicas) and keep the site',
+  }),
 });
 export type SiteSpec = Static<typeof SiteSpecSchema>;
 
@@ -36,6 +99,8 @@ export interface Site {
   spec: SiteSpec;
 }
 
+// As in the event contract (device_id).
+const DEVICE_ID_MAX_LENGTH = 128;
 const SITE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: false });
 const checkSpec = ajv.compile<SiteSpec>(SiteSpecSchema);
@@ -86,6 +151,14 @@ export function parseSite(resource: unknown): Site {
     throw new Error(`Site ${name}: ${describeErrors(checkSpec.errors, 'spec').join('; ')}`);
   }
   const problems = spec.thresholds ? thresholdProblems(spec.thresholds) : [];
+  // The longest device id must still fit the event contract, or the simulator refuses to start.
+  const longest = zoneIds(spec).reduce((a, b) => (b.length > a.length ? b : a));
+  const longestDevice = deviceId(name, longest, spec.devicesPerZone - 1);
+  if (longestDevice.length > DEVICE_ID_MAX_LENGTH) {
+    problems.push(
+      `zoneNames make device ids longer than ${DEVICE_ID_MAX_LENGTH} characters with this site name: ${longestDevice}`,
+    );
+  }
   if (problems.length > 0) {
     throw new Error(`Site ${name}: ${problems.map((p) => `spec.${p}`).join('; ')}`);
   }

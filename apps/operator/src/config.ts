@@ -1,0 +1,136 @@
+import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  ConfigError,
+  commonEnv,
+  opsEnv,
+  QUANTITY_PATTERN,
+  readConfig,
+  splitList,
+} from '@telemetrypulse/shared';
+
+const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const quantity = (fallback: string, description: string) =>
+  Type.String({ pattern: QUANTITY_PATTERN, default: fallback, description });
+
+export const OperatorEnv = Type.Object({
+  ...commonEnv,
+  ...opsEnv(9480),
+  KUBECONFIG: Type.Optional(
+    Type.String({
+      description: "kubeconfig file; unset: ~/.kube/config, else the pod's service account",
+    }),
+  ),
+  WATCH_NAMESPACE: Type.String({
+    default: '',
+    description: 'namespace whose Sites are reconciled; empty: all namespaces',
+  }),
+  SIMULATOR_IMAGE: Type.String({
+    minLength: 1,
+    default: 'telemetrypulse/simulator:0.1.0',
+    description: 'simulator image for Sites that do not set spec.simulator.image',
+  }),
+  SIMULATOR_IMAGE_PULL_POLICY: Type.Unsafe<'Always' | 'IfNotPresent' | 'Never'>({
+    type: 'string',
+    enum: ['Always', 'IfNotPresent', 'Never'],
+    default: 'IfNotPresent',
+  }),
+  IMAGE_PULL_SECRETS: Type.String({
+    default: '',
+    description: "comma-separated Secrets in each Site's namespace for pulling the image",
+  }),
+  SIMULATOR_CPU_REQUEST: quantity('50m', 'default cpu request of a simulator'),
+  SIMULATOR_MEMORY_REQUEST: quantity('96Mi', 'default memory request of a simulator'),
+  SIMULATOR_MEMORY_LIMIT: quantity('256Mi', 'default memory limit of a simulator'),
+  KAFKA_BROKERS: Type.String({
+    minLength: 1,
+    default: '127.0.0.1:19092',
+    description: 'Kafka brokers the simulators publish to',
+  }),
+  SIMULATOR_LOG_LEVEL: Type.String({ default: 'info', description: 'LOG_LEVEL of simulators' }),
+  DATABASE_URL: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'sites registry (alert thresholds for the processor); unset: not kept',
+    }),
+  ),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 20, default: 2 }),
+  LEADER_ELECTION: Type.Boolean({
+    default: true,
+    description: 'hold a Lease so only one replica reconciles',
+  }),
+  LEASE_NAME: Type.String({ pattern: DNS_LABEL, default: 'telemetrypulse-operator' }),
+  LEASE_NAMESPACE: Type.Optional(
+    Type.String({
+      pattern: DNS_LABEL,
+      description: "default: the pod's namespace, else WATCH_NAMESPACE, else default",
+    }),
+  ),
+  LEASE_DURATION_SECONDS: Type.Integer({ minimum: 2, maximum: 600, default: 15 }),
+  LEASE_RENEW_DEADLINE_SECONDS: Type.Integer({ minimum: 1, maximum: 600, default: 10 }),
+  LEASE_RETRY_SECONDS: Type.Number({ minimum: 0.1, maximum: 60, default: 2 }),
+  POD_NAME: Type.Optional(
+    Type.String({ minLength: 1, description: 'identity in the Lease; default: host name + id' }),
+  ),
+  RESYNC_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 86_400,
+    default: 300,
+    description: 'every Site is reconciled again this often',
+  }),
+  MAX_CONCURRENT_RECONCILES: Type.Integer({ minimum: 1, maximum: 32, default: 2 }),
+});
+
+type Env = Static<typeof OperatorEnv>;
+
+export type OperatorConfig = Omit<
+  Env,
+  'IMAGE_PULL_SECRETS' | 'LEASE_NAMESPACE' | 'POD_NAME' | 'WATCH_NAMESPACE'
+> & {
+  /** Empty: every namespace. */
+  WATCH_NAMESPACE: string;
+  IMAGE_PULL_SECRETS: string[];
+  LEASE_NAMESPACE: string;
+  POD_NAME: string;
+};
+
+function podNamespace(): string | undefined {
+  try {
+    return readFileSync(IN_CLUSTER_NAMESPACE_FILE, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  const raw = readConfig(OperatorEnv, env);
+  // client-go's rule: the holder must give up before others may take over, and retry within that.
+  if (raw.LEASE_RENEW_DEADLINE_SECONDS >= raw.LEASE_DURATION_SECONDS) {
+    throw new ConfigError(
+      'invalid configuration:\n  LEASE_RENEW_DEADLINE_SECONDS must be below LEASE_DURATION_SECONDS',
+    );
+  }
+  if (raw.LEASE_RETRY_SECONDS >= raw.LEASE_RENEW_DEADLINE_SECONDS) {
+    throw new ConfigError(
+      'invalid configuration:\n  LEASE_RETRY_SECONDS must be below LEASE_RENEW_DEADLINE_SECONDS',
+    );
+  }
+  const secrets = splitList(raw.IMAGE_PULL_SECRETS);
+  const badSecret = secrets.find((s) => !/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(s));
+  if (badSecret !== undefined) {
+    throw new ConfigError(
+      `invalid configuration:\n  IMAGE_PULL_SECRETS has an invalid Secret name ${JSON.stringify(badSecret)}`,
+    );
+  }
+  const watchNamespace = raw.WATCH_NAMESPACE.trim();
+  return {
+    ...raw,
+    WATCH_NAMESPACE: watchNamespace,
+    IMAGE_PULL_SECRETS: secrets,
+    LEASE_NAMESPACE: raw.LEASE_NAMESPACE ?? podNamespace() ?? (watchNamespace || 'default'),
+    POD_NAME: raw.POD_NAME ?? `${hostname()}_${randomBytes(4).toString('hex')}`,
+  };
+}

@@ -1,0 +1,150 @@
+// Site → the simulator Deployment it should have. Pure: the reconciler applies what this returns.
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
+   client-node's models are classes only for its serializer, which reads plain objects as well. */
+import type { V1Deployment, V1ResourceRequirements } from '@kubernetes/client-node';
+import { simulatorEnv, SITE_API_VERSION, SITE_KIND, type Site } from '@telemetrypulse/shared';
+
+export const FIELD_MANAGER = 'telemetrypulse-operator';
+export const SIMULATOR_PORT = 9470;
+const SIMULATOR_NAME = 'telemetrypulse-simulator';
+
+/** What the operator's own config decides for every simulator. */
+export interface SimulatorDefaults {
+  image: string;
+  imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  imagePullSecrets: readonly string[];
+  kafkaBrokers: string;
+  logLevel: string;
+  resources: {
+    requests: { cpu: string; memory: string };
+    limits: { memory: string };
+  };
+}
+
+/** The Site resource as the Deployment's owner needs it. */
+export interface SiteOwner {
+  name: string;
+  namespace: string;
+  uid: string;
+}
+
+export function deploymentName(siteId: string): string {
+  return `sim-${siteId}`;
+}
+
+/** The labels that select a site's pods; never change them, a Deployment's selector is fixed. */
+export function selectorLabels(siteId: string): Record<string, string> {
+  return { 'app.kubernetes.io/name': SIMULATOR_NAME, 'app.kubernetes.io/instance': siteId };
+}
+
+/** Kubernetes' recommended labels; the managed-by label is what the operator's informer selects. */
+export function siteLabels(siteId: string): Record<string, string> {
+  return {
+    ...selectorLabels(siteId),
+    'app.kubernetes.io/component': 'simulator',
+    'app.kubernetes.io/part-of': 'telemetrypulse',
+    'app.kubernetes.io/managed-by': FIELD_MANAGER,
+  };
+}
+
+export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${FIELD_MANAGER}`;
+
+function resources(site: Site, defaults: SimulatorDefaults): V1ResourceRequirements {
+  const override = site.spec.simulator?.resources;
+  const asText = (list: Record<string, string | number | undefined> | undefined) =>
+    Object.fromEntries(
+      Object.entries(list ?? {})
+        .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
+        .map(([k, v]) => [k, String(v)]),
+    );
+  return {
+    requests: { ...defaults.resources.requests, ...asText(override?.requests) },
+    limits: { ...defaults.resources.limits, ...asText(override?.limits) },
+  };
+}
+
+/**
+ * The full Deployment for server-side apply: every field listed here is owned by the operator,
+ * so a hand edit to any of them is reverted on the next reconcile.
+ */
+export function desiredDeployment(
+  site: Site,
+  owner: SiteOwner,
+  defaults: SimulatorDefaults,
+): V1Deployment {
+  const labels = siteLabels(site.siteId);
+  const env = {
+    ...simulatorEnv(site),
+    KAFKA_BROKERS: defaults.kafkaBrokers,
+    HTTP_PORT: String(SIMULATOR_PORT),
+    LOG_LEVEL: defaults.logLevel,
+  };
+  const probe = (path: string) => ({
+    httpGet: { path, port: 'metrics' },
+    periodSeconds: 10,
+    timeoutSeconds: 2,
+    failureThreshold: 3,
+  });
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: deploymentName(site.siteId),
+      namespace: owner.namespace,
+      labels,
+      ownerReferences: [
+        {
+          apiVersion: SITE_API_VERSION,
+          kind: SITE_KIND,
+          name: owner.name,
+          uid: owner.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: {
+      replicas: site.spec.paused ? 0 : 1,
+      selector: { matchLabels: selectorLabels(site.siteId) },
+      // Two simulators of one site would publish its devices twice: stop the old one first.
+      strategy: { type: 'Recreate' },
+      revisionHistoryLimit: 3,
+      template: {
+        metadata: { labels },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: 30,
+          imagePullSecrets: defaults.imagePullSecrets.map((name) => ({ name })),
+          securityContext: {
+            runAsNonRoot: true,
+            // Numeric, so the kubelet can verify runAsNonRoot whatever user name the image has.
+            runAsUser: 1000,
+            runAsGroup: 1000,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: 'simulator',
+              image: site.spec.simulator?.image ?? defaults.image,
+              imagePullPolicy: defaults.imagePullPolicy,
+              env: Object.entries(env).map(([name, value]) => ({ name, value })),
+              ports: [{ name: 'metrics', containerPort: SIMULATOR_PORT, protocol: 'TCP' }],
+              livenessProbe: probe('/healthz'),
+              readinessProbe: probe('/readyz'),
+              resources: resources(site, defaults),
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          // A writable /tmp under the read-only root file system.
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '16Mi' } }],
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,69 @@
+// The Kubernetes API clients the operator uses, and how it reads their errors.
+import {
+  ApiException,
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+
+export const SITE_GROUP = 'telemetrypulse.io';
+export const SITE_VERSION = 'v1alpha1';
+export const SITE_PLURAL = 'sites';
+
+export interface KubeClients {
+  config: KubeConfig;
+  apps: AppsV1Api;
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  events: EventsV1Api;
+  coordination: CoordinationV1Api;
+}
+
+/** From a kubeconfig file when given, else ~/.kube/config, else the pod's service account. */
+export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
+  const config = new KubeConfig();
+  if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
+  else config.loadFromDefault();
+  return config;
+}
+
+export function makeClients(config: KubeConfig): KubeClients {
+  return {
+    config,
+    apps: config.makeApiClient(AppsV1Api),
+    core: config.makeApiClient(CoreV1Api),
+    custom: config.makeApiClient(CustomObjectsApi),
+    events: config.makeApiClient(EventsV1Api),
+    coordination: config.makeApiClient(CoordinationV1Api),
+  };
+}
+
+export const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export function statusCode(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+/** The API server's own message (its Status object) rather than the client's dump of headers. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiException) {
+    const body: unknown = error.body;
+    let parsed: unknown = body;
+    if (typeof body === 'string') {
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return `HTTP ${error.code}: ${body.slice(0, 500)}`;
+      }
+    }
+    const message = (parsed as { message?: unknown } | null)?.message;
+    return typeof message === 'string' ? message : `HTTP ${error.code}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

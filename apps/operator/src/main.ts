@@ -1,0 +1,80 @@
+// Operator: Site resources → one simulator Deployment each, status and events on the Site, Site
+// specs into the registry the processor reads its alert rules from.
+import {
+  createLogger,
+  createMetricsRegistry,
+  createSql,
+  describeEnv,
+  exitOnStartupFailure,
+  onShutdown,
+  startOpsServer,
+  type Sql,
+} from '@telemetrypulse/shared';
+import { loadConfig, OperatorEnv } from './config.ts';
+import { loadKubeConfig, makeClients } from './kube.ts';
+import { createOperatorMetrics } from './metrics.ts';
+import { startOperator } from './operator.ts';
+import { sqlRegistry } from './registry.ts';
+
+// Level 'info' until the config is read: a bad LOG_LEVEL must still be reported.
+const logger = createLogger('operator', 'info');
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  logger.level = config.LOG_LEVEL;
+  const registry = createMetricsRegistry('operator');
+  const metrics = createOperatorMetrics(registry);
+  const clients = makeClients(loadKubeConfig(config.KUBECONFIG));
+  const sql: Sql | undefined = config.DATABASE_URL
+    ? createSql({
+        url: config.DATABASE_URL,
+        poolSize: config.DATABASE_POOL_SIZE,
+        logger,
+        applicationName: 'operator',
+      })
+    : undefined;
+
+  const running: { stop: () => Promise<void> }[] = [];
+  onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
+    // In reverse: the operator (and its Lease) first, the ops server last.
+    for (const part of running.reverse()) await part.stop();
+    await sql?.end({ timeout: 5 });
+  });
+
+  let ready = () => false;
+  const ops = await startOpsServer({
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+    registry,
+    ready: () => ready(),
+  });
+  running.push({ stop: () => ops.close() });
+
+  const operator = await startOperator(config, {
+    clients,
+    registry: sql ? sqlRegistry(sql) : undefined,
+    metrics,
+    logger,
+  });
+  running.push(operator);
+  ready = () => operator.ready();
+  logger.info(
+    {
+      port: ops.port,
+      identity: config.POD_NAME,
+      namespace: config.WATCH_NAMESPACE || '(all)',
+      leaderElection: config.LEADER_ELECTION,
+      registry: sql !== undefined,
+    },
+    'operator started',
+  );
+}
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(
+    'TelemetryPulse operator: reconciles Site resources into simulator Deployments.\n\n' +
+      describeEnv(OperatorEnv.properties),
+  );
+} else {
+  main().catch(exitOnStartupFailure(logger));
+}

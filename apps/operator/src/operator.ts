@@ -1,0 +1,101 @@
+// The operator as a whole: a controller that runs only while this replica leads.
+import type { Logger } from '@telemetrypulse/shared';
+import type { OperatorConfig } from './config.ts';
+import { startController, type Controller } from './controller.ts';
+import type { SimulatorDefaults } from './desired.ts';
+import { EventRecorder } from './events.ts';
+import type { KubeClients } from './kube.ts';
+import { startLeaderElection, type LeaderElector } from './lease.ts';
+import type { OperatorMetrics } from './metrics.ts';
+import { createReconciler } from './reconcile.ts';
+import type { SiteRegistry } from './registry.ts';
+
+export interface Operator {
+  /** Ready: following, or leading with synced caches. */
+  ready(): boolean;
+  isLeader(): boolean;
+  /** Stops reconciling and, when leading, releases the Lease. */
+  stop(): Promise<void>;
+}
+
+export interface OperatorDeps {
+  clients: KubeClients;
+  registry: SiteRegistry | undefined;
+  metrics: OperatorMetrics;
+  logger: Logger;
+}
+
+export function simulatorDefaults(config: OperatorConfig): SimulatorDefaults {
+  return {
+    image: config.SIMULATOR_IMAGE,
+    imagePullPolicy: config.SIMULATOR_IMAGE_PULL_POLICY,
+    imagePullSecrets: config.IMAGE_PULL_SECRETS,
+    kafkaBrokers: config.KAFKA_BROKERS,
+    logLevel: config.SIMULATOR_LOG_LEVEL,
+    resources: {
+      requests: { cpu: config.SIMULATOR_CPU_REQUEST, memory: config.SIMULATOR_MEMORY_REQUEST },
+      limits: { memory: config.SIMULATOR_MEMORY_LIMIT },
+    },
+  };
+}
+
+export async function startOperator(config: OperatorConfig, deps: OperatorDeps): Promise<Operator> {
+  const { clients, registry, metrics, logger } = deps;
+  const recorder = new EventRecorder(clients.events, config.POD_NAME, logger);
+  const defaults = simulatorDefaults(config);
+  let controller: Controller | undefined;
+
+  const lead = async () => {
+    controller = await startController({
+      clients,
+      namespace: config.WATCH_NAMESPACE,
+      resyncMs: config.RESYNC_SECONDS * 1000,
+      workers: config.MAX_CONCURRENT_RECONCILES,
+      metrics,
+      logger,
+      registry,
+      makeReconcile: (caches) =>
+        createReconciler({ clients, caches, defaults, registry, recorder, logger }),
+    });
+    metrics.leader.set(1);
+  };
+  const follow = async () => {
+    metrics.leader.set(0);
+    const running = controller;
+    controller = undefined;
+    await running?.stop();
+  };
+  metrics.leader.set(0);
+
+  let elector: LeaderElector | undefined;
+  if (config.LEADER_ELECTION) {
+    elector = startLeaderElection({
+      api: clients.coordination,
+      namespace: config.LEASE_NAMESPACE,
+      name: config.LEASE_NAME,
+      identity: config.POD_NAME,
+      leaseDurationSeconds: config.LEASE_DURATION_SECONDS,
+      renewDeadlineSeconds: config.LEASE_RENEW_DEADLINE_SECONDS,
+      retrySeconds: config.LEASE_RETRY_SECONDS,
+      logger,
+      // The elector runs these in turn, so a quick loss after a win stops what the win started.
+      onStartedLeading: lead,
+      onStoppedLeading: follow,
+    });
+  } else {
+    await lead();
+  }
+
+  return {
+    ready: () => (controller ? controller.synced() : elector !== undefined),
+    isLeader: () => controller !== undefined,
+    async stop() {
+      if (elector) {
+        // Stops leading (which stops the controller) before the Lease is released.
+        await elector.stop();
+      } else {
+        await follow();
+      }
+    },
+  };
+}
