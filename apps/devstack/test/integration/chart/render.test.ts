@@ -1,0 +1,362 @@
+// The chart with the real helm binary: lint and render over the values matrix in
+// charts/telemetrypulse/ci/, check what each setting turns into, and check that wrong values are
+// refused with a message naming them.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { PROCESSOR_GROUP, TOPICS, topicSpecs } from '@telemetrypulse/shared';
+import {
+  findObject,
+  helmLint,
+  helmTemplate,
+  renderChart,
+  type KubeObject,
+} from '../../../src/chart/render.ts';
+import { CHART_DIR, readValuesSchema, siteSpecValuesSchema } from '../../../src/chart/values-schema.ts';
+import { ensureHelm } from '../../../src/tools/helm.ts';
+
+const MATRIX_DIR = path.join(CHART_DIR, 'ci');
+const KEDA_API = 'keda.sh/v1alpha1/ScaledObject';
+const MIGRATE_COMMAND = ['node', 'apps/shared/src/bin/migrate.ts'];
+
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: Record<string, unknown>;
+  livenessProbe?: unknown;
+  readinessProbe?: unknown;
+  startupProbe?: unknown;
+}
+interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  securityContext?: Record<string, unknown>;
+  serviceAccountName?: string;
+}
+
+function podSpec(object: KubeObject): PodSpec | undefined {
+  const spec = object.spec as Record<string, unknown> | undefined;
+  if (object.kind === 'Pod') return spec as unknown as PodSpec;
+  const template = spec?.template as { spec?: PodSpec } | undefined;
+  return template?.spec;
+}
+
+function envOf(container: Container, name: string) {
+  return container.env?.find((e) => e.name === name);
+}
+
+function deployment(objects: KubeObject[], component: string): KubeObject {
+  return findObject(objects, 'Deployment', `telemetrypulse-${component}`);
+}
+
+function mainContainer(object: KubeObject): Container {
+  const container = podSpec(object)?.containers[0];
+  assert.ok(container, `${object.kind}/${object.metadata.name} has no container`);
+  return container;
+}
+
+describe('Helm chart: lint and render over the values matrix', function () {
+  this.timeout(20 * 60_000);
+  let helm: string;
+  const matrix = readdirSync(MATRIX_DIR).filter((f) => f.endsWith('.yaml'));
+
+  before(async () => {
+    helm = await ensureHelm();
+  });
+
+  it('the matrix covers the documented cases', () => {
+    for (const name of [
+      'default',
+      'external-infra',
+      'external-url',
+      'keda',
+      'hpa',
+      'fixed',
+      'ingress-tls',
+      'monitoring',
+      'sites',
+    ]) {
+      assert.ok(matrix.includes(`${name}-values.yaml`), `ci/${name}-values.yaml missing`);
+    }
+  });
+
+  it('when linted strictly with every values file, then helm reports no problem', async () => {
+    for (const file of matrix) {
+      const result = await helmLint(helm, { valuesFiles: [path.join(MATRIX_DIR, file)] });
+      assert.equal(result.code, 0, `${file}:\n${result.stdout}${result.stderr}`);
+    }
+  });
+
+  it('when rendered with every values file, then every container is locked down and has resources and probes', async () => {
+    for (const file of matrix) {
+      const objects = await renderChart(helm, {
+        valuesFiles: [path.join(MATRIX_DIR, file)],
+        apiVersions: [KEDA_API],
+      });
+      for (const object of objects) {
+        const pod = podSpec(object);
+        if (!pod) continue;
+        const where = `${file}: ${object.kind}/${object.metadata.name}`;
+        assert.equal(pod.securityContext?.runAsNonRoot, true, `${where} runAsNonRoot`);
+        assert.deepEqual(pod.securityContext?.seccompProfile, { type: 'RuntimeDefault' }, where);
+        for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+          const at = `${where} container ${container.name}`;
+          const security = container.securityContext ?? {};
+          assert.equal(security.allowPrivilegeEscalation, false, `${at} privilege escalation`);
+          assert.equal(security.readOnlyRootFilesystem, true, `${at} read-only root`);
+          assert.deepEqual(security.capabilities, { drop: ['ALL'] }, `${at} capabilities`);
+          assert.deepEqual(security.seccompProfile, { type: 'RuntimeDefault' }, `${at} seccomp`);
+          assert.ok(container.resources?.requests?.memory, `${at} memory request`);
+          assert.ok(container.resources.limits?.memory, `${at} memory limit`);
+        }
+        // Long-running workloads get all three probes; Jobs and test Pods run to completion.
+        if (['Deployment', 'StatefulSet'].includes(object.kind)) {
+          for (const container of pod.containers) {
+            const at = `${where} container ${container.name}`;
+            assert.ok(container.livenessProbe, `${at} liveness probe`);
+            assert.ok(container.readinessProbe, `${at} readiness probe`);
+            if (container.name !== 'console') assert.ok(container.startupProbe, `${at} startup probe`);
+          }
+        }
+      }
+    }
+  });
+
+  it('when rendered with the defaults, then the dev infrastructure, the apps, three Sites and a pre-upgrade migration hook are there', async () => {
+    const objects = await renderChart(helm);
+    for (const component of ['redpanda', 'postgresql']) {
+      const set = findObject(objects, 'StatefulSet', `telemetrypulse-${component}`);
+      const claims = (set.spec as { volumeClaimTemplates: unknown[] }).volumeClaimTemplates;
+      assert.equal(claims.length, 1, `${component} keeps its data on a volume`);
+    }
+    const brokers = 'telemetrypulse-redpanda.telemetrypulse.svc.cluster.local:9092';
+    for (const component of ['api', 'processor', 'operator']) {
+      const container = mainContainer(deployment(objects, component));
+      assert.equal(envOf(container, 'KAFKA_BROKERS')?.value, brokers, component);
+      assert.deepEqual(
+        envOf(container, 'DATABASE_URL')?.valueFrom?.secretKeyRef,
+        { name: 'telemetrypulse-postgresql', key: 'DATABASE_URL' },
+        component,
+      );
+      assert.equal(container.image, `telemetrypulse/${component}:0.1.0`, component);
+    }
+    const operator = mainContainer(deployment(objects, 'operator'));
+    assert.equal(envOf(operator, 'SIMULATOR_IMAGE')?.value, 'telemetrypulse/simulator:0.1.0');
+    assert.equal(envOf(operator, 'WATCH_NAMESPACE')?.value, 'telemetrypulse');
+
+    // The in-release PostgreSQL appears only after pre-install hooks: pods migrate on install.
+    const job = findObject(objects, 'Job', 'telemetrypulse-migrations');
+    assert.equal(job.metadata.annotations?.['helm.sh/hook'], 'pre-upgrade');
+    assert.deepEqual(mainContainer(job).command, MIGRATE_COMMAND);
+    for (const component of ['api', 'processor']) {
+      const init = podSpec(deployment(objects, component))?.initContainers ?? [];
+      assert.deepEqual(init.map((c) => c.command), [MIGRATE_COMMAND], component);
+    }
+
+    const sites = objects.filter((o) => o.kind === 'Site');
+    assert.deepEqual(sites.map((s) => s.metadata.name).sort(), ['site-01', 'site-02', 'site-03']);
+
+    // Without KEDA in the cluster, auto means a fixed replica count.
+    assert.equal(objects.filter((o) => o.kind === 'ScaledObject').length, 0);
+    assert.equal((deployment(objects, 'processor').spec as { replicas?: number }).replicas, 1);
+
+    const ingress = findObject(objects, 'Ingress', 'telemetrypulse-api');
+    assert.equal((ingress.spec as { ingressClassName: string }).ingressClassName, 'nginx');
+    const test = objects.find((o) => o.metadata.annotations?.['helm.sh/hook'] === 'test');
+    assert.ok(test, 'a helm test hook');
+    assert.match(JSON.stringify(test), /telemetrypulse-api:8000\/health\/ready/);
+  });
+
+  it('when the cluster serves KEDA, then auto scales the processor on consumer lag up to the partitions', async () => {
+    const objects = await renderChart(helm, { apiVersions: [KEDA_API] });
+    const scaled = findObject(objects, 'ScaledObject', 'telemetrypulse-processor');
+    const spec = scaled.spec as {
+      maxReplicaCount: number;
+      minReplicaCount: number;
+      scaleTargetRef: { name: string };
+      triggers: { type: string; metadata: Record<string, string> }[];
+    };
+    const eventsPartitions = topicSpecs().find((t) => t.topic === TOPICS.events)?.numPartitions;
+    assert.equal(spec.maxReplicaCount, eventsPartitions);
+    assert.equal(spec.minReplicaCount, 1);
+    assert.equal(spec.scaleTargetRef.name, 'telemetrypulse-processor');
+    const trigger = spec.triggers[0];
+    assert.equal(trigger?.type, 'kafka');
+    assert.deepEqual(trigger.metadata, {
+      bootstrapServers: 'telemetrypulse-redpanda.telemetrypulse.svc.cluster.local:9092',
+      consumerGroup: PROCESSOR_GROUP,
+      topic: TOPICS.events,
+      lagThreshold: '1000',
+      activationLagThreshold: '10',
+      offsetResetPolicy: 'earliest',
+      allowIdleConsumers: 'false',
+    });
+    // KEDA owns the replica count: the Deployment must not fight it on upgrade.
+    assert.equal((deployment(objects, 'processor').spec as { replicas?: number }).replicas, undefined);
+  });
+
+  it('when KEDA is off, then the processor gets an HPA or fixed replicas', async () => {
+    const hpa = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'hpa-values.yaml')], apiVersions: [KEDA_API] });
+    const autoscaler = findObject(hpa, 'HorizontalPodAutoscaler', 'telemetrypulse-processor');
+    assert.deepEqual(
+      [
+        (autoscaler.spec as { minReplicas: number }).minReplicas,
+        (autoscaler.spec as { maxReplicas: number }).maxReplicas,
+      ],
+      [2, 6],
+    );
+    assert.equal(hpa.filter((o) => o.kind === 'ScaledObject').length, 0);
+    const fixed = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'fixed-values.yaml')], apiVersions: [KEDA_API] });
+    assert.equal((deployment(fixed, 'processor').spec as { replicas: number }).replicas, 3);
+    assert.equal(fixed.filter((o) => ['ScaledObject', 'HorizontalPodAutoscaler'].includes(o.kind)).length, 0);
+  });
+
+  it('when the infrastructure is external, then no StatefulSet runs and the migration hook runs pre-install with the given credentials', async () => {
+    const objects = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'external-infra-values.yaml')] });
+    assert.equal(objects.filter((o) => o.kind === 'StatefulSet').length, 0);
+    const processor = mainContainer(deployment(objects, 'processor'));
+    assert.equal(
+      envOf(processor, 'KAFKA_BROKERS')?.value,
+      'kafka-0.kafka.data.svc:9092,kafka-1.kafka.data.svc:9092',
+    );
+    assert.deepEqual(envOf(processor, 'DATABASE_URL')?.valueFrom?.secretKeyRef, { name: 'telemetry-database', key: 'url' });
+    assert.equal(podSpec(deployment(objects, 'processor'))?.initContainers, undefined);
+    const job = findObject(objects, 'Job', 'telemetrypulse-migrations');
+    assert.equal(job.metadata.annotations?.['helm.sh/hook'], 'pre-install,pre-upgrade');
+    assert.deepEqual(envOf(mainContainer(job), 'DATABASE_URL')?.valueFrom?.secretKeyRef, { name: 'telemetry-database', key: 'url' });
+    const api = mainContainer(deployment(objects, 'api'));
+    assert.equal(envOf(api, 'API_KEYS')?.valueFrom?.secretKeyRef?.name, 'telemetry-api-keys');
+    assert.equal(objects.filter((o) => o.kind === 'Secret').length, 0, 'the chart makes no Secret');
+
+    // A URL instead of a Secret: the hook Job reads a hook Secret that exists before install.
+    const withUrl = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'external-url-values.yaml')] });
+    const hookSecret = findObject(withUrl, 'Secret', 'telemetrypulse-migrations');
+    assert.equal(hookSecret.metadata.annotations?.['helm.sh/hook-weight'], '-10');
+    const url = Buffer.from((hookSecret.data as { DATABASE_URL: string }).DATABASE_URL, 'base64').toString();
+    assert.equal(url, 'postgres://telemetry:secret@db.example.internal:5432/telemetry');
+    const urlJob = findObject(withUrl, 'Job', 'telemetrypulse-migrations');
+    assert.deepEqual(envOf(mainContainer(urlJob), 'DATABASE_URL')?.valueFrom?.secretKeyRef, {
+      name: 'telemetrypulse-migrations',
+      key: 'DATABASE_URL',
+    });
+    assert.deepEqual(envOf(mainContainer(deployment(withUrl, 'api')), 'DATABASE_URL')?.valueFrom?.secretKeyRef, {
+      name: 'telemetrypulse-database',
+      key: 'DATABASE_URL',
+    });
+  });
+
+  it('when the Ingress has a host and TLS, then both are rendered for the API Service', async () => {
+    const objects = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'ingress-tls-values.yaml')] });
+    const ingress = findObject(objects, 'Ingress', 'telemetrypulse-api');
+    assert.deepEqual(ingress.spec, {
+      ingressClassName: 'nginx',
+      tls: [{ secretName: 'telemetry-example-tls', hosts: ['telemetry.example.com'] }],
+      rules: [
+        {
+          host: 'telemetry.example.com',
+          http: {
+            paths: [
+              {
+                path: '/',
+                pathType: 'Prefix',
+                backend: { service: { name: 'telemetrypulse-api', port: { name: 'http' } } },
+              },
+            ],
+          },
+        },
+      ],
+    });
+    assert.equal(ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-read-timeout'], '3600');
+  });
+
+  it('when monitoring is on, then every app is scraped and the dashboards and rules are loaded', async () => {
+    const objects = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'monitoring-values.yaml')] });
+    const monitors = objects.filter((o) => ['ServiceMonitor', 'PodMonitor'].includes(o.kind));
+    assert.deepEqual(monitors.map((m) => `${m.kind}/${m.metadata.name}`).sort(), [
+      'PodMonitor/telemetrypulse-operator',
+      'PodMonitor/telemetrypulse-simulators',
+      'ServiceMonitor/telemetrypulse-api',
+      'ServiceMonitor/telemetrypulse-processor',
+    ]);
+    for (const monitor of monitors) {
+      assert.equal(monitor.metadata.labels?.release, 'kube-prometheus-stack', monitor.metadata.name);
+    }
+    const dashboards = objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1');
+    const files = readdirSync(path.join(CHART_DIR, 'files/dashboards')).filter((f) => f.endsWith('.json'));
+    assert.equal(dashboards.length, files.length);
+    for (const map of dashboards) {
+      for (const text of Object.values(map.data as Record<string, string>)) {
+        assert.ok((JSON.parse(text) as { title?: string }).title, `${map.metadata.name} is a dashboard`);
+      }
+    }
+    const rule = findObject(objects, 'PrometheusRule', 'telemetrypulse-monitoring');
+    assert.ok((rule.spec as { groups: unknown[] }).groups.length > 0);
+    findObject(objects, 'Deployment', 'telemetrypulse-redpanda-console');
+  });
+
+  it('when Sites are given, then each becomes a Site resource with its spec, and NetworkPolicies guard the components', async () => {
+    const objects = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'sites-values.yaml')] });
+    const sites = Object.fromEntries(objects.filter((o) => o.kind === 'Site').map((s) => [s.metadata.name, s.spec]));
+    assert.deepEqual(Object.keys(sites).sort(), ['hq', 'lab', 'site-01', 'warehouse']);
+    assert.deepEqual(sites.lab, {
+      zoneNames: ['cleanroom', 'office'],
+      sensors: ['co2', 'temperature'],
+      thresholds: { co2: 900, temperature: { threshold: 27, clear: 25, forSeconds: 60, severity: 'critical' } },
+    });
+    assert.deepEqual(sites['site-01'], {});
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy').map((p) => p.metadata.name).sort();
+    assert.deepEqual(policies, [
+      'telemetrypulse-api',
+      'telemetrypulse-operator',
+      'telemetrypulse-postgresql',
+      'telemetrypulse-processor',
+      'telemetrypulse-redpanda',
+      'telemetrypulse-simulators',
+    ]);
+    const database = findObject(objects, 'NetworkPolicy', 'telemetrypulse-postgresql');
+    const allowed = JSON.stringify(database.spec);
+    for (const client of ['api', 'processor', 'operator', 'migrations']) {
+      assert.ok(allowed.includes(`"app.kubernetes.io/component":"${client}"`), `${client} reaches PostgreSQL`);
+    }
+    assert.ok(!allowed.includes('"app.kubernetes.io/component":"simulator"'), 'simulators never reach PostgreSQL');
+  });
+
+  it('values.schema.json checks Sites with the Site contract itself', () => {
+    const definitions = readValuesSchema().definitions as Record<string, unknown>;
+    assert.deepEqual(
+      definitions.siteSpec,
+      siteSpecValuesSchema(),
+      'out of date: run node apps/devstack/src/chart/values-schema.ts',
+    );
+  });
+
+  describe('wrong values are refused with a message naming them', () => {
+    const cases: { name: string; values: Record<string, unknown>; message: RegExp }[] = [
+      { name: 'an unknown key', values: { api: { replica: 2 } }, message: /api.*additional properties 'replica' not allowed|replica/ },
+      { name: 'an unknown scaling mode', values: { processor: { autoscaling: { mode: 'sometimes' } } }, message: /\/processor\/autoscaling\/mode/ },
+      { name: 'a wrong type', values: { api: { replicas: 'two' } }, message: /\/api\/replicas/ },
+      { name: 'an unknown log level', values: { logLevel: 'verbose' }, message: /\/logLevel/ },
+      { name: 'more processor replicas than partitions', values: { processor: { autoscaling: { maxReplicas: 20 } } }, message: /maxReplicas \(20\) must not exceed kafka.eventsPartitions \(12\)/ },
+      { name: 'min above max', values: { processor: { autoscaling: { minReplicas: 5, maxReplicas: 3 } } }, message: /minReplicas \(5\) must not exceed/ },
+      { name: 'no brokers without Redpanda', values: { redpanda: { enabled: false } }, message: /kafka.brokers is required/ },
+      { name: 'no database without PostgreSQL', values: { postgresql: { enabled: false } }, message: /database.existingSecret or database.url is required/ },
+      { name: 'a site with no zones', values: { sites: { bad: { zones: 0 } } }, message: /\/sites\/bad\/zones/ },
+      { name: 'a site with an unknown sensor', values: { sites: { bad: { sensors: ['co2', 'noise'] } } }, message: /\/sites\/bad\/sensors\/1/ },
+      { name: 'a site field with a typo', values: { sites: { bad: { zone: 3 } } }, message: /\/sites\/bad.*zone/ },
+      { name: 'a site name that is no DNS label', values: { sites: { Bad_Name: {} } }, message: /sites/ },
+      { name: 'a broker list without ports', values: { redpanda: { enabled: false }, kafka: { brokers: 'kafka' } }, message: /\/kafka\/brokers/ },
+      { name: 'an Ingress path without a slash', values: { api: { ingress: { hosts: [{ host: 'x.example', paths: [{ path: 'api', pathType: 'Prefix' }] }] } } }, message: /\/api\/ingress\/hosts\/0\/paths\/0\/path/ },
+      { name: 'a short API key', values: { api: { auth: { apiKeys: ['abc'] } } }, message: /\/api\/auth\/apiKeys\/0/ },
+    ];
+    for (const { name, values, message } of cases) {
+      it(`refuses ${name}`, async () => {
+        const result = await helmTemplate(helm, { values });
+        assert.notEqual(result.code, 0, `accepted ${JSON.stringify(values)}`);
+        assert.match(result.stderr, message);
+      });
+    }
+  });
+});

@@ -1,0 +1,214 @@
+{{/* Names: the release's full name, cut to fit a DNS label with a component suffix. */}}
+{{- define "tp.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "tp.name" -}}
+{{- printf "%s-%s" (include "tp.fullname" .root) .component -}}
+{{- end -}}
+
+{{/* Labels on every object; selector labels are the stable subset. */}}
+{{- define "tp.selectorLabels" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "tp.labels" -}}
+{{ include "tp.selectorLabels" . }}
+app.kubernetes.io/part-of: telemetrypulse
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* An app image: imageRegistry prefix, the app's repository, its tag or imageTag or appVersion. */}}
+{{- define "tp.image" -}}
+{{- $root := .root -}}
+{{- $repository := .image.repository -}}
+{{- if $root.Values.imageRegistry -}}
+{{- $repository = printf "%s/%s" (trimSuffix "/" $root.Values.imageRegistry) $repository -}}
+{{- end -}}
+{{- $tag := .image.tag | default $root.Values.imageTag | default $root.Chart.AppVersion -}}
+{{- if hasPrefix "sha256:" $tag -}}
+{{- printf "%s@%s" $repository $tag -}}
+{{- else -}}
+{{- printf "%s:%s" $repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* An infrastructure image (Redpanda, PostgreSQL): repository and tag as given. */}}
+{{- define "tp.infraImage" -}}
+{{- printf "%s:%s" .repository .tag -}}
+{{- end -}}
+
+{{- define "tp.migrationsImage" -}}
+{{- if .Values.migrations.image.repository -}}
+{{- include "tp.image" (dict "root" . "image" .Values.migrations.image) -}}
+{{- else -}}
+{{- include "tp.image" (dict "root" . "image" .Values.processor.image) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "tp.podSecurityContext" -}}
+{{- toYaml .Values.podSecurityContext -}}
+{{- end -}}
+
+{{- define "tp.containerSecurityContext" -}}
+{{- toYaml .Values.containerSecurityContext -}}
+{{- end -}}
+
+{{- define "tp.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Kafka bootstrap servers: the in-release Redpanda or the external brokers. */}}
+{{- define "tp.kafkaBrokers" -}}
+{{- if .Values.redpanda.enabled -}}
+{{- printf "%s.%s.svc.cluster.local:9092" (include "tp.name" (dict "root" . "component" "redpanda")) .Release.Namespace -}}
+{{- else -}}
+{{- required "kafka.brokers is required when redpanda.enabled is false" .Values.kafka.brokers -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret and key holding DATABASE_URL. */}}
+{{- define "tp.databaseSecretName" -}}
+{{- if .Values.postgresql.enabled -}}
+{{- include "tp.name" (dict "root" . "component" "postgresql") -}}
+{{- else if .Values.database.existingSecret -}}
+{{- .Values.database.existingSecret -}}
+{{- else -}}
+{{- include "tp.name" (dict "root" . "component" "database") -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "tp.databaseSecretKey" -}}
+{{- if and (not .Values.postgresql.enabled) .Values.database.existingSecret -}}
+{{- .Values.database.existingSecretKey -}}
+{{- else -}}
+DATABASE_URL
+{{- end -}}
+{{- end -}}
+
+{{- define "tp.databaseUrlEnv" -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "tp.databaseSecretName" . }}
+      key: {{ include "tp.databaseSecretKey" . }}
+{{- end -}}
+
+{{/* Environment every app shares; called with dict "root" $ "app" <name>. */}}
+{{- define "tp.commonEnv" -}}
+{{- $root := .root -}}
+- name: LOG_LEVEL
+  value: {{ $root.Values.logLevel | quote }}
+- name: KAFKA_BROKERS
+  value: {{ include "tp.kafkaBrokers" $root | quote }}
+{{- with $root.Values.tracing.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+- name: OTEL_SERVICE_NAME
+  value: {{ $.app | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Extra variables from a values map, sorted by name so renders are stable. */}}
+{{- define "tp.extraEnv" -}}
+{{- range $name, $value := . }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The migration command as a container (the hook Job and the init containers share it).
+Called with dict "root" $ and optionally "secretName" (a Secret with DATABASE_URL).
+*/}}
+{{- define "tp.migrateContainer" -}}
+{{- $root := .root -}}
+- name: migrate
+  image: {{ include "tp.migrationsImage" $root }}
+  imagePullPolicy: {{ $root.Values.imagePullPolicy }}
+  command: ["node", "apps/shared/src/bin/migrate.ts"]
+  env:
+    - name: LOG_LEVEL
+      value: {{ $root.Values.logLevel | quote }}
+    {{- if .secretName }}
+    - name: DATABASE_URL
+      valueFrom:
+        secretKeyRef:
+          name: {{ .secretName }}
+          key: DATABASE_URL
+    {{- else }}
+    {{- include "tp.databaseUrlEnv" $root | nindent 4 }}
+    {{- end }}
+  securityContext:
+    {{- include "tp.containerSecurityContext" $root | nindent 4 }}
+  resources:
+    {{- toYaml $root.Values.migrations.resources | nindent 4 }}
+  volumeMounts:
+    - name: tmp
+      mountPath: /tmp
+{{- end -}}
+
+{{/* The in-release PostgreSQL only exists after pre-install hooks: its pods migrate themselves. */}}
+{{- define "tp.migrateInPods" -}}
+{{- if and .Values.migrations.enabled .Values.postgresql.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* How the processor scales: keda, hpa or fixed (auto resolved against the cluster's APIs). */}}
+{{- define "tp.processorScaling" -}}
+{{- $mode := .Values.processor.autoscaling.mode -}}
+{{- if eq $mode "auto" -}}
+{{- if .Capabilities.APIVersions.Has "keda.sh/v1alpha1/ScaledObject" -}}keda{{- else -}}fixed{{- end -}}
+{{- else -}}
+{{- $mode -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "tp.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 64Mi
+{{- end -}}
+
+{{/* The namespace the operator watches: "" means every namespace. */}}
+{{- define "tp.operatorWatchNamespace" -}}
+{{- if .Values.operator.watchAllNamespaces -}}
+{{- else -}}
+{{- .Values.operator.watchNamespace | default .Release.Namespace -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The operator's permissions where Sites live: read Sites, write their status, own Deployments, record Events. */}}
+{{- define "tp.operatorRules" -}}
+- apiGroups: [telemetrypulse.io]
+  resources: [sites]
+  verbs: [get, list, watch]
+- apiGroups: [telemetrypulse.io]
+  resources: [sites/status]
+  verbs: [get, patch, update]
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list, watch, create, update, patch, delete]
+- apiGroups: ["", events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}
+
+{{/* imagePullSecrets as comma-separated names, for the simulators the operator makes. */}}
+{{- define "tp.imagePullSecretNames" -}}
+{{- $names := list -}}
+{{- range .Values.imagePullSecrets -}}
+{{- $names = append $names .name -}}
+{{- end -}}
+{{- join "," $names -}}
+{{- end -}}
