@@ -2,7 +2,7 @@
 NODE := node_modules/.bin/node
 NPM_INSTALL_STAMP := node_modules/.install-stamp
 
-.PHONY: help install up down logs status reset test test-unit lint typecheck format migrate bench
+.PHONY: help install up down logs status reset test test-unit lint typecheck format migrate bench testbed tools
 
 help:
 	@echo "make up        start the local platform (Kafka, PostgreSQL, processor, API, simulators)"
@@ -10,6 +10,8 @@ help:
 	@echo "make logs      follow the logs;  make status: what runs"
 	@echo "make test      lint, typecheck and the whole test suite (real Kafka + PostgreSQL)"
 	@echo "make reset     stop and delete local data"
+	@echo "make testbed   a real Kubernetes API server + controller-manager in the foreground"
+	@echo "make tools     build/fetch kube binaries, helm, actionlint and CRDs into the cache"
 
 # npm ci only when the lockfile changed since the last install.
 $(NPM_INSTALL_STAMP): package-lock.json package.json
@@ -33,6 +35,14 @@ status: $(NPM_INSTALL_STAMP)
 
 reset: $(NPM_INSTALL_STAMP)
 	$(NODE) apps/devstack/src/cli.ts reset
+
+# Kubernetes control plane for trying the operator and the chart; Ctrl-C stops it.
+testbed: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/devstack/src/cli.ts testbed
+
+# Builds from the Go module proxy, once per version (the first kube build is long).
+tools: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/devstack/src/cli.ts tools
 
 migrate: $(NPM_INSTALL_STAMP)
 	$(NODE) apps/shared/src/bin/migrate.ts

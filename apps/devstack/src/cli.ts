@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// The local platform: `up` (detached), `down`, `logs`, `status`, `run` (foreground), `install`.
+// The local platform: `up` (detached), `down`, `logs`, `status`, `run` (foreground), `install`;
+// `testbed` (a Kubernetes control plane in the foreground) and `tools` (helm, actionlint, CRDs).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installKafka } from './kafka-broker.ts';
+import { startTestbed } from './kube/testbed.ts';
 import { LOCAL_DIR } from './paths.ts';
 import { StopWaiting, waitFor } from './ports.ts';
 import {
@@ -14,6 +16,7 @@ import {
   type StackState,
 } from './stack/settings.ts';
 import { runStack } from './stack/supervisor.ts';
+import { ensureAllTools } from './tools/ensure-all.ts';
 
 function alive(pid: number): boolean {
   try {
@@ -171,6 +174,31 @@ function status(): void {
   }
 }
 
+/** Runs the Kubernetes testbed until Ctrl-C or SIGTERM, then stops it cleanly. */
+async function testbed(): Promise<void> {
+  const started = Date.now();
+  const tb = await startTestbed();
+  console.log(`Kubernetes testbed is up in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
+  console.log(`  API server   ${tb.server}  (Kubernetes ${tb.binaries.kubernetesVersion})`);
+  console.log(`  kubeconfig   ${tb.kubeconfigPath}`);
+  console.log(`  logs         ${path.join(tb.dir, 'logs')}`);
+  console.log(`\n  export KUBECONFIG=${tb.kubeconfigPath}\n`);
+  console.log('Ctrl-C stops it and deletes its data.');
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.log(`${signal}: stopping the testbed …`);
+  await tb.stop();
+  console.log('stopped');
+}
+
+async function tools(): Promise<void> {
+  for (const [name, where] of Object.entries(await ensureAllTools())) {
+    console.log(`${name.padEnd(48)} ${where}`);
+  }
+}
+
 const command = process.argv[2] ?? 'help';
 const settings = readStackSettings();
 const commands: Record<string, () => Promise<void> | void> = {
@@ -184,6 +212,8 @@ const commands: Record<string, () => Promise<void> | void> = {
   install: () => {
     console.log(`Kafka jars in ${installKafka()}`);
   },
+  testbed,
+  tools,
   reset: async () => {
     await down();
     rmSync(LOCAL_DIR, { recursive: true, force: true });

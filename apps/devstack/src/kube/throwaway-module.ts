@@ -4,9 +4,9 @@
 // own and replace each sibling with its published version instead.
 
 const REPLACE_BLOCK = /^replace\s*\(([\s\S]*?)^\)/gm;
-const REPLACE_LINE = /^replace\s+(\S+)(?:\s+\S+)?\s+=>\s+(\S+)/gm;
+const REPLACE_LINE = /^replace[ \t]+([^\s(]\S*)(?:[ \t]+\S+)?[ \t]+=>[ \t]+(\S+)/gm;
 const REQUIRE_BLOCK = /^require\s*\(([\s\S]*?)^\)/gm;
-const REQUIRE_LINE = /^require\s+(\S+)\s+\S+/gm;
+const REQUIRE_LINE = /^require[ \t]+([^\s(]\S*)[ \t]+\S+/gm;
 
 function stripComments(goMod: string): string {
   return goMod.replace(/\/\/.*$/gm, '');

@@ -1,0 +1,20 @@
+// Everything `make tools` prepares ahead of the tests, so no test has to build it first.
+import { ensureKubeBinaries } from '../kube/binaries.ts';
+import { ensureActionlint } from './actionlint.ts';
+import { fetchCrds } from './crds.ts';
+import { ensureHelm } from './helm.ts';
+
+export async function ensureAllTools(): Promise<Record<string, string>> {
+  // One after another: each build already uses every core.
+  const crds = await fetchCrds();
+  const helm = await ensureHelm();
+  const actionlint = await ensureActionlint();
+  const kube = await ensureKubeBinaries();
+  return {
+    helm,
+    actionlint,
+    'KEDA CRDs': crds.keda.dir,
+    'prometheus-operator CRDs': crds.prometheusOperator.dir,
+    'kube-apiserver, kube-controller-manager, etcd': kube.dir,
+  };
+}
