@@ -119,6 +119,39 @@ describe('site', () => {
     });
   });
 
+  describe('simulator overrides', () => {
+    it('when image and resources are set, then they are kept; quantities may be numbers or strings', () => {
+      const simulator = {
+        image: 'telemetrypulse/simulator:dev',
+        resources: { requests: { cpu: '100m', memory: 134_217_728 }, limits: { cpu: 1 } },
+      };
+      assert.deepEqual(spec({ simulator }).simulator, simulator);
+    });
+
+    it('when a quantity or the image is malformed, then the spec is rejected naming the field', () => {
+      assertRejected(
+        manifest('hq', { simulator: { resources: { limits: { memory: '1 GB' } } } }),
+        /spec\.simulator\.resources\.limits\.memory must match pattern/,
+      );
+      assertRejected(
+        manifest('hq', { simulator: { image: '' } }),
+        /spec\.simulator\.image must NOT have fewer than 1 characters/,
+      );
+    });
+  });
+
+  it('when a long site name and long zone names make device ids too long for events, then the Site is rejected', () => {
+    const zone = 'z'.repeat(63);
+    assertRejected(
+      manifest('a'.repeat(63), { zoneNames: [zone], devicesPerZone: 10 }),
+      /spec\.zoneNames make device ids longer than 128 characters/,
+    );
+    assert.equal(
+      parseSite(manifest('a'.repeat(40), { zoneNames: [zone] })).spec.zoneNames?.[0],
+      zone,
+    );
+  });
+
   describe('zoneIds', () => {
     it('when only a count is given, then zones are numbered zone-01, zone-02, …', () => {
       assert.deepEqual(zoneIds(spec({ zones: 3 })), ['zone-01', 'zone-02', 'zone-03']);

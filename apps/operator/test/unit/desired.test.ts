@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { parseSite, SITE_API_VERSION, SITE_KIND } from '@telemetrypulse/shared';
+import { desiredDeployment, type SimulatorDefaults } from '../../src/desired.ts';
+
+const DEFAULTS: SimulatorDefaults = {
+  image: 'telemetrypulse/simulator:0.1.0',
+  imagePullPolicy: 'IfNotPresent',
+  imagePullSecrets: ['registry-cred'],
+  kafkaBrokers: 'redpanda:9092',
+  logLevel: 'info',
+  resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
+};
+const OWNER = { name: 'hq', namespace: 'plant', uid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' };
+
+function site(spec: Record<string, unknown>) {
+  return parseSite({
+    apiVersion: SITE_API_VERSION,
+    kind: SITE_KIND,
+    metadata: { name: 'hq' },
+    spec,
+  });
+}
+
+function container(spec: Record<string, unknown>) {
+  const c = desiredDeployment(site(spec), OWNER, DEFAULTS).spec?.template.spec?.containers[0];
+  assert.ok(c);
+  return c;
+}
+
+describe('operator desired Deployment', () => {
+  it('when a Site has defaults only, then sim-<site> runs one simulator owned by the Site', () => {
+    const deployment = desiredDeployment(site({}), OWNER, DEFAULTS);
+    assert.equal(deployment.metadata?.name, 'sim-hq');
+    assert.equal(deployment.metadata?.namespace, 'plant');
+    assert.equal(deployment.spec?.replicas, 1);
+    assert.deepEqual(deployment.metadata?.ownerReferences, [
+      {
+        apiVersion: 'telemetrypulse.io/v1alpha1',
+        kind: 'Site',
+        name: 'hq',
+        uid: OWNER.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+    assert.deepEqual(deployment.metadata?.labels, {
+      'app.kubernetes.io/name': 'telemetrypulse-simulator',
+      'app.kubernetes.io/instance': 'hq',
+      'app.kubernetes.io/component': 'simulator',
+      'app.kubernetes.io/part-of': 'telemetrypulse',
+      'app.kubernetes.io/managed-by': 'telemetrypulse-operator',
+    });
+    assert.deepEqual(deployment.spec?.selector.matchLabels, {
+      'app.kubernetes.io/name': 'telemetrypulse-simulator',
+      'app.kubernetes.io/instance': 'hq',
+    });
+    assert.deepEqual(deployment.spec?.template.metadata?.labels, deployment.metadata?.labels);
+    assert.equal(deployment.spec?.strategy?.type, 'Recreate');
+    assert.deepEqual(deployment.spec?.template.spec?.imagePullSecrets, [{ name: 'registry-cred' }]);
+  });
+
+  it('when a Site is given, then the simulator gets its zones, devices, rate and sensors plus the brokers', () => {
+    const env = container({
+      zoneNames: ['lobby', 'floor-2'],
+      devicesPerZone: 4,
+      eventsPerSecond: 2.5,
+      sensors: ['co2'],
+    }).env;
+    assert.deepEqual(env, [
+      { name: 'SITE_ID', value: 'hq' },
+      { name: 'SITE_ZONES', value: 'lobby,floor-2' },
+      { name: 'DEVICES_PER_ZONE', value: '4' },
+      { name: 'EVENTS_PER_SECOND', value: '2.5' },
+      { name: 'SENSORS', value: 'co2' },
+      { name: 'KAFKA_BROKERS', value: 'redpanda:9092' },
+      { name: 'HTTP_PORT', value: '9470' },
+      { name: 'LOG_LEVEL', value: 'info' },
+    ]);
+  });
+
+  it('when a Site is paused, then it has 0 replicas and keeps everything else', () => {
+    const running = desiredDeployment(site({}), OWNER, DEFAULTS);
+    const paused = desiredDeployment(site({ paused: true }), OWNER, DEFAULTS);
+    assert.equal(paused.spec?.replicas, 0);
+    assert.deepEqual(paused.spec?.template, running.spec?.template);
+  });
+
+  it('when a Site overrides image and resources, then those win and the other defaults stay', () => {
+    const c = container({
+      simulator: {
+        image: 'registry.example/sim:2',
+        resources: { requests: { cpu: 1 }, limits: { cpu: '2', memory: '1Gi' } },
+      },
+    });
+    assert.equal(c.image, 'registry.example/sim:2');
+    assert.deepEqual(c.resources, {
+      requests: { cpu: '1', memory: '96Mi' },
+      limits: { cpu: '2', memory: '1Gi' },
+    });
+    assert.equal(container({}).image, DEFAULTS.image);
+    assert.deepEqual(container({}).resources, DEFAULTS.resources);
+  });
+
+  it('when the pod is built, then it runs locked down and is probed on the simulator ops port', () => {
+    const deployment = desiredDeployment(site({}), OWNER, DEFAULTS);
+    const pod = deployment.spec?.template.spec;
+    const c = container({});
+    assert.equal(pod?.securityContext?.runAsNonRoot, true);
+    assert.equal(pod?.securityContext?.seccompProfile?.type, 'RuntimeDefault');
+    assert.equal(pod?.automountServiceAccountToken, false);
+    assert.deepEqual(c.securityContext, {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    assert.deepEqual(c.ports, [{ name: 'metrics', containerPort: 9470, protocol: 'TCP' }]);
+    assert.equal(c.livenessProbe?.httpGet?.path, '/healthz');
+    assert.equal(c.readinessProbe?.httpGet?.path, '/readyz');
+    assert.equal(c.readinessProbe?.httpGet?.port, 'metrics');
+  });
+});
