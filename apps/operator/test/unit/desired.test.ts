@@ -30,10 +30,12 @@ function container(spec: Record<string, unknown>) {
 describe('operator desired Deployment', () => {
   it('when a Site has defaults only, then sim-<site> runs one simulator owned by the Site', () => {
     const deployment = desiredDeployment(site({}), OWNER, DEFAULTS);
-    assert.equal(deployment.metadata?.name, 'sim-hq');
-    assert.equal(deployment.metadata?.namespace, 'plant');
-    assert.equal(deployment.spec?.replicas, 1);
-    assert.deepEqual(deployment.metadata?.ownerReferences, [
+    const metadata = deployment.metadata!;
+    const spec = deployment.spec!;
+    assert.equal(metadata.name, 'sim-hq');
+    assert.equal(metadata.namespace, 'plant');
+    assert.equal(spec.replicas, 1);
+    assert.deepEqual(metadata.ownerReferences, [
       {
         apiVersion: 'telemetrypulse.io/v1alpha1',
         kind: 'Site',
@@ -43,20 +45,20 @@ describe('operator desired Deployment', () => {
         blockOwnerDeletion: true,
       },
     ]);
-    assert.deepEqual(deployment.metadata?.labels, {
+    assert.deepEqual(metadata.labels, {
       'app.kubernetes.io/name': 'telemetrypulse-simulator',
       'app.kubernetes.io/instance': 'hq',
       'app.kubernetes.io/component': 'simulator',
       'app.kubernetes.io/part-of': 'telemetrypulse',
       'app.kubernetes.io/managed-by': 'telemetrypulse-operator',
     });
-    assert.deepEqual(deployment.spec?.selector.matchLabels, {
+    assert.deepEqual(spec.selector.matchLabels, {
       'app.kubernetes.io/name': 'telemetrypulse-simulator',
       'app.kubernetes.io/instance': 'hq',
     });
-    assert.deepEqual(deployment.spec?.template.metadata?.labels, deployment.metadata?.labels);
-    assert.equal(deployment.spec?.strategy?.type, 'Recreate');
-    assert.deepEqual(deployment.spec?.template.spec?.imagePullSecrets, [{ name: 'registry-cred' }]);
+    assert.deepEqual(spec.template.metadata!.labels, metadata.labels);
+    assert.equal(spec.strategy!.type, 'Recreate');
+    assert.deepEqual(spec.template.spec!.imagePullSecrets, [{ name: 'registry-cred' }]);
   });
 
   it('when a Site is given, then the simulator gets its zones, devices, rate and sensors plus the brokers', () => {
@@ -79,10 +81,10 @@ describe('operator desired Deployment', () => {
   });
 
   it('when a Site is paused, then it has 0 replicas and keeps everything else', () => {
-    const running = desiredDeployment(site({}), OWNER, DEFAULTS);
-    const paused = desiredDeployment(site({ paused: true }), OWNER, DEFAULTS);
-    assert.equal(paused.spec?.replicas, 0);
-    assert.deepEqual(paused.spec?.template, running.spec?.template);
+    const running = desiredDeployment(site({}), OWNER, DEFAULTS).spec!;
+    const paused = desiredDeployment(site({ paused: true }), OWNER, DEFAULTS).spec!;
+    assert.equal(paused.replicas, 0);
+    assert.deepEqual(paused.template, running.template);
   });
 
   it('when a Site overrides image and resources, then those win and the other defaults stay', () => {
@@ -102,20 +104,19 @@ describe('operator desired Deployment', () => {
   });
 
   it('when the pod is built, then it runs locked down and is probed on the simulator ops port', () => {
-    const deployment = desiredDeployment(site({}), OWNER, DEFAULTS);
-    const pod = deployment.spec?.template.spec;
+    const pod = desiredDeployment(site({}), OWNER, DEFAULTS).spec!.template.spec!;
     const c = container({});
-    assert.equal(pod?.securityContext?.runAsNonRoot, true);
-    assert.equal(pod?.securityContext?.seccompProfile?.type, 'RuntimeDefault');
-    assert.equal(pod?.automountServiceAccountToken, false);
+    assert.equal(pod.securityContext!.runAsNonRoot, true);
+    assert.equal(pod.securityContext!.seccompProfile!.type, 'RuntimeDefault');
+    assert.equal(pod.automountServiceAccountToken, false);
     assert.deepEqual(c.securityContext, {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
     });
     assert.deepEqual(c.ports, [{ name: 'metrics', containerPort: 9470, protocol: 'TCP' }]);
-    assert.equal(c.livenessProbe?.httpGet?.path, '/healthz');
-    assert.equal(c.readinessProbe?.httpGet?.path, '/readyz');
-    assert.equal(c.readinessProbe?.httpGet?.port, 'metrics');
+    assert.equal(c.livenessProbe!.httpGet!.path, '/healthz');
+    assert.equal(c.readinessProbe!.httpGet!.path, '/readyz');
+    assert.equal(c.readinessProbe!.httpGet!.port, 'metrics');
   });
 });

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
+   client-node's models are plain data to its serializer; tests build them as literals. */
 import type { V1Deployment } from '@kubernetes/client-node';
 import {
   siteStatus,
