@@ -43,6 +43,8 @@ export interface AppOptions {
   liveHeartbeatMs?: number;
   /** Default 1000. */
   liveMaxClients?: number;
+  /** How far back a reconnecting live client is sent what it missed; default one hour. */
+  liveReplayMs?: number;
   /** Default: no keys (writes refused), reads open. */
   auth?: Partial<AuthOptions>;
   /** Default: no CORS, rate limiting off (main turns it on from config). */
@@ -125,6 +127,9 @@ export function createApi(options: AppOptions): Api {
   seriesRoutes(api, { sql, now, cache });
   alertRoutes(api, { sql });
   liveRoutes(api, {
+    sql,
+    now,
+    replayMs: options.liveReplayMs ?? 3_600_000,
     hub: options.live,
     heartbeatMs: options.liveHeartbeatMs ?? 15_000,
     maxClients: options.liveMaxClients ?? 1000,

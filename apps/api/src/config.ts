@@ -91,6 +91,12 @@ export const ApiConfigSchema = Type.Object({
   }),
   LIVE_HEARTBEAT_MS: Type.Integer({ minimum: 1000, maximum: 120_000, default: 15_000 }),
   LIVE_MAX_CLIENTS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
+  LIVE_REPLAY_MINUTES: Type.Integer({
+    minimum: 1,
+    maximum: 24 * 60,
+    default: 60,
+    description: 'how far back a reconnecting live client (Last-Event-ID) is sent what it missed',
+  }),
 });
 
 export type ApiConfig = Static<typeof ApiConfigSchema>;

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   if (auth.writeKeys.length === 0)
     logger.warn('API_KEYS is empty: ingest and alert actions answer 401');
 
-  const live = await startLiveHub({ sql, logger });
+  const live = await startLiveHub({ sql, logger, markerMs: config.LIVE_HEARTBEAT_MS });
   const rateLimitStore =
     config.RATE_LIMIT_STORE === 'postgres' && config.RATE_LIMIT_PER_MINUTE > 0
       ? new PostgresRateLimitStore({ sql, logger })
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     live,
     liveHeartbeatMs: config.LIVE_HEARTBEAT_MS,
     liveMaxClients: config.LIVE_MAX_CLIENTS,
+    liveReplayMs: config.LIVE_REPLAY_MINUTES * 60_000,
     auth,
     security: {
       corsOrigins: corsOrigins(config),

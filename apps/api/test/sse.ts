@@ -1,12 +1,16 @@
 export interface SseEvent {
   event: string;
   data: string;
+  /** The last event id when this event was dispatched. */
+  id: string | undefined;
 }
 
 /** A minimal Server-Sent Events reader over fetch, for tests: events and comment lines. */
 export class SseReader {
   readonly events: SseEvent[] = [];
   readonly comments: string[] = [];
+  /** As EventSource keeps it: an id field sets it, also in a block without data. */
+  lastEventId: string | undefined;
   ended = false;
   private readonly waiters: (() => void)[] = [];
   private readonly controller = new AbortController();
@@ -45,8 +49,9 @@ export class SseReader {
       if (line.startsWith(':')) this.comments.push(line.slice(1).trim());
       else if (line.startsWith('event: ')) event = line.slice(7);
       else if (line.startsWith('data: ')) data.push(line.slice(6));
+      else if (line.startsWith('id: ')) this.lastEventId = line.slice(4);
     }
-    if (data.length > 0) this.events.push({ event, data: data.join('\n') });
+    if (data.length > 0) this.events.push({ event, data: data.join('\n'), id: this.lastEventId });
     this.notify();
   }
 

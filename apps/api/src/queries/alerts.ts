@@ -47,7 +47,7 @@ export function toAlert(row: AlertRow): Alert {
   };
 }
 
-const COLUMNS = [
+export const ALERT_COLUMNS = [
   'alert_id',
   'site_id',
   'zone_id',
@@ -96,7 +96,7 @@ export async function selectAlerts(sql: Sql, filter: AlertFilter): Promise<Alert
   ].filter((c) => typeof c === 'object');
   const where = conditions.reduce((all, c) => sql`${all} and ${c}`, sql`true`);
   const rows = await sql<AlertRow[]>`
-    select ${sql(COLUMNS)} from telemetry_alerts
+    select ${sql(ALERT_COLUMNS)} from telemetry_alerts
     where ${where}
     order by triggered_at desc, alert_id desc
     limit ${filter.limit}`;
@@ -105,7 +105,7 @@ export async function selectAlerts(sql: Sql, filter: AlertFilter): Promise<Alert
 
 export async function selectAlert(sql: Sql, alertId: number): Promise<Alert | undefined> {
   const [row] = await sql<AlertRow[]>`
-    select ${sql(COLUMNS)} from telemetry_alerts where alert_id = ${alertId}`;
+    select ${sql(ALERT_COLUMNS)} from telemetry_alerts where alert_id = ${alertId}`;
   return row && toAlert(row);
 }
 
@@ -143,7 +143,7 @@ export async function applyAlertAction(
     update telemetry_alerts set ${change},
       comment = coalesce(${comment ?? null}::text, comment), updated_at = now()
     where alert_id = ${alertId} and ${allowed}
-    returning ${sql(COLUMNS)}`;
+    returning ${sql(ALERT_COLUMNS)}`;
   if (row) return { outcome: 'done', alert: toAlert(row) };
   const current = await selectAlert(sql, alertId);
   return current ? { outcome: 'conflict', status: current.status } : { outcome: 'missing' };

@@ -1,14 +1,28 @@
 import { Type } from '@sinclair/typebox';
-import type { LiveHub } from '../live-hub.ts';
+import type { Response } from 'express';
+import type { Sql } from '@telemetrypulse/shared';
+import type { LiveEvent, LiveHub } from '../live-hub.ts';
+import { formatCursor, parseCursor, type Cursor } from '../live-position.ts';
 import { PROBLEM_TYPES, ProblemError } from '../problem.ts';
+import { selectMissed } from '../queries/live.ts';
 import type { ApiRouter } from '../route.ts';
 import { SiteId } from '../schemas.ts';
 
 export interface LiveRoutesOptions {
+  sql: Sql;
   hub: LiveHub | undefined;
   heartbeatMs: number;
   maxClients: number;
+  /** How far back a reconnecting client is sent what it missed. */
+  replayMs: number;
+  now: () => number;
 }
+
+/** A replay is bounded: beyond these it says `complete: false` and the client reloads. */
+const MAX_REPLAYED_ALERTS = 1000;
+const MAX_REPLAYED_WINDOWS = 5000;
+/** Transactions start before they commit: alert rows carry their start time as updated_at. */
+const TRANSACTION_SLACK_MS = 5 * 60_000;
 
 function unavailable(detail: string): ProblemError {
   return new ProblemError({
@@ -19,10 +33,63 @@ function unavailable(detail: string): ProblemError {
   });
 }
 
-export function liveRoutes(
-  api: ApiRouter,
-  { hub, heartbeatMs, maxClients }: LiveRoutesOptions,
-): void {
+/** One SSE message; `id` (the resume cursor) alone, without data, updates the client's cursor. */
+function message(event: string | undefined, data: unknown, id: string | undefined): string {
+  let text = id === undefined ? '' : `id: ${id}\n`;
+  if (event !== undefined) text += `event: ${event}\ndata: ${JSON.stringify(data)}\n`;
+  return `${text}\n`;
+}
+
+/**
+ * Sends what a client missed since `cursor`: alerts and windows written at or after it (grouped
+ * per site as live `aggregates` events), then `resumed`, whose id is the snapshot they were read
+ * in. `complete` is false when the cursor is older than the replay period, was not one this API
+ * made, or a limit cut the replay short: the client should reload what it shows.
+ */
+async function replay(
+  res: Response,
+  sql: Sql,
+  {
+    cursor,
+    siteId,
+    replayMs,
+    now,
+  }: {
+    cursor: Cursor | undefined;
+    siteId: string | undefined;
+    replayMs: number;
+    now: number;
+  },
+): Promise<void> {
+  if (!cursor) {
+    res.write(message('resumed', { alerts: 0, windows: 0, complete: false }, undefined));
+    return;
+  }
+  const oldest = now - replayMs;
+  const missed = await selectMissed(sql, {
+    siteId,
+    xid: cursor.xid,
+    alertsSince: new Date(Math.max(cursor.at, oldest) - TRANSACTION_SLACK_MS),
+    windowsSince: new Date(oldest),
+    maxAlerts: MAX_REPLAYED_ALERTS,
+    maxWindows: MAX_REPLAYED_WINDOWS,
+  });
+  for (const alert of missed.alerts) res.write(message('alert', alert, undefined));
+  const sites = new Map<string, typeof missed.windows>();
+  for (const w of missed.windows) sites.set(w.site_id, [...(sites.get(w.site_id) ?? []), w]);
+  for (const [site, windows] of sites) {
+    res.write(message('aggregates', { site_id: site, windows }, undefined));
+  }
+  const summary = {
+    alerts: missed.alerts.length,
+    windows: missed.windows.length,
+    complete: missed.complete && cursor.at >= oldest,
+  };
+  res.write(message('resumed', summary, formatCursor({ xid: missed.xmin, at: now })));
+}
+
+export function liveRoutes(api: ApiRouter, options: LiveRoutesOptions): void {
+  const { sql, hub, heartbeatMs, maxClients } = options;
   api.route(
     {
       method: 'get',
@@ -32,21 +99,41 @@ export function liveRoutes(
       description:
         'Events: `alert` (an Alert, when one opens or its status, acknowledgement or comment ' +
         'changes) and `aggregates` ({site_id, windows: [...]}, the 5-minute windows that ' +
-        'changed, coalesced per site). A comment line is sent as heartbeat. Filter with site_id.',
+        'changed, coalesced per site). A comment line is sent as heartbeat. Filter with ' +
+        'site_id. Messages carry an id; a client that reconnects with it (the Last-Event-ID ' +
+        'header, as EventSource does, or last_event_id) is first sent what it missed, read ' +
+        'from the database: the current state of alerts changed since and of 5-minute ' +
+        `windows changed since that start at most ${Math.round(options.replayMs / 60_000)} ` +
+        'minutes ago, then a `resumed` event ({alerts, windows, complete}); complete is ' +
+        'false when the id is older than that, unknown, or the replay hit its limit ' +
+        `(${MAX_REPLAYED_ALERTS} alerts, ${MAX_REPLAYED_WINDOWS} windows): reload then. ` +
+        'Events already seen may come again; they carry whole rows, so the latest wins.',
       tags: ['live'],
       access: 'read',
-      query: Type.Object({ site_id: Type.Optional(SiteId) }),
+      query: Type.Object({
+        site_id: Type.Optional(SiteId),
+        last_event_id: Type.Optional(
+          Type.String({
+            maxLength: 64,
+            description: 'resume after this event id (for clients that cannot set the header)',
+          }),
+        ),
+      }),
       responses: {
         200: { description: 'an event stream that stays open', contentType: 'text/event-stream' },
         503: { description: 'the live stream is unavailable or full; retry later' },
       },
     },
-    (input, req, res) => {
+    async (input, req, res) => {
       if (!hub) throw unavailable('the live stream is not enabled');
       if (hub.clients() >= maxClients) {
         res.setHeader('Retry-After', '30');
         throw unavailable(`at most ${maxClients} live streams are served at once`);
       }
+      const header = req.headers['last-event-id'];
+      const resumeFrom = input.query.last_event_id ?? (typeof header === 'string' ? header : '');
+      const resuming = resumeFrom !== '';
+
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
@@ -56,16 +143,49 @@ export function liveRoutes(
       });
       // Reconnect after 5 s; the first line also flushes the headers to the client.
       res.write('retry: 5000\n: connected\n\n');
-      const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+
+      // Live changes that arrive while the replay is read wait for it, so that no cursor is
+      // sent ahead of what the client has.
+      let held: string[] | undefined = resuming ? [] : undefined;
+      const write = (text: string) => {
+        if (held) held.push(text);
+        else res.write(text);
+      };
+      const heartbeat = setInterval(() => {
+        if (!held) res.write(`: heartbeat\n${message(undefined, undefined, hub.position())}`);
+      }, heartbeatMs);
       const unsubscribe = hub.subscribe({
         siteId: input.query.site_id,
-        send: (event, data) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+        send: (event: LiveEvent, data, id) => {
+          write(message(event, data, id));
+        },
         end: () => res.end(),
       });
       req.on('close', () => {
         clearInterval(heartbeat);
         unsubscribe();
       });
+
+      if (!resuming) {
+        // A cursor from the start, so a client that loses the stream before any event resumes.
+        const position = hub.position();
+        if (position !== undefined) res.write(message(undefined, undefined, position));
+        return;
+      }
+      try {
+        await replay(res, sql, {
+          cursor: parseCursor(resumeFrom),
+          siteId: input.query.site_id,
+          replayMs: options.replayMs,
+          now: options.now(),
+        });
+      } catch (error) {
+        req.log.warn({ err: error }, 'live: replay failed; the client will retry');
+        res.end();
+        return;
+      }
+      for (const text of held ?? []) res.write(text);
+      held = undefined;
     },
   );
 }
