@@ -54,8 +54,14 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- end -}}
 {{- end -}}
 
+{{/* The pod security context; dict "root" $ "user" <uid> runs an image's own user instead. */}}
 {{- define "tp.podSecurityContext" -}}
+{{- if hasKey . "root" -}}
+{{- $id := int .user -}}
+{{- toYaml (merge (dict "runAsUser" $id "runAsGroup" $id "fsGroup" $id) (deepCopy .root.Values.podSecurityContext)) -}}
+{{- else -}}
 {{- toYaml .Values.podSecurityContext -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "tp.containerSecurityContext" -}}
@@ -188,20 +194,30 @@ Called with dict "root" $ and optionally "secretName" (a Secret with DATABASE_UR
 {{- end -}}
 {{- end -}}
 
-{{/* The operator's permissions where Sites live: read Sites, write their status, own Deployments, record Events. */}}
+{{/*
+The operator's permissions where Sites live, as apps/operator uses them: Sites through an
+informer, their status by merge patch, Deployments through an informer and server-side apply,
+core Events, and (only with imagePullSecrets) a check that those Secrets exist.
+*/}}
 {{- define "tp.operatorRules" -}}
 - apiGroups: [telemetrypulse.io]
   resources: [sites]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 - apiGroups: [telemetrypulse.io]
   resources: [sites/status]
-  verbs: [get, patch, update]
+  verbs: [patch]
 - apiGroups: [apps]
   resources: [deployments]
-  verbs: [get, list, watch, create, update, patch, delete]
-- apiGroups: ["", events.k8s.io]
+  verbs: [list, watch, create, patch]
+- apiGroups: [""]
   resources: [events]
   verbs: [create, patch]
+{{- with include "tp.imagePullSecretNames" . }}
+- apiGroups: [""]
+  resources: [secrets]
+  resourceNames: [{{ . }}]
+  verbs: [get]
+{{- end }}
 {{- end -}}
 
 {{/* imagePullSecrets as comma-separated names, for the simulators the operator makes. */}}

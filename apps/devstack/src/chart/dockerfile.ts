@@ -198,7 +198,8 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
         const parts = expand(rest, vars(s)).trim().split(/\s+/);
         const dest = parts.pop() ?? '';
         if (parts.length === 0) throw new Error(`Dockerfile line ${i.line}: COPY without source`);
-        const from = flags.from === undefined ? undefined : stages.find((x) => x.name === flags.from);
+        const from =
+          flags.from === undefined ? undefined : stages.find((x) => x.name === flags.from);
         if (flags.from !== undefined && !from) {
           throw new Error(`Dockerfile line ${i.line}: no stage named ${flags.from}`);
         }
@@ -206,7 +207,9 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
         const intoFolder = dest.endsWith('/') || parts.length > 1;
         for (const source of parts) {
           if (/[*?[]/.test(source)) {
-            throw new Error(`Dockerfile line ${i.line}: COPY globs are not supported by this replay`);
+            throw new Error(
+              `Dockerfile line ${i.line}: COPY globs are not supported by this replay`,
+            );
           }
           const sourcePath = from
             ? inRoot(from, source)

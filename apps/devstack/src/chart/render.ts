@@ -118,7 +118,8 @@ export async function renderChart(
   if (result.code !== 0) throw new Error(`helm template failed:\n${result.stderr}`);
   return parseAllDocuments(result.stdout)
     .map((doc) => {
-      if (doc.errors.length > 0) throw new Error(`rendered YAML is invalid: ${doc.errors[0]?.message ?? ''}`);
+      if (doc.errors.length > 0)
+        throw new Error(`rendered YAML is invalid: ${doc.errors[0]?.message ?? ''}`);
       return doc.toJS() as KubeObject | null;
     })
     .filter((object): object is KubeObject => object !== null);

@@ -12,7 +12,11 @@ import {
   renderChart,
   type KubeObject,
 } from '../../../src/chart/render.ts';
-import { CHART_DIR, readValuesSchema, siteSpecValuesSchema } from '../../../src/chart/values-schema.ts';
+import {
+  CHART_DIR,
+  readValuesSchema,
+  siteSpecValuesSchema,
+} from '../../../src/chart/values-schema.ts';
 import { ensureHelm } from '../../../src/tools/helm.ts';
 
 const MATRIX_DIR = path.join(CHART_DIR, 'ci');
@@ -23,7 +27,11 @@ interface Container {
   name: string;
   image: string;
   command?: string[];
-  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  env?: {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string } };
+  }[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: Record<string, unknown>;
   livenessProbe?: unknown;
@@ -101,7 +109,7 @@ describe('Helm chart: lint and render over the values matrix', function () {
         if (!pod) continue;
         const where = `${file}: ${object.kind}/${object.metadata.name}`;
         assert.equal(pod.securityContext?.runAsNonRoot, true, `${where} runAsNonRoot`);
-        assert.deepEqual(pod.securityContext?.seccompProfile, { type: 'RuntimeDefault' }, where);
+        assert.deepEqual(pod.securityContext.seccompProfile, { type: 'RuntimeDefault' }, where);
         for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
           const at = `${where} container ${container.name}`;
           const security = container.securityContext ?? {};
@@ -118,7 +126,8 @@ describe('Helm chart: lint and render over the values matrix', function () {
             const at = `${where} container ${container.name}`;
             assert.ok(container.livenessProbe, `${at} liveness probe`);
             assert.ok(container.readinessProbe, `${at} readiness probe`);
-            if (container.name !== 'console') assert.ok(container.startupProbe, `${at} startup probe`);
+            if (container.name !== 'console')
+              assert.ok(container.startupProbe, `${at} startup probe`);
           }
         }
       }
@@ -153,7 +162,11 @@ describe('Helm chart: lint and render over the values matrix', function () {
     assert.deepEqual(mainContainer(job).command, MIGRATE_COMMAND);
     for (const component of ['api', 'processor']) {
       const init = podSpec(deployment(objects, component))?.initContainers ?? [];
-      assert.deepEqual(init.map((c) => c.command), [MIGRATE_COMMAND], component);
+      assert.deepEqual(
+        init.map((c) => c.command),
+        [MIGRATE_COMMAND],
+        component,
+      );
     }
 
     const sites = objects.filter((o) => o.kind === 'Site');
@@ -195,11 +208,17 @@ describe('Helm chart: lint and render over the values matrix', function () {
       allowIdleConsumers: 'false',
     });
     // KEDA owns the replica count: the Deployment must not fight it on upgrade.
-    assert.equal((deployment(objects, 'processor').spec as { replicas?: number }).replicas, undefined);
+    assert.equal(
+      (deployment(objects, 'processor').spec as { replicas?: number }).replicas,
+      undefined,
+    );
   });
 
   it('when KEDA is off, then the processor gets an HPA or fixed replicas', async () => {
-    const hpa = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'hpa-values.yaml')], apiVersions: [KEDA_API] });
+    const hpa = await renderChart(helm, {
+      valuesFiles: [path.join(MATRIX_DIR, 'hpa-values.yaml')],
+      apiVersions: [KEDA_API],
+    });
     const autoscaler = findObject(hpa, 'HorizontalPodAutoscaler', 'telemetrypulse-processor');
     assert.deepEqual(
       [
@@ -209,47 +228,71 @@ describe('Helm chart: lint and render over the values matrix', function () {
       [2, 6],
     );
     assert.equal(hpa.filter((o) => o.kind === 'ScaledObject').length, 0);
-    const fixed = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'fixed-values.yaml')], apiVersions: [KEDA_API] });
+    const fixed = await renderChart(helm, {
+      valuesFiles: [path.join(MATRIX_DIR, 'fixed-values.yaml')],
+      apiVersions: [KEDA_API],
+    });
     assert.equal((deployment(fixed, 'processor').spec as { replicas: number }).replicas, 3);
-    assert.equal(fixed.filter((o) => ['ScaledObject', 'HorizontalPodAutoscaler'].includes(o.kind)).length, 0);
+    assert.equal(
+      fixed.filter((o) => ['ScaledObject', 'HorizontalPodAutoscaler'].includes(o.kind)).length,
+      0,
+    );
   });
 
   it('when the infrastructure is external, then no StatefulSet runs and the migration hook runs pre-install with the given credentials', async () => {
-    const objects = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'external-infra-values.yaml')] });
+    const objects = await renderChart(helm, {
+      valuesFiles: [path.join(MATRIX_DIR, 'external-infra-values.yaml')],
+    });
     assert.equal(objects.filter((o) => o.kind === 'StatefulSet').length, 0);
     const processor = mainContainer(deployment(objects, 'processor'));
     assert.equal(
       envOf(processor, 'KAFKA_BROKERS')?.value,
       'kafka-0.kafka.data.svc:9092,kafka-1.kafka.data.svc:9092',
     );
-    assert.deepEqual(envOf(processor, 'DATABASE_URL')?.valueFrom?.secretKeyRef, { name: 'telemetry-database', key: 'url' });
+    assert.deepEqual(envOf(processor, 'DATABASE_URL')?.valueFrom?.secretKeyRef, {
+      name: 'telemetry-database',
+      key: 'url',
+    });
     assert.equal(podSpec(deployment(objects, 'processor'))?.initContainers, undefined);
     const job = findObject(objects, 'Job', 'telemetrypulse-migrations');
     assert.equal(job.metadata.annotations?.['helm.sh/hook'], 'pre-install,pre-upgrade');
-    assert.deepEqual(envOf(mainContainer(job), 'DATABASE_URL')?.valueFrom?.secretKeyRef, { name: 'telemetry-database', key: 'url' });
+    assert.deepEqual(envOf(mainContainer(job), 'DATABASE_URL')?.valueFrom?.secretKeyRef, {
+      name: 'telemetry-database',
+      key: 'url',
+    });
     const api = mainContainer(deployment(objects, 'api'));
     assert.equal(envOf(api, 'API_KEYS')?.valueFrom?.secretKeyRef?.name, 'telemetry-api-keys');
     assert.equal(objects.filter((o) => o.kind === 'Secret').length, 0, 'the chart makes no Secret');
 
     // A URL instead of a Secret: the hook Job reads a hook Secret that exists before install.
-    const withUrl = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'external-url-values.yaml')] });
+    const withUrl = await renderChart(helm, {
+      valuesFiles: [path.join(MATRIX_DIR, 'external-url-values.yaml')],
+    });
     const hookSecret = findObject(withUrl, 'Secret', 'telemetrypulse-migrations');
     assert.equal(hookSecret.metadata.annotations?.['helm.sh/hook-weight'], '-10');
-    const url = Buffer.from((hookSecret.data as { DATABASE_URL: string }).DATABASE_URL, 'base64').toString();
+    const url = Buffer.from(
+      (hookSecret.data as { DATABASE_URL: string }).DATABASE_URL,
+      'base64',
+    ).toString();
     assert.equal(url, 'postgres://telemetry:secret@db.example.internal:5432/telemetry');
     const urlJob = findObject(withUrl, 'Job', 'telemetrypulse-migrations');
     assert.deepEqual(envOf(mainContainer(urlJob), 'DATABASE_URL')?.valueFrom?.secretKeyRef, {
       name: 'telemetrypulse-migrations',
       key: 'DATABASE_URL',
     });
-    assert.deepEqual(envOf(mainContainer(deployment(withUrl, 'api')), 'DATABASE_URL')?.valueFrom?.secretKeyRef, {
-      name: 'telemetrypulse-database',
-      key: 'DATABASE_URL',
-    });
+    assert.deepEqual(
+      envOf(mainContainer(deployment(withUrl, 'api')), 'DATABASE_URL')?.valueFrom?.secretKeyRef,
+      {
+        name: 'telemetrypulse-database',
+        key: 'DATABASE_URL',
+      },
+    );
   });
 
   it('when the Ingress has a host and TLS, then both are rendered for the API Service', async () => {
-    const objects = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'ingress-tls-values.yaml')] });
+    const objects = await renderChart(helm, {
+      valuesFiles: [path.join(MATRIX_DIR, 'ingress-tls-values.yaml')],
+    });
     const ingress = findObject(objects, 'Ingress', 'telemetrypulse-api');
     assert.deepEqual(ingress.spec, {
       ingressClassName: 'nginx',
@@ -269,11 +312,16 @@ describe('Helm chart: lint and render over the values matrix', function () {
         },
       ],
     });
-    assert.equal(ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-read-timeout'], '3600');
+    assert.equal(
+      ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-read-timeout'],
+      '3600',
+    );
   });
 
   it('when monitoring is on, then every app is scraped and the dashboards and rules are loaded', async () => {
-    const objects = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'monitoring-values.yaml')] });
+    const objects = await renderChart(helm, {
+      valuesFiles: [path.join(MATRIX_DIR, 'monitoring-values.yaml')],
+    });
     const monitors = objects.filter((o) => ['ServiceMonitor', 'PodMonitor'].includes(o.kind));
     assert.deepEqual(monitors.map((m) => `${m.kind}/${m.metadata.name}`).sort(), [
       'PodMonitor/telemetrypulse-operator',
@@ -282,14 +330,25 @@ describe('Helm chart: lint and render over the values matrix', function () {
       'ServiceMonitor/telemetrypulse-processor',
     ]);
     for (const monitor of monitors) {
-      assert.equal(monitor.metadata.labels?.release, 'kube-prometheus-stack', monitor.metadata.name);
+      assert.equal(
+        monitor.metadata.labels?.release,
+        'kube-prometheus-stack',
+        monitor.metadata.name,
+      );
     }
-    const dashboards = objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1');
-    const files = readdirSync(path.join(CHART_DIR, 'files/dashboards')).filter((f) => f.endsWith('.json'));
+    const dashboards = objects.filter(
+      (o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1',
+    );
+    const files = readdirSync(path.join(CHART_DIR, 'files/dashboards')).filter((f) =>
+      f.endsWith('.json'),
+    );
     assert.equal(dashboards.length, files.length);
     for (const map of dashboards) {
       for (const text of Object.values(map.data as Record<string, string>)) {
-        assert.ok((JSON.parse(text) as { title?: string }).title, `${map.metadata.name} is a dashboard`);
+        assert.ok(
+          (JSON.parse(text) as { title?: string }).title,
+          `${map.metadata.name} is a dashboard`,
+        );
       }
     }
     const rule = findObject(objects, 'PrometheusRule', 'telemetrypulse-monitoring');
@@ -298,16 +357,32 @@ describe('Helm chart: lint and render over the values matrix', function () {
   });
 
   it('when Sites are given, then each becomes a Site resource with its spec, and NetworkPolicies guard the components', async () => {
-    const objects = await renderChart(helm, { valuesFiles: [path.join(MATRIX_DIR, 'sites-values.yaml')] });
-    const sites = Object.fromEntries(objects.filter((o) => o.kind === 'Site').map((s) => [s.metadata.name, s.spec]));
+    const objects = await renderChart(helm, {
+      valuesFiles: [path.join(MATRIX_DIR, 'sites-values.yaml')],
+    });
+    const sites = Object.fromEntries(
+      objects.filter((o) => o.kind === 'Site').map((s) => [s.metadata.name, s.spec]),
+    );
     assert.deepEqual(Object.keys(sites).sort(), ['hq', 'lab', 'site-01', 'warehouse']);
     assert.deepEqual(sites.lab, {
       zoneNames: ['cleanroom', 'office'],
       sensors: ['co2', 'temperature'],
-      thresholds: { co2: 900, temperature: { threshold: 27, clear: 25, forSeconds: 60, severity: 'critical' } },
+      thresholds: {
+        co2: 900,
+        temperature: { threshold: 27, clear: 25, forSeconds: 60, severity: 'critical' },
+      },
     });
-    assert.deepEqual(sites['site-01'], {});
-    const policies = objects.filter((o) => o.kind === 'NetworkPolicy').map((p) => p.metadata.name).sort();
+    // A default Site given again merges with its default spec.
+    assert.deepEqual(sites['site-01'], {
+      displayName: 'Headquarters',
+      zones: 5,
+      devicesPerZone: 3,
+      eventsPerSecond: 2,
+    });
+    const policies = objects
+      .filter((o) => o.kind === 'NetworkPolicy')
+      .map((p) => p.metadata.name)
+      .sort();
     assert.deepEqual(policies, [
       'telemetrypulse-api',
       'telemetrypulse-operator',
@@ -319,9 +394,15 @@ describe('Helm chart: lint and render over the values matrix', function () {
     const database = findObject(objects, 'NetworkPolicy', 'telemetrypulse-postgresql');
     const allowed = JSON.stringify(database.spec);
     for (const client of ['api', 'processor', 'operator', 'migrations']) {
-      assert.ok(allowed.includes(`"app.kubernetes.io/component":"${client}"`), `${client} reaches PostgreSQL`);
+      assert.ok(
+        allowed.includes(`"app.kubernetes.io/component":"${client}"`),
+        `${client} reaches PostgreSQL`,
+      );
     }
-    assert.ok(!allowed.includes('"app.kubernetes.io/component":"simulator"'), 'simulators never reach PostgreSQL');
+    assert.ok(
+      !allowed.includes('"app.kubernetes.io/component":"simulator"'),
+      'simulators never reach PostgreSQL',
+    );
   });
 
   it('values.schema.json checks Sites with the Site contract itself', () => {
@@ -335,21 +416,79 @@ describe('Helm chart: lint and render over the values matrix', function () {
 
   describe('wrong values are refused with a message naming them', () => {
     const cases: { name: string; values: Record<string, unknown>; message: RegExp }[] = [
-      { name: 'an unknown key', values: { api: { replica: 2 } }, message: /api.*additional properties 'replica' not allowed|replica/ },
-      { name: 'an unknown scaling mode', values: { processor: { autoscaling: { mode: 'sometimes' } } }, message: /\/processor\/autoscaling\/mode/ },
+      {
+        name: 'an unknown key',
+        values: { api: { replica: 2 } },
+        message: /api.*additional properties 'replica' not allowed|replica/,
+      },
+      {
+        name: 'an unknown scaling mode',
+        values: { processor: { autoscaling: { mode: 'sometimes' } } },
+        message: /\/processor\/autoscaling\/mode/,
+      },
       { name: 'a wrong type', values: { api: { replicas: 'two' } }, message: /\/api\/replicas/ },
       { name: 'an unknown log level', values: { logLevel: 'verbose' }, message: /\/logLevel/ },
-      { name: 'more processor replicas than partitions', values: { processor: { autoscaling: { maxReplicas: 20 } } }, message: /maxReplicas \(20\) must not exceed kafka.eventsPartitions \(12\)/ },
-      { name: 'min above max', values: { processor: { autoscaling: { minReplicas: 5, maxReplicas: 3 } } }, message: /minReplicas \(5\) must not exceed/ },
-      { name: 'no brokers without Redpanda', values: { redpanda: { enabled: false } }, message: /kafka.brokers is required/ },
-      { name: 'no database without PostgreSQL', values: { postgresql: { enabled: false } }, message: /database.existingSecret or database.url is required/ },
-      { name: 'a site with no zones', values: { sites: { bad: { zones: 0 } } }, message: /\/sites\/bad\/zones/ },
-      { name: 'a site with an unknown sensor', values: { sites: { bad: { sensors: ['co2', 'noise'] } } }, message: /\/sites\/bad\/sensors\/1/ },
-      { name: 'a site field with a typo', values: { sites: { bad: { zone: 3 } } }, message: /\/sites\/bad.*zone/ },
-      { name: 'a site name that is no DNS label', values: { sites: { Bad_Name: {} } }, message: /sites/ },
-      { name: 'a broker list without ports', values: { redpanda: { enabled: false }, kafka: { brokers: 'kafka' } }, message: /\/kafka\/brokers/ },
-      { name: 'an Ingress path without a slash', values: { api: { ingress: { hosts: [{ host: 'x.example', paths: [{ path: 'api', pathType: 'Prefix' }] }] } } }, message: /\/api\/ingress\/hosts\/0\/paths\/0\/path/ },
-      { name: 'a short API key', values: { api: { auth: { apiKeys: ['abc'] } } }, message: /\/api\/auth\/apiKeys\/0/ },
+      {
+        name: 'more processor replicas than partitions',
+        values: { processor: { autoscaling: { maxReplicas: 20 } } },
+        message: /maxReplicas \(20\) must not exceed kafka.eventsPartitions \(12\)/,
+      },
+      {
+        name: 'min above max',
+        values: { processor: { autoscaling: { minReplicas: 5, maxReplicas: 3 } } },
+        message: /minReplicas \(5\) must not exceed/,
+      },
+      {
+        name: 'no brokers without Redpanda',
+        values: { redpanda: { enabled: false } },
+        message: /kafka.brokers is required/,
+      },
+      {
+        name: 'no database without PostgreSQL',
+        values: { postgresql: { enabled: false } },
+        message: /database.existingSecret or database.url is required/,
+      },
+      {
+        name: 'a site with no zones',
+        values: { sites: { bad: { zones: 0 } } },
+        message: /\/sites\/bad\/zones/,
+      },
+      {
+        name: 'a site with an unknown sensor',
+        values: { sites: { bad: { sensors: ['co2', 'noise'] } } },
+        message: /\/sites\/bad\/sensors\/1/,
+      },
+      {
+        name: 'a site field with a typo',
+        values: { sites: { bad: { zone: 3 } } },
+        message: /\/sites\/bad.*zone/,
+      },
+      {
+        name: 'a site name that is no DNS label',
+        values: { sites: { Bad_Name: {} } },
+        message: /'Bad_Name' does not match pattern/,
+      },
+      {
+        name: 'a broker list without ports',
+        values: { redpanda: { enabled: false }, kafka: { brokers: 'kafka' } },
+        message: /\/kafka\/brokers/,
+      },
+      {
+        name: 'an Ingress path without a slash',
+        values: {
+          api: {
+            ingress: {
+              hosts: [{ host: 'x.example', paths: [{ path: 'api', pathType: 'Prefix' }] }],
+            },
+          },
+        },
+        message: /\/api\/ingress\/hosts\/0\/paths\/0\/path/,
+      },
+      {
+        name: 'a short API key',
+        values: { api: { auth: { apiKeys: ['abc'] } } },
+        message: /\/api\/auth\/apiKeys\/0/,
+      },
     ];
     for (const { name, values, message } of cases) {
       it(`refuses ${name}`, async () => {
