@@ -147,6 +147,21 @@ export class SiteClient {
     return list.items.map((e) => e.reason ?? '');
   }
 
+  /** An image pull secret (its content does not matter to the operator, only that it exists). */
+  async createPullSecret(name: string): Promise<void> {
+    // client-node's model classes are plain data: it serializes object literals the same way.
+    /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment */
+    await this.clients.core.createNamespacedSecret({
+      namespace: this.namespace,
+      body: {
+        metadata: { name },
+        type: 'kubernetes.io/dockerconfigjson',
+        stringData: { '.dockerconfigjson': '{"auths":{}}' },
+      },
+    });
+    /* eslint-enable @typescript-eslint/no-unsafe-class-instance-assignment */
+  }
+
   /**
    * Marks the simulator pods Running and Ready, as a kubelet would report them. The testbed has
    * no kubelet (no node runs pods), so this stands in for it; the ReplicaSet and Deployment

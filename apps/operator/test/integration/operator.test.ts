@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { V1Secret } from '@kubernetes/client-node';
 import { createLogger, createMetricsRegistry } from '@telemetrypulse/shared';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import {
@@ -100,14 +99,7 @@ describe('operator against a real API server and controller-manager', function (
     assert.ok((await sites.eventReasons('hq')).includes('ImagePullSecretMissing'));
 
     // The secret appears and the pod reports ready: the Site becomes Ready.
-    await sites.clients.core.createNamespacedSecret({
-      namespace: namespace.name,
-      body: Object.assign(new V1Secret(), {
-        metadata: { name: PULL_SECRET },
-        type: 'kubernetes.io/dockerconfigjson',
-        stringData: { '.dockerconfigjson': '{"auths":{}}' },
-      }),
-    });
+    await sites.createPullSecret(PULL_SECRET);
     // A change to the Site brings it back at once rather than at the next secret check.
     await sites.patch('hq', { metadata: { labels: { touched: 'yes' } } });
     await eventually('a simulator pod', async () =>
