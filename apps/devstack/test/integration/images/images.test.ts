@@ -4,18 +4,19 @@
 // major its FROM line names, against the suite's real Kafka and PostgreSQL.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
-import { parse as parseYaml } from 'yaml';
 import { buildDockerfile, type BuiltImage } from '../../../src/chart/dockerfile.ts';
+import { findObject, renderChart, type KubeObject } from '../../../src/chart/render.ts';
 import { startChild, type Child } from '../../../src/child.ts';
 import { REPO_ROOT } from '../../../src/paths.ts';
 import { freePorts, waitFor } from '../../../src/ports.ts';
 import { testBrokers } from '../../../src/test/kafka.ts';
 import { createTestDatabase, type TestDatabase } from '../../../src/test/database.ts';
+import { ensureHelm } from '../../../src/tools/helm.ts';
 
 const run = promisify(execFile);
 const APPS = ['simulator', 'processor', 'api', 'operator'] as const;
@@ -57,6 +58,18 @@ function startImage(
   return startChild({ name, command, args, cwd, env: imageEnv(image, env), logFile });
 }
 
+/** The command of an object's first container (Job, Pod). */
+function mainCommand(object: KubeObject): string[] {
+  const spec = object.spec as {
+    containers?: { command?: string[] }[];
+    template?: { spec: { containers: { command?: string[] }[] } };
+  };
+  const containers = spec.containers ?? spec.template?.spec.containers ?? [];
+  const command = containers[0]?.command;
+  assert.ok(command, `${object.kind}/${object.metadata.name} has no command`);
+  return command;
+}
+
 async function answers(url: string, status = 200): Promise<boolean> {
   const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
   await response.arrayBuffer();
@@ -68,8 +81,13 @@ describe('container images (Dockerfile replayed without Docker)', function () {
   const workDir = mkdtempSync(path.join(tmpdir(), 'telemetrypulse-images-'));
   const images = new Map<App, BuiltImage>();
   const children: Child[] = [];
+  let chart: KubeObject[];
 
   before(async function () {
+    // The chart with an external database: its migration Job is then a pre-install hook.
+    chart = await renderChart(await ensureHelm(), {
+      values: { postgresql: { enabled: false }, database: { url: 'postgres://u:p@db:5432/d' } },
+    });
     // One app at a time: each runs npm ci, and the machine has two cores.
     for (const app of APPS) {
       images.set(
@@ -173,16 +191,11 @@ describe('container images (Dockerfile replayed without Docker)', function () {
     });
 
     it('when the chart runs the migration command in the processor image, then an empty database gets the schema', async () => {
-      // The same command the chart's hook Job and init containers run.
-      const job = parseYaml(
-        readFileSync(path.join(REPO_ROOT, 'charts/telemetrypulse/templates/_helpers.tpl'), 'utf8')
-          .split('\n')
-          .find((line) => line.includes('command: ["node", "apps/shared/src/bin/migrate.ts"]'))
-          ?.trim() ?? '',
-      ) as { command: string[] };
-      assert.deepEqual(job.command, ['node', 'apps/shared/src/bin/migrate.ts']);
+      // The command of the chart's hook Job (and of the init containers, see the chart tests).
+      const command = mainCommand(findObject(chart, 'Job', 'telemetrypulse-migrations'));
+      assert.deepEqual(command, ['node', 'apps/shared/src/bin/migrate.ts']);
       const built = image('processor');
-      await run(job.command[0] ?? '', job.command.slice(1), {
+      await run(command[0] ?? '', command.slice(1), {
         cwd: path.join(built.root, built.workdir),
         env: imageEnv(built, { DATABASE_URL: emptyDatabaseUrl, LOG_LEVEL: 'warn' }),
       });
@@ -207,7 +220,6 @@ describe('container images (Dockerfile replayed without Docker)', function () {
     it('when the processor, API and simulator images start, then they become ready, and SIGTERM stops them cleanly', async () => {
       const [processorPort = 0, apiPort = 0, simulatorPort = 0] = await freePorts(3);
       const logDir = path.join(workDir, 'logs');
-      const { mkdirSync } = await import('node:fs');
       mkdirSync(logDir, { recursive: true });
       const common = { KAFKA_BROKERS: testBrokers(), LOG_LEVEL: 'info' };
       const topic = `images.${Date.now().toString(36)}.events`;
@@ -260,27 +272,22 @@ describe('container images (Dockerfile replayed without Docker)', function () {
         );
       }
 
-      // The chart's `helm test` command, run in the API image against this API.
-      const testPod = readFileSync(
-        path.join(REPO_ROOT, 'charts/telemetrypulse/templates/tests/api-ready.yaml'),
-        'utf8',
-      );
-      const script = /- \|\n([\s\S]*?)\n\s+securityContext:/.exec(testPod)?.[1];
-      assert.ok(script, 'test pod script not found');
-      const source = script
-        .split('\n')
-        .map((line) => line.trim())
-        .join('\n')
-        .replace(
-          /\{\{ \$url \| quote \}\}/,
-          JSON.stringify(`http://127.0.0.1:${apiPort}/health/ready`),
+      // The chart's `helm test` Pod, run in the API image against this API (the Service's
+      // address swapped for this process's) passes, and fails where no API answers.
+      const testPod = chart.find((o) => o.metadata.annotations?.['helm.sh/hook'] === 'test');
+      assert.ok(testPod, 'the chart has a helm test Pod');
+      const testCommand = (url: string) =>
+        mainCommand(testPod).map((arg) =>
+          arg.replace('http://telemetrypulse-api:8000/health/ready', url),
         );
       const api = image('api');
-      const { stdout } = await run('node', ['--input-type=module', '-e', source], {
-        cwd: path.join(api.root, api.workdir),
-        env: imageEnv(api, {}),
-      });
+      const inApiImage = { cwd: path.join(api.root, api.workdir), env: imageEnv(api, {}) };
+      const passing = testCommand(`http://127.0.0.1:${apiPort}/health/ready`);
+      const { stdout } = await run(passing[0] ?? '', passing.slice(1), inApiImage);
       assert.match(stdout, /-> 200 /);
+      const [closedPort = 0] = await freePorts(1);
+      const failing = testCommand(`http://127.0.0.1:${closedPort}/health/ready`);
+      await assert.rejects(run(failing[0] ?? '', failing.slice(1), inApiImage));
 
       for (const [name, child] of Object.entries(started)) {
         await child.stop(30_000);
