@@ -3,6 +3,8 @@
 // load of 1,000 requests/s from autocannon. Prints JSON: p50/p99 latency (ms), achieved
 // throughput (req/s) and errors per route, plus the seeding figures.
 // Usage: npm run bench:api [-- EVENTS]   (default 10,000,000 raw events)
+// BENCH_DATABASE_URL: use that database as it is (seeded by an earlier run with KEEP_BENCH_DIR)
+// instead of starting and seeding one. BENCH_ONLY: comma-separated result names to run.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,23 +35,32 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'telemetrypulse-bench-api-'));
   // PostgreSQL runs as an unprivileged user when we are root: it must be able to enter the folder.
   chmodSync(dir, 0o755);
-  const pg = await startPostgresServer({ dataDir: path.join(dir, 'pg'), port: await freePort() });
+  const given = process.env.BENCH_DATABASE_URL;
+  const pg = given
+    ? undefined
+    : await startPostgresServer({ dataDir: path.join(dir, 'pg'), port: await freePort() });
+  const databaseUrl = given ?? pg?.url ?? '';
   const children: ReturnType<typeof startChild>[] = [];
-  const sql = createSql({ url: pg.url, poolSize: 4, logger, applicationName: 'bench' });
+  const sql = createSql({ url: databaseUrl, poolSize: 4, logger, applicationName: 'bench' });
   try {
     const now = Date.now();
     await migrate(sql, DEFAULT_MIGRATIONS_DIR, logger);
     await ensurePartitions(sql, DEFAULT_LIMITS.maxAgeMs);
-    let started = performance.now();
-    await seedRawEvents(sql, events, DAYS, now);
-    const rawSeconds = seconds(started);
-    started = performance.now();
-    await seedAggregates(sql);
-    await seedAlerts(sql, ALERTS, DAYS, now);
-    await sql`vacuum analyze`;
-    const aggregateSeconds = seconds(started);
-    const [counts] = await sql<{ raw: number; agg_5m: number; agg_15m: number }[]>`
+    let rawSeconds: number | null = null;
+    let aggregateSeconds: number | null = null;
+    if (!given) {
+      let started = performance.now();
+      await seedRawEvents(sql, events, DAYS, now);
+      rawSeconds = seconds(started);
+      started = performance.now();
+      await seedAggregates(sql);
+      await seedAlerts(sql, ALERTS, DAYS, now);
+      await sql`vacuum analyze`;
+      aggregateSeconds = seconds(started);
+    }
+    const [counts] = await sql<{ raw: number; agg_5m: number; agg_15m: number; alerts: number }[]>`
       select (select count(*) from telemetry_events) as raw,
+             (select count(*) from telemetry_alerts) as alerts,
              (select count(*) from telemetry_agg_5m) as agg_5m,
              (select count(*) from telemetry_agg_15m) as agg_15m`;
 
@@ -63,7 +74,7 @@ async function main(): Promise<void> {
         args: [fileURLToPath(new URL('../src/main.ts', import.meta.url))],
         env: {
           ...process.env,
-          DATABASE_URL: pg.url,
+          DATABASE_URL: databaseUrl,
           DATABASE_POOL_SIZE: '10',
           HTTP_HOST: '127.0.0.1',
           HTTP_PORT: String(port),
@@ -99,8 +110,9 @@ async function main(): Promise<void> {
         .filter(([name]) => targets.includes(name))
         .map(([name, route]) => [`${name}_uncached`, `${uncached}${route}`] as const),
     ];
+    const only = process.env.BENCH_ONLY?.split(',');
     const results: Record<string, unknown> = {};
-    for (const [name, url] of runs) {
+    for (const [name, url] of runs.filter(([name]) => !only || only.includes(name))) {
       const route = url.slice(url.indexOf('/', 'http://'.length));
       const check = await fetch(url);
       if (!check.ok) throw new Error(`${route} answered ${check.status}: ${await check.text()}`);
@@ -129,7 +141,7 @@ async function main(): Promise<void> {
             raw_events: counts?.raw,
             agg_5m_rows: counts?.agg_5m,
             agg_15m_rows: counts?.agg_15m,
-            alerts: ALERTS,
+            alerts: counts?.alerts,
             days: DAYS,
             sites: 3,
             seed_raw_seconds: rawSeconds,
@@ -145,7 +157,7 @@ async function main(): Promise<void> {
   } finally {
     for (const child of children) await child.stop(10_000);
     await sql.end({ timeout: 5 });
-    await pg.stop();
+    await pg?.stop();
     if (!process.env.KEEP_BENCH_DIR) rmSync(dir, { recursive: true, force: true });
   }
 }

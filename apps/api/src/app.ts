@@ -61,7 +61,7 @@ export interface AppOptions {
   liveLookbackMs?: number;
   /** Retry-After of a 503 from ingest; default 5 s. */
   ingestRetryAfterSeconds?: number;
-  /** How long polled views (KPIs, trends, series, heatmap) are cached; default 0 (off). */
+  /** How long polled views (KPIs, trends, series, heatmap, alert pages) are cached; default 0 (off). */
   readCacheTtlMs?: number;
   /** The clock for "recent"; tests pin it. */
   now?: () => number;
@@ -103,7 +103,9 @@ export function createApi(options: AppOptions): Api {
   app.use(requestTimeout(options.requestTimeoutMs ?? 10_000, isStream));
 
   // Routes, each described once for validation and the OpenAPI document.
-  const cache = createResponseCache({ ttlMs: options.readCacheTtlMs ?? 0, now });
+  // A warm view never waits for the database: it is served up to one TTL stale while refreshed.
+  const cacheTtlMs = options.readCacheTtlMs ?? 0;
+  const cache = createResponseCache({ ttlMs: cacheTtlMs, staleMs: cacheTtlMs, now });
   const catalog = new RouteCatalog();
   const api = apiRouter(
     catalog,
@@ -125,7 +127,7 @@ export function createApi(options: AppOptions): Api {
   siteRoutes(api, { sql, now });
   deviceRoutes(api, { sql, now, lookbackMs: DEFAULT_LIMITS.maxAgeMs });
   seriesRoutes(api, { sql, now, cache });
-  alertRoutes(api, { sql });
+  alertRoutes(api, { sql, cache });
   liveRoutes(api, {
     sql,
     now,

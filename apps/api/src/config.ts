@@ -87,7 +87,8 @@ export const ApiConfigSchema = Type.Object({
     minimum: 0,
     maximum: 60_000,
     default: 1000,
-    description: 'how long polled views (KPIs, trends, series, heatmap) are cached; 0: off',
+    description:
+      'how long polled views (KPIs, trends, series, heatmap, alert pages) are cached, and then served stale while refreshed; 0: off',
   }),
   LIVE_HEARTBEAT_MS: Type.Integer({ minimum: 1000, maximum: 120_000, default: 15_000 }),
   LIVE_MAX_CLIENTS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),

@@ -55,13 +55,21 @@ const toPoint = (r: PointRow): SeriesPoint => ({
   max: r.max,
 });
 
+/** The finest stored windows that a bucket is a whole number of. */
+const SOURCE: Record<Bucket, string> = {
+  '5m': 'telemetry_agg_5m',
+  '15m': 'telemetry_agg_15m',
+  '1h': 'telemetry_agg_1h',
+  '1d': 'telemetry_agg_1h',
+};
+
 /**
- * Buckets of a sensor at a site (optionally one zone). 5m reads the 5-minute windows; 15m, 1h and
- * 1d roll the 15-minute windows up exactly (every such bucket is a whole number of them): sums
- * and counts add up, min of mins, max of maxes, never an average of averages.
+ * Buckets of a sensor at a site (optionally one zone), rolled up exactly from the stored windows
+ * (5m, 15m, and the hourly rollup of the 15m windows): sums and counts add up, min of mins, max
+ * of maxes, never an average of averages.
  */
 export async function selectAggregateSeries(sql: Sql, f: SeriesFilter): Promise<SeriesPoint[]> {
-  const table = sql(f.bucket === '5m' ? 'telemetry_agg_5m' : 'telemetry_agg_15m');
+  const table = sql(SOURCE[f.bucket]);
   const width = `${BUCKETS[f.bucket] / 60_000} minutes`;
   const rows = await sql<PointRow[]>`
     select date_bin(${width}::interval, window_start, timestamptz '1970-01-01 00:00:00+00') as start,

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
+import type { ResponseCache } from '../cache.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { conflict, invalidParameter, notFound } from '../problem.ts';
 import {
@@ -74,13 +75,21 @@ const ActionBody = Type.Object(
   { additionalProperties: false },
 );
 
-export function alertRoutes(api: ApiRouter, { sql }: { sql: Sql }): void {
+const PAGE_CACHE_PREFIX = 'alerts:';
+
+export function alertRoutes(
+  api: ApiRouter,
+  { sql, cache }: { sql: Sql; cache: ResponseCache },
+): void {
   api.route(
     {
       method: 'get',
       path: '/api/v1/alerts',
       operationId: 'listAlerts',
       summary: 'Alerts, newest first, filtered and paginated with an opaque cursor',
+      description:
+        'Pages are cached like the other polled views (READ_CACHE_TTL_MS); an acknowledge or ' +
+        'resolve through the same API instance shows at once, the live stream has every change.',
       tags: ['alerts'],
       access: 'read',
       query: AlertsQuery,
@@ -90,24 +99,28 @@ export function alertRoutes(api: ApiRouter, { sql }: { sql: Sql }): void {
       const from = query.from === undefined ? undefined : new Date(query.from);
       const to = query.to === undefined ? undefined : new Date(query.to);
       if (from && to && from >= to) throw invalidParameter('from', 'from must be before to');
-      const items = await selectAlerts(sql, {
-        status: query.status,
-        siteId: query.site_id,
-        zoneId: query.zone_id,
-        severity: query.severity,
-        from,
-        to,
-        after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
-        limit: query.limit,
+      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      const body = await cache.json(`${PAGE_CACHE_PREFIX}${JSON.stringify(query)}`, async () => {
+        const items = await selectAlerts(sql, {
+          status: query.status,
+          siteId: query.site_id,
+          zoneId: query.zone_id,
+          severity: query.severity,
+          from,
+          to,
+          after,
+          limit: query.limit,
+        });
+        const last = items.at(-1);
+        return {
+          items,
+          next_cursor:
+            last && items.length === query.limit
+              ? encodeCursor({ timeMs: Date.parse(last.triggered_at), id: last.alert_id })
+              : null,
+        };
       });
-      const last = items.at(-1);
-      res.json({
-        items,
-        next_cursor:
-          last && items.length === query.limit
-            ? encodeCursor({ timeMs: Date.parse(last.triggered_at), id: last.alert_id })
-            : null,
-      });
+      res.type('json').send(body);
     },
   );
 
@@ -165,6 +178,7 @@ export function alertRoutes(api: ApiRouter, { sql }: { sql: Sql }): void {
         if (result.outcome === 'conflict') {
           throw conflict(`alert ${params.alert_id} is ${result.status}; cannot ${action} it`);
         }
+        cache.forget(PAGE_CACHE_PREFIX);
         res.json(result.alert);
       },
     );

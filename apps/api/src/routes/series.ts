@@ -76,7 +76,7 @@ export function seriesRoutes(api: ApiRouter, { sql, now, cache }: SeriesRoutesOp
       description:
         'from defaults to 24 hours before to, to to now; both are rounded out to bucket ' +
         'boundaries (epoch-aligned, UTC). Buckets of 1h and 1d are rolled up exactly from the ' +
-        `15-minute windows. At most ${MAX_POINTS} buckets; a device series reads raw events ` +
+        `15-minute windows (through their hourly rollup). At most ${MAX_POINTS} buckets; a device series reads raw events ` +
         'and spans at most 31 days.',
       tags: ['series'],
       access: 'read',

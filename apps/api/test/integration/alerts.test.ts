@@ -204,3 +204,32 @@ describe('/api/v1/alerts', () => {
     });
   });
 });
+
+describe('/api/v1/alerts with the response cache on', () => {
+  let api: TestApi;
+
+  before(async () => {
+    api = await startTestApi({ auth: { writeKeys: [KEY] }, readCacheTtlMs: 60_000 });
+  });
+
+  after(async () => {
+    await api.close();
+  });
+
+  const statuses = async () => {
+    const response = await fetch(`${api.url}/api/v1/alerts?site_id=site-01`);
+    return ((await response.json()) as Page).items.map((a) => a.status);
+  };
+
+  it('when the same page is asked again, then it comes from the cache; an action through the API shows at once', async () => {
+    const [id] = await insertAlerts(api.db.sql, [seed(0)]);
+    assert.deepEqual(await statuses(), ['open']);
+    // Written behind the API's back: the cached page does not see it yet.
+    await insertAlerts(api.db.sql, [seed(2)]);
+    assert.deepEqual(await statuses(), ['open']);
+
+    const response = await act(`${api.url}/api/v1/alerts/${id}/acknowledge`, { by: 'carol' });
+    assert.equal(response.status, 200);
+    assert.deepEqual((await statuses()).sort(), ['acknowledged', 'open']);
+  });
+});

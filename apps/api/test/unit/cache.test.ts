@@ -50,3 +50,59 @@ describe('response cache', () => {
     assert.equal(calls, 4);
   });
 });
+
+describe('response cache serving stale answers while refreshing', () => {
+  it('when an answer expired within staleMs, then it is served at once and refreshed once in the background', async () => {
+    let clock = 0;
+    let calls = 0;
+    let release: () => void = () => undefined;
+    const cache = createResponseCache({ ttlMs: 1000, staleMs: 1000, now: () => clock });
+    const compute = async () => {
+      calls += 1;
+      if (calls > 1) await new Promise<void>((r) => (release = r));
+      return { n: calls };
+    };
+    assert.equal(await cache.json('a', compute), '{"n":1}');
+    clock = 1500;
+    // Expired: the old answer comes back without waiting, and only one refresh starts.
+    assert.equal(await cache.json('a', compute), '{"n":1}');
+    assert.equal(await cache.json('a', compute), '{"n":1}');
+    assert.equal(calls, 2);
+    release();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await cache.json('a', compute), '{"n":2}');
+    // The refreshed answer ages from when its query started.
+    clock = 2499;
+    assert.equal(await cache.json('a', compute), '{"n":2}');
+  });
+
+  it('when an answer expired longer than staleMs ago, then the request waits for a fresh one', async () => {
+    let clock = 0;
+    let calls = 0;
+    const cache = createResponseCache({ ttlMs: 1000, staleMs: 500, now: () => clock });
+    const compute = () => Promise.resolve({ n: ++calls });
+    await cache.json('a', compute);
+    clock = 1500;
+    assert.equal(await cache.json('a', compute), '{"n":2}');
+  });
+
+  it('when a background refresh fails, then the stale answer stays and the next request retries', async () => {
+    let clock = 0;
+    let fail = false;
+    let calls = 0;
+    const cache = createResponseCache({ ttlMs: 1000, staleMs: 1000, now: () => clock });
+    const compute = () => {
+      calls += 1;
+      return fail ? Promise.reject(new Error('down')) : Promise.resolve({ n: calls });
+    };
+    await cache.json('a', compute);
+    clock = 1200;
+    fail = true;
+    assert.equal(await cache.json('a', compute), '{"n":1}');
+    await new Promise((r) => setImmediate(r));
+    fail = false;
+    assert.equal(await cache.json('a', compute), '{"n":1}');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await cache.json('a', compute), '{"n":3}');
+  });
+});
