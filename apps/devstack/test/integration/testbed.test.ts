@@ -3,6 +3,9 @@
 // The Kubernetes testbed is a real control plane: the API serves and stores objects, the
 // controller-manager's controllers act on them, and RBAC decides who may do what.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   ApiException,
   AppsV1Api,
@@ -11,6 +14,7 @@ import {
   RbacAuthorizationV1Api,
   VersionApi,
 } from '@kubernetes/client-node';
+import { startTestbed } from '../../src/kube/testbed.ts';
 import { waitFor } from '../../src/ports.ts';
 import {
   createTestNamespace,
@@ -178,5 +182,22 @@ describe('Kubernetes testbed', function () {
       await statusOf(readerCore.listNamespacedConfigMap({ namespace: 'kube-system' })),
       403,
     );
+  });
+
+  it('when a component cannot start, then the error shows the end of its log', async function () {
+    this.timeout(TESTBED_START_TIMEOUT_MS);
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'telemetrypulse-kube-broken-'));
+    try {
+      // etcd's data directory is a file: etcd exits at once.
+      writeFileSync(path.join(dataDir, 'etcd'), 'not a directory');
+      await assert.rejects(startTestbed({ dataDir }), (error: Error) => {
+        assert.match(error.message, /etcd exited/);
+        assert.match(error.message, /etcd\.log:\n/);
+        assert.match(error.message, /not a directory/);
+        return true;
+      });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
