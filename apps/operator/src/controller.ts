@@ -10,7 +10,7 @@ import {
 } from '@kubernetes/client-node';
 import { SITE_KIND, type Logger } from '@telemetrypulse/shared';
 import { MANAGED_SELECTOR } from './desired.ts';
-import { SITE_GROUP, SITE_PLURAL, SITE_VERSION, type KubeClients } from './kube.ts';
+import { errorMessage, SITE_GROUP, SITE_PLURAL, SITE_VERSION, type KubeClients } from './kube.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import type { Caches, Reconcile, SiteResource } from './reconcile.ts';
 import type { SiteRegistry } from './registry.ts';
@@ -110,7 +110,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     informer.on('error', (error: unknown) => {
       healthy.set(name, false);
       if (stopped) return;
-      logger.warn({ err: error, informer: name }, 'watch failed; restarting');
+      logger.warn({ error: errorMessage(error), informer: name }, 'watch failed; restarting');
       const timer = setTimeout(() => {
         restartTimers.delete(timer);
         if (!stopped) void startInformer(name, informer);
@@ -140,7 +140,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
         metrics.reconciles.inc({ result: 'error' });
         if (!stopped) queue.addRateLimited(key);
         logger.warn(
-          { err: error, site: key, failures: queue.failures(key) },
+          { error: errorMessage(error), site: key, failures: queue.failures(key) },
           'reconcile failed; retrying',
         );
       } finally {

@@ -27,6 +27,7 @@ const COPIED = [
  *   duplicates;
  * - additionalProperties: false is dropped: the API server prunes unknown fields instead (and
  *   rejects them outright under kubectl's strict field validation);
+ * - fields with a default are not listed as required (the server defaults before validating);
  * - a union of different shapes (a threshold is a number or an object) has no structural form:
  *   it keeps any value, and the operator's parseSite reports a wrong one as InvalidSpec.
  */
@@ -49,6 +50,16 @@ export function structuralSchema(node: JsonNode): JsonNode {
   const out: JsonNode = {};
   for (const key of COPIED) {
     if (node[key] !== undefined) out[key] = node[key];
+  }
+  // A field with a default is never missing once the server has defaulted; listing it as
+  // required would also make `default: {}` on its parent invalid.
+  const properties = (node.properties ?? {}) as Record<string, JsonNode>;
+  if (Array.isArray(node.required)) {
+    const required = (node.required as string[]).filter(
+      (n) => properties[n]?.default === undefined,
+    );
+    if (required.length > 0) out.required = required;
+    else delete out.required;
   }
   if (typeof node.exclusiveMinimum === 'number') {
     out.minimum = node.exclusiveMinimum;

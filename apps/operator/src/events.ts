@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { V1MicroTime, type EventsV1Api } from '@kubernetes/client-node';
 import { SITE_API_VERSION, SITE_KIND, type Logger } from '@telemetrypulse/shared';
-import { mergePatch } from './kube.ts';
+import { errorMessage, mergePatch } from './kube.ts';
 
 export const REPORTING_CONTROLLER = 'telemetrypulse.io/operator';
 const REMEMBERED_PER_SITE = 16;
@@ -97,7 +97,7 @@ export class EventRecorder {
       // The event may have expired (1 h TTL): start a new one next time.
       seen.delete(key);
       this.#logger.warn(
-        { err: error, site: site.name, reason: event.reason },
+        { error: errorMessage(error), site: site.name, reason: event.reason },
         'event not recorded',
       );
     }

@@ -11,6 +11,7 @@ import {
   type V1Lease,
 } from '@kubernetes/client-node';
 import type { Logger } from '@telemetrypulse/shared';
+import { errorMessage } from './kube.ts';
 
 export interface LeaseRecord {
   holderIdentity: string;
@@ -177,7 +178,8 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
           setLeader(false);
         }
       } catch (error) {
-        if (!isStatus(error, 409)) logger.warn({ err: error }, 'lease update failed');
+        if (!isStatus(error, 409))
+          logger.warn({ error: errorMessage(error) }, 'lease update failed');
         if (leader && Date.now() - lastRenewMs > options.renewDeadlineSeconds * 1000) {
           logger.error('could not renew the lease in time');
           setLeader(false);
@@ -230,7 +232,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
         });
         logger.info({ lease: `${namespace}/${name}` }, 'lease released');
       } catch (error) {
-        logger.warn({ err: error }, 'could not release the lease');
+        logger.warn({ error: errorMessage(error) }, 'could not release the lease');
       }
     },
   };

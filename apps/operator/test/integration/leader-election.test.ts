@@ -40,6 +40,7 @@ async function metric(instance: Instance, name: string, labels = ''): Promise<nu
 describe('operator leader election (two processes, real API server)', function () {
   let testbed: Testbed;
   let namespace: TestNamespace;
+  let namespaceCreated: TestNamespace | undefined;
   let sites: SiteClient;
   let logs: string;
   const instances: Instance[] = [];
@@ -104,14 +105,15 @@ describe('operator leader election (two processes, real API server)', function (
     testbed = await useTestbed();
     await installSiteCrd(testbed.kubeConfig());
     namespace = await createTestNamespace(testbed, 'election');
+    namespaceCreated = namespace;
     sites = new SiteClient(testbed.kubeConfig(), namespace.name);
     logs = mkdtempSync(path.join(tmpdir(), 'operator-election-'));
   });
 
   after(async () => {
     await Promise.all(instances.map((i) => i.child.stop()));
-    await namespace.delete();
-    rmSync(logs, { recursive: true, force: true });
+    await namespaceCreated?.delete();
+    if (logs) rmSync(logs, { recursive: true, force: true });
   });
 
   it('when two instances run, then only the leader reconciles; the other takes over when it stops or dies', async () => {

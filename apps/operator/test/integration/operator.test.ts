@@ -11,7 +11,7 @@ import {
 import { loadConfig } from '../../src/config.ts';
 import { loadKubeConfig, makeClients, mergePatch } from '../../src/kube.ts';
 import { createOperatorMetrics } from '../../src/metrics.ts';
-import { startOperator, type Operator } from '../../src/operator.ts';
+import { startOperator } from '../../src/operator.ts';
 import { sqlRegistry } from '../../src/registry.ts';
 import { eventually, installSiteCrd, SiteClient } from './kube.ts';
 
@@ -26,15 +26,18 @@ describe('operator against a real API server and controller-manager', function (
   let namespace: TestNamespace;
   let sites: SiteClient;
   let db: TestDatabase;
-  let operator: Operator;
+  // Undone in reverse by `after`, however far `before` got.
+  const cleanup: (() => Promise<void>)[] = [];
 
   before(async function () {
     this.timeout(TESTBED_START_TIMEOUT_MS);
     testbed = await useTestbed();
     await installSiteCrd(testbed.kubeConfig());
     namespace = await createTestNamespace(testbed, 'operator');
+    cleanup.push(() => namespace.delete());
     sites = new SiteClient(testbed.kubeConfig(), namespace.name);
     db = await createTestDatabase();
+    cleanup.push(() => db.drop());
     const config = loadConfig({
       KUBECONFIG: testbed.kubeconfigPath,
       WATCH_NAMESPACE: namespace.name,
@@ -45,18 +48,17 @@ describe('operator against a real API server and controller-manager', function (
       POD_NAME: 'operator-test',
     });
     const logger = createLogger('operator-test', 'warn');
-    operator = await startOperator(config, {
+    const operator = await startOperator(config, {
       clients: makeClients(loadKubeConfig(testbed.kubeconfigPath)),
       registry: sqlRegistry(db.sql),
       metrics: createOperatorMetrics(createMetricsRegistry('operator-test')),
       logger,
     });
+    cleanup.push(() => operator.stop());
   });
 
   after(async () => {
-    await operator.stop();
-    await db.drop();
-    await namespace.delete();
+    for (const undo of cleanup.reverse()) await undo();
   });
 
   it('when a Site is created, then sim-<site> runs its simulator, owned by the Site, and the Site reports the rollout', async () => {
@@ -69,7 +71,7 @@ describe('operator against a real API server and controller-manager', function (
     const deployment = await eventually('Deployment sim-hq', () => sites.deployment('sim-hq'));
     const metadata = deployment.metadata!;
     assert.equal(deployment.spec!.replicas, 1);
-    assert.deepEqual(metadata.ownerReferences, [
+    assert.deepEqual(JSON.parse(JSON.stringify(metadata.ownerReferences)), [
       {
         apiVersion: 'telemetrypulse.io/v1alpha1',
         kind: 'Site',
@@ -191,24 +193,26 @@ describe('operator against a real API server and controller-manager', function (
 
   it('when a Site sets alert thresholds, then the registry holds them for the processor, and loses them when the Site goes', async () => {
     await sites.create('plant', { thresholds: { co2: 1200 } });
-    const spec = async () =>
-      (
-        await db.sql<{ spec: { thresholds?: unknown } }[]>`
-        select spec from sites where site_id = 'plant'`
-      )[0]?.spec;
-    await eventually('co2 1200 in the registry', async () =>
-      JSON.stringify((await spec())?.thresholds) === '{"co2":1200}' ? true : undefined,
-    );
+    const thresholds = async (expected: unknown) => {
+      const rows = await db.sql<{ spec: { thresholds?: unknown } }[]>`
+        select spec from sites where site_id = 'plant'`;
+      try {
+        assert.deepEqual(rows[0]?.spec.thresholds, expected);
+        return true;
+      } catch {
+        return undefined;
+      }
+    };
+    await eventually('co2 1200 in the registry', () => thresholds({ co2: 1200 }));
     await sites.patch('plant', { spec: { thresholds: { co2: { threshold: 900, clear: 850 } } } });
-    await eventually('co2 900/850 in the registry', async () =>
-      JSON.stringify((await spec())?.thresholds) === '{"co2":{"threshold":900,"clear":850}}'
-        ? true
-        : undefined,
+    await eventually('co2 900/850 in the registry', () =>
+      thresholds({ co2: { threshold: 900, clear: 850 } }),
     );
     await sites.delete('plant');
-    await eventually('the spec cleared', async () =>
-      JSON.stringify(await spec()) === '{}' ? true : undefined,
-    );
+    await eventually('the spec cleared', async () => {
+      const rows = await db.sql<{ spec: object }[]>`select spec from sites where site_id = 'plant'`;
+      return rows.length === 1 && Object.keys(rows[0]!.spec).length === 0 ? true : undefined;
+    });
   });
 
   it('when a Site passes the API server but breaks a contract rule, then it is reported InvalidSpec and nothing runs', async () => {

@@ -11,19 +11,20 @@ import { SPEC_EXAMPLES } from '../site-examples.ts';
 import { installSiteCrd, SiteClient } from './kube.ts';
 
 describe('Site CRD on a real API server', function () {
-  let namespace: TestNamespace;
+  let namespace: TestNamespace | undefined;
   let sites: SiteClient;
 
   before(async function () {
     this.timeout(TESTBED_START_TIMEOUT_MS);
     const testbed = await useTestbed();
     await installSiteCrd(testbed.kubeConfig());
-    namespace = await createTestNamespace(testbed, 'site-schema');
-    sites = new SiteClient(testbed.kubeConfig(), namespace.name);
+    const created = await createTestNamespace(testbed, 'site-schema');
+    namespace = created;
+    sites = new SiteClient(testbed.kubeConfig(), created.name);
   });
 
   after(async () => {
-    await namespace.delete();
+    await namespace?.delete();
   });
 
   /** 'accepted', or the API server's reason for refusing the Site. */
