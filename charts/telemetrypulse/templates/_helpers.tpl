@@ -197,7 +197,7 @@ Called with dict "root" $ and optionally "secretName" (a Secret with DATABASE_UR
 {{/*
 The operator's permissions where Sites live, as apps/operator uses them: Sites through an
 informer, their status by merge patch, Deployments through an informer and server-side apply,
-core Events, and (only with imagePullSecrets) a check that those Secrets exist.
+Events (events.k8s.io/v1), and (only with imagePullSecrets) a check that those Secrets exist.
 */}}
 {{- define "tp.operatorRules" -}}
 - apiGroups: [telemetrypulse.io]
@@ -209,7 +209,7 @@ core Events, and (only with imagePullSecrets) a check that those Secrets exist.
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [list, watch, create, patch]
-- apiGroups: [""]
+- apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]
 {{- with include "tp.imagePullSecretNames" . }}
