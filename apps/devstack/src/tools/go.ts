@@ -22,7 +22,7 @@ export async function runGo(args: string[], options: GoRunOptions = {}): Promise
   if (log !== undefined) closeSync(log);
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-8000);
   });
