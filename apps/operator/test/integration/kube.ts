@@ -138,13 +138,18 @@ export class SiteClient {
     }
   }
 
-  /** Event reasons recorded for a Site. */
-  async eventReasons(name: string): Promise<string[]> {
+  /** The Events recorded for a Site. */
+  async events(name: string) {
     const list = await this.clients.events.listNamespacedEvent({
       namespace: this.namespace,
       fieldSelector: `regarding.name=${name},regarding.kind=${SITE_KIND}`,
     });
-    return list.items.map((e) => e.reason ?? '');
+    return list.items;
+  }
+
+  /** Event reasons recorded for a Site. */
+  async eventReasons(name: string): Promise<string[]> {
+    return (await this.events(name)).map((e) => e.reason ?? '');
   }
 
   /** An image pull secret (its content does not matter to the operator, only that it exists). */
