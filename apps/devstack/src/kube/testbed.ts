@@ -179,7 +179,14 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   const log = (name: string) => path.join(dir, 'logs', `${name}.log`);
 
   const children: Child[] = [];
+  // Last resort when the process exits without stop() (a crash, process.exit in a test run):
+  // no control plane is left running unowned.
+  const killOnExit = () => {
+    for (const child of children) child.process.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   const stop = async () => {
+    process.removeListener('exit', killOnExit);
     // Reverse order: controllers, then the API server, then its storage.
     for (const child of children.reverse()) await child.stop(10_000);
     children.length = 0;

@@ -35,8 +35,12 @@ function tryLock(lockPath: string): number | 'locked' {
   }
   const holder = Number(readFileSync(lockPath, 'utf8').trim());
   if (Number.isInteger(holder) && holder > 0 && alive(holder)) return holder;
-  // The builder died (or was killed) without cleaning up: its lock counts for nothing.
+  // The builder died (or was killed) without cleaning up: its lock counts for nothing, and
+  // its half-built folder goes too.
   rmSync(lockPath, { force: true });
+  if (Number.isInteger(holder) && holder > 0) {
+    rmSync(`${lockPath.replace(/\.lock$/, '')}.tmp-${holder}`, { recursive: true, force: true });
+  }
   return tryLock(lockPath);
 }
 
@@ -45,10 +49,12 @@ export interface CachedDirOptions {
   announce?: string;
   /** Poll interval while another process builds. */
   pollMs?: number;
+  /** Default: CACHE_DIR. */
+  cacheDir?: string;
 }
 
 /**
- * CACHE_DIR/name, built by `build(tempDir)` if it is not there yet. The build writes into a
+ * <cache>/name, built by `build(tempDir)` if it is not there yet. The build writes into a
  * temporary folder that is renamed into place only when it succeeded.
  */
 export async function ensureCachedDir(
@@ -56,9 +62,10 @@ export async function ensureCachedDir(
   build: (tempDir: string) => Promise<void>,
   options: CachedDirOptions = {},
 ): Promise<string> {
-  const finalDir = path.join(CACHE_DIR, name);
+  const cacheDir = options.cacheDir ?? CACHE_DIR;
+  const finalDir = path.join(cacheDir, name);
   if (existsSync(finalDir)) return finalDir;
-  mkdirSync(CACHE_DIR, { recursive: true });
+  mkdirSync(cacheDir, { recursive: true });
   const lockPath = `${finalDir}.lock`;
   let waitingFor: number | undefined;
   for (;;) {
