@@ -1,6 +1,29 @@
 import type { AlertMessage, AlertTransitionKind } from '@telemetrypulse/shared';
 import type { Incident } from './alerts.ts';
 
+/**
+ * Where a transition stands in its incident's life: consumers keep, per alert_id, the record
+ * with the highest version. Opened is 1, resolved 2; a kind of transition added later gets the
+ * next number.
+ */
+export const TRANSITION_VERSION: Readonly<Record<AlertTransitionKind, number>> = {
+  opened: 1,
+  resolved: 2,
+};
+
+/**
+ * A record on the alerts topic. Records are keyed by alert_id, so one incident's records share
+ * a partition, but publishers on several replicas may still send them out of order (each claims
+ * its own outbox rows): `version` orders one incident's records and `transition_at` (event time)
+ * tells when its state changed.
+ */
+export interface AlertRecord extends AlertMessage {
+  /** The transition's place in the incident's life (TRANSITION_VERSION). */
+  version: number;
+  /** When the state changed, in event time: triggered_at when opened, resolved_at when resolved. */
+  transition_at: string;
+}
+
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The alerts-topic record of one transition, from the incident as it was at that moment. */
@@ -8,10 +31,14 @@ export function alertMessage(
   alertId: number,
   transition: AlertTransitionKind,
   at: Incident,
-): AlertMessage {
+): AlertRecord {
+  const resolvedAt = at.resolvedAtMs === undefined ? null : iso(at.resolvedAtMs);
   return {
     alert_id: alertId,
     transition,
+    version: TRANSITION_VERSION[transition],
+    transition_at:
+      transition === 'resolved' && resolvedAt !== null ? resolvedAt : iso(at.triggeredAtMs),
     status: transition === 'resolved' ? 'resolved' : 'open',
     site_id: at.siteId,
     zone_id: at.zoneId,
@@ -26,6 +53,6 @@ export function alertMessage(
     condition_since: iso(at.conditionSinceMs),
     triggered_at: iso(at.triggeredAtMs),
     last_seen_at: iso(at.lastSeenAtMs),
-    resolved_at: at.resolvedAtMs === undefined ? null : iso(at.resolvedAtMs),
+    resolved_at: resolvedAt,
   };
 }

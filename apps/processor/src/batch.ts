@@ -17,8 +17,8 @@ export interface DecodedBatch {
 }
 
 /**
- * Splits a Kafka batch into valid events and rejects with their reason. A message repeated
- * inside the batch is kept once: the database would ignore the copy anyway.
+ * Splits a Kafka batch into valid events, in canonical form, and rejects with their reason. A
+ * message repeated inside the batch is passed on as it is: the store keeps one copy.
  */
 export function decodeBatch(
   messages: readonly IncomingMessage[],
@@ -27,17 +27,10 @@ export function decodeBatch(
 ): DecodedBatch {
   const events: TelemetryEvent[] = [];
   const rejected: Rejected[] = [];
-  const seen = new Set<string>();
   for (const message of messages) {
     const result = decodeEvent(message.value, now, limits);
-    if (!result.ok) {
-      rejected.push({ message, reason: result.reason });
-      continue;
-    }
-    const key = `${result.event.event_id}|${result.event.ts_event}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    events.push(result.event);
+    if (result.ok) events.push(result.event);
+    else rejected.push({ message, reason: result.reason });
   }
   return { events, rejected };
 }

@@ -7,8 +7,18 @@ import { createProcessorMetrics, reasonLabel, type ProcessorMetrics } from './me
 import { GaveUp, retryUntilDone } from './retry.ts';
 import type { AlertRules } from './rules.ts';
 import { storeBatch } from './store.ts';
+import { createWriter, type StoredGroup, type Writer } from './writer.ts';
 
 const DEFAULT_LATE_AFTER_MS = 300_000;
+/**
+ * Fetch sizes bound the memory a replica holds: one fetch response (at most FETCH_MAX_BYTES)
+ * is decoded into messages at a time. 4 MiB is some 16,000 events of 250 bytes, plenty to keep
+ * the database busy; larger fetches only grew the heap.
+ */
+const FETCH_MAX_BYTES = 4 * 1024 * 1024;
+const FETCH_MAX_BYTES_PER_PARTITION = 1024 * 1024;
+/** Events that may wait behind the group being stored before intake pauses. */
+const MAX_WAITING_EVENTS = 20_000;
 
 export interface ProcessorOptions {
   kafka: Kafka;
@@ -36,13 +46,17 @@ export interface Processor {
 }
 
 /**
- * Consumes the events topic batch by batch. For each batch: rejects go to the dead-letter topic,
- * the valid events are stored in one transaction, and only then is the offset committed, so a
- * crash at any point means redelivery, which the store absorbs.
+ * Consumes the events topic. Each Kafka batch is decoded, its rejects go to the dead-letter
+ * topic, and its valid events join the writer's next group: one transaction stores the group,
+ * and only then are its offsets committed, so a crash at any point means redelivery, which the
+ * store absorbs. While a group is being stored the consumer already fetches and decodes the
+ * next batches (see writer.ts).
  */
 export async function startProcessor(options: ProcessorOptions): Promise<Processor> {
   const { kafka, logger, topics } = options;
   const metrics = createProcessorMetrics(options.registry);
+  const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+  const heartbeatInterval = Math.min(3_000, Math.floor(sessionTimeout / 6));
   // Not kafkajs's idempotent mode: it can desynchronise its sequence numbers for good
   // (OUT_OF_ORDER_SEQUENCE_NUMBER). A rare repeated message is harmless downstream.
   const producer: Producer = kafka.producer({
@@ -51,12 +65,32 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
-    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-    heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 6)),
-    maxBytesPerPartition: 4 * 1024 * 1024,
+    sessionTimeout,
+    heartbeatInterval,
+    maxBytes: FETCH_MAX_BYTES,
+    maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
   });
   let running = false;
   let stopping = false;
+  // The most recent batch's heartbeat: any of them keeps the member alive.
+  let heartbeat: () => Promise<void> = () => Promise.resolve();
+
+  const writer = createWriter({
+    logger,
+    store: (events) => storeBatch(options.sql, events, options.rules),
+    commit: (offsets) => consumer.commitOffsets(offsets),
+    keepGoing: () => !stopping,
+    heartbeat: () => heartbeat(),
+    onRetry: (error, attempt, delayMs) => {
+      metrics.storeRetries.inc();
+      logger.warn({ err: error, attempt, delayMs }, 'storing a batch group failed; retrying');
+    },
+    onStored: (group) => {
+      recordStored(group, metrics, options.lateAfterMs ?? DEFAULT_LATE_AFTER_MS);
+    },
+    maxWaitingEvents: MAX_WAITING_EVENTS,
+    heartbeatIntervalMs: heartbeatInterval,
+  });
 
   await producer.connect();
   await consumer.connect();
@@ -72,15 +106,21 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: options.partitionsConcurrently,
-    eachBatch: (payload) =>
-      processBatch(payload, options, consumer, producer, metrics, () => !stopping),
+    eachBatch: (payload) => {
+      // A plain closure in kafkajs, not a method.
+      // eslint-disable-next-line @typescript-eslint/unbound-method
+      heartbeat = payload.heartbeat;
+      return takeBatch(payload, options, producer, writer, metrics, () => !stopping);
+    },
   });
 
   return {
-    isRunning: () => running && !stopping,
+    isRunning: () => running && !stopping && !writer.gaveUp(),
     async stop() {
       stopping = true;
-      // disconnect() waits for the batches in flight, which commit before it returns.
+      // Store and commit what was taken while still a member of the group (kafkajs drops
+      // commits once its consumer stops), then leave.
+      await writer.drain();
       await consumer.disconnect();
       await producer.disconnect();
       running = false;
@@ -88,77 +128,94 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   };
 }
 
-async function processBatch(
+/** Decodes a batch, dead-letters its rejects and hands its valid events to the writer. */
+async function takeBatch(
   // kafkajs hands these over as plain closures, not methods.
   // eslint-disable-next-line @typescript-eslint/unbound-method
   { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload,
   options: ProcessorOptions,
-  consumer: Consumer,
   producer: Producer,
+  writer: Writer,
   metrics: ProcessorMetrics,
   notStopping: () => boolean,
 ): Promise<void> {
-  if (batch.isEmpty()) return;
+  if (batch.isEmpty() || !notStopping()) return;
   const { logger } = options;
-  const endTimer = metrics.batchSeconds.startTimer();
   const source = { topic: batch.topic, partition: batch.partition };
   const receivedAt = Date.now();
   const decoded = decodeBatch(batch.messages, receivedAt, options.limits);
-  const control = {
-    keepGoing: () => isRunning() && !isStale() && notStopping(),
-    heartbeat,
-    onRetry: (error: unknown, attempt: number, delayMs: number) => {
-      metrics.storeRetries.inc();
-      logger.warn({ err: error, attempt, delayMs, ...source }, 'batch failed; retrying');
-    },
-  };
-  try {
-    await retryUntilDone(
-      () => sendToDeadLetters(producer, options.topics.dlq, decoded.rejected, source),
-      control,
-    );
-    const result = await retryUntilDone(
-      () => storeBatch(options.sql, decoded.events, options.rules),
-      control,
-    );
-    const next = (BigInt(batch.lastOffset()) + 1n).toString();
-    await consumer.commitOffsets([{ ...source, offset: next }]);
-    resolveOffset(batch.lastOffset());
-
-    metrics.consumed.inc(batch.messages.length);
-    metrics.batchSize.observe(batch.messages.length);
-    metrics.stored.inc(result.stored.length);
-    const lateBefore = receivedAt - (options.lateAfterMs ?? DEFAULT_LATE_AFTER_MS);
-    metrics.late.inc(result.stored.filter((e) => Date.parse(e.ts_event) < lateBefore).length);
-    const storedAt = Date.now();
-    for (const e of result.stored) {
-      metrics.eventToStoredSeconds.observe((storedAt - Date.parse(e.ts_event)) / 1000);
+  if (decoded.rejected.length > 0) {
+    try {
+      await retryUntilDone(
+        () => sendToDeadLetters(producer, options.topics.dlq, decoded.rejected, source),
+        {
+          keepGoing: () => isRunning() && !isStale() && notStopping(),
+          heartbeat,
+          onRetry: (error: unknown, attempt: number, delayMs: number) => {
+            logger.warn(
+              { err: error, attempt, delayMs, ...source },
+              'dead-lettering failed; retrying',
+            );
+          },
+        },
+      );
+    } catch (error) {
+      // Nothing taken: the batch is read again by whoever owns the partition next.
+      if (error instanceof GaveUp) return;
+      throw error;
     }
-    metrics.duplicates.inc(result.duplicates);
     metrics.deadLetters.inc(decoded.rejected.length);
-    for (const r of decoded.rejected) metrics.invalid.inc({ reason: reasonLabel(r.reason) });
-    for (const incident of result.incidents) {
-      if (incident.alertId === undefined) {
-        metrics.alerts.inc({ alert_type: incident.alertType, transition: 'opened' });
-      }
-      if (incident.resolvedAtMs !== undefined) {
-        metrics.alerts.inc({ alert_type: incident.alertType, transition: 'resolved' });
-      }
-    }
     for (const r of decoded.rejected) {
+      metrics.invalid.inc({ reason: reasonLabel(r.reason) });
       logger.warn(
         { reason: r.reason, offset: r.message.offset, ...source },
         'invalid event sent to the dead-letter topic',
       );
     }
-  } catch (error) {
-    // Nothing was committed: the batch is read again by whoever owns the partition next.
-    if (error instanceof GaveUp) {
-      logger.info(source, 'batch abandoned uncommitted (shutdown or rebalance)');
-      return;
+  }
+  const taken = writer.add({
+    source,
+    nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
+    events: decoded.events,
+    messages: batch.messages.length,
+    receivedAt,
+  });
+  if (!taken) return;
+  // The consumer may fetch past this batch now; its offset is committed once it is stored.
+  resolveOffset(batch.lastOffset());
+  await writer.waitForRoom();
+}
+
+/** Metrics of a group that is stored and committed. */
+function recordStored(group: StoredGroup, metrics: ProcessorMetrics, lateAfterMs: number): void {
+  const { batches, result, storedAt } = group;
+  for (const b of batches) {
+    metrics.consumed.inc(b.messages);
+    metrics.batchSize.observe(b.messages);
+    metrics.batchSeconds.observe((storedAt - b.receivedAt) / 1000);
+  }
+  metrics.stored.inc(result.stored.length);
+  metrics.duplicates.inc(result.duplicates);
+  // Late: older than lateAfterMs when its batch arrived. Repeats that were already stored count
+  // neither as late nor in the latency.
+  const stored = result.duplicates === 0 ? undefined : new Set(result.stored);
+  let late = 0;
+  for (const b of batches) {
+    const lateBefore = b.receivedAt - lateAfterMs;
+    for (const e of b.events) {
+      if (stored && !stored.has(e)) continue;
+      const tsMs = Date.parse(e.ts_event);
+      if (tsMs < lateBefore) late++;
+      metrics.eventToStoredSeconds.observe((storedAt - tsMs) / 1000);
     }
-    throw error;
-  } finally {
-    endTimer();
+  }
+  metrics.late.inc(late);
+  for (const incident of result.incidents) {
+    if (incident.alertId === undefined) {
+      metrics.alerts.inc({ alert_type: incident.alertType, transition: 'opened' });
+    }
+    if (incident.resolvedAtMs !== undefined) {
+      metrics.alerts.inc({ alert_type: incident.alertType, transition: 'resolved' });
+    }
   }
 }

@@ -26,7 +26,7 @@ export interface OutboxPublisher {
 
 interface OutboxRow {
   outbox_id: number;
-  site_id: string;
+  alert_id: number;
   transition: string;
   payload: string;
 }
@@ -66,15 +66,17 @@ export async function startOutboxPublisher(
   const publishOnce = async (): Promise<number> => {
     const transitions = await sql.begin(async (tx): Promise<string[]> => {
       const rows = await tx<OutboxRow[]>`
-        select outbox_id, site_id, transition, payload::text as payload from alert_outbox
+        select outbox_id, alert_id, transition, payload::text as payload from alert_outbox
         order by outbox_id limit ${batchSize}
         for update skip locked`;
       if (rows.length === 0) return [];
       await producer.send({
         topic,
         acks: -1,
+        // Keyed by incident: its records share a partition, and consumers order them by the
+        // version in the record (replicas' publishers may still send them out of order).
         messages: rows.map((r) => ({
-          key: r.site_id,
+          key: String(r.alert_id),
           value: r.payload,
           headers: { transition: r.transition },
         })),

@@ -7,6 +7,7 @@ import {
   type AlertKey,
   type AlertState,
   type AlertTransition,
+  type DeviceReading,
   type Incident,
   type Reading,
 } from './alerts.ts';
@@ -30,6 +31,19 @@ interface AlertRow {
   condition_since: Date | null;
   triggered_at: Date;
   last_seen_at: Date;
+}
+
+/** A key's devices as stored: {"<device_id>": [value, epoch ms]}. */
+type StoredDevices = Record<string, [number, number]>;
+
+function devicesOf(stored: StoredDevices): Map<string, DeviceReading> {
+  return new Map(Object.entries(stored).map(([id, [value, tsMs]]) => [id, { value, tsMs }]));
+}
+
+function storedDevices(devices: ReadonlyMap<string, DeviceReading>): StoredDevices {
+  const stored: StoredDevices = {};
+  for (const [id, { value, tsMs }] of devices) stored[id] = [value, tsMs];
+  return stored;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -85,15 +99,17 @@ async function loadAlertStates(
       alert_type: string;
       judged_until: Date | null;
       pending_since: Date | null;
+      devices: StoredDevices;
     }[]
   >`
-    select site_id, zone_id, alert_type, judged_until, pending_since from alert_watermarks
+    select site_id, zone_id, alert_type, judged_until, pending_since, devices from alert_watermarks
     where (site_id, zone_id, alert_type) in (${wanted})
     order by 1, 2, 3
     for update`;
   for (const row of watermarks) {
     const state: AlertState = {
       watermarkMs: row.judged_until?.getTime() ?? Number.NEGATIVE_INFINITY,
+      devices: devicesOf(row.devices),
     };
     if (row.pending_since) state.pendingSinceMs = row.pending_since.getTime();
     states.set(alertKey(row.site_id, row.zone_id, row.alert_type), state);
@@ -186,16 +202,23 @@ async function enqueueTransitions(
 }
 
 async function saveKeyStates(tx: Tx, keys: AlertEvaluation['keys']): Promise<void> {
-  const judged = [...keys.values()];
+  const judged = [...keys.values()].map((j) => ({
+    site_id: j.siteId,
+    zone_id: j.zoneId,
+    alert_type: j.alertType,
+    ts: iso(j.watermarkMs),
+    pending_since: isoOrNull(j.pendingSinceMs),
+    devices: storedDevices(j.devices),
+  }));
   if (judged.length === 0) return;
+  // One text document (a jsonb parameter would be JSON-encoded a second time).
   await tx`
     update alert_watermarks w set
-      judged_until = greatest(w.judged_until, j.ts), pending_since = j.pending_since
-    from unnest(${judged.map((j) => j.siteId)}::text[], ${judged.map((j) => j.zoneId)}::text[],
-                ${judged.map((j) => j.alertType)}::text[],
-                ${judged.map((j) => iso(j.watermarkMs))}::timestamptz[],
-                ${judged.map((j) => isoOrNull(j.pendingSinceMs))}::timestamptz[])
-      as j(site_id, zone_id, alert_type, ts, pending_since)
+      judged_until = greatest(w.judged_until, j.ts), pending_since = j.pending_since,
+      devices = j.devices
+    from jsonb_to_recordset(${JSON.stringify(judged)}::text::jsonb) as j(
+      site_id text, zone_id text, alert_type text, ts timestamptz, pending_since timestamptz,
+      devices jsonb)
     where (w.site_id, w.zone_id, w.alert_type) = (j.site_id, j.zone_id, j.alert_type)`;
 }
 
@@ -218,15 +241,15 @@ export async function applyAlerts(
     readings.push({
       siteId: e.site_id,
       zoneId: e.zone_id,
+      deviceId: e.device_id,
       sensorType: e.sensor_type,
       value: e.value,
       tsMs: Date.parse(e.ts_event),
     });
-    keys.set(alertKey(e.site_id, e.zone_id, rule.alertType), {
-      siteId: e.site_id,
-      zoneId: e.zone_id,
-      alertType: rule.alertType,
-    });
+    const key = alertKey(e.site_id, e.zone_id, rule.alertType);
+    if (!keys.has(key)) {
+      keys.set(key, { siteId: e.site_id, zoneId: e.zone_id, alertType: rule.alertType });
+    }
   }
   const states = await loadAlertStates(tx, [...keys.values()]);
   const evaluation = evaluateAlerts(book, states, readings);

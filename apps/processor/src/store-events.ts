@@ -1,74 +1,105 @@
 import type { TelemetryEvent, Tx } from '@telemetrypulse/shared';
+import { numberArrayLiteral, textArrayLiteral } from './pg-array.ts';
 
 export const eventKey = (eventId: string, ts: string) => `${eventId}|${ts}`;
 
-const column = <K extends keyof TelemetryEvent>(events: readonly TelemetryEvent[], key: K) =>
-  events.map((e) => e[key]);
-
-/**
- * Inserts the batch's raw rows, deduplicated on event_id + ts_event, and returns the keys
- * (eventKey) of those that were already stored. Only the duplicates travel back: normally none.
- */
-export async function insertRawEvents(
-  tx: Tx,
-  events: readonly TelemetryEvent[],
-): Promise<Set<string>> {
-  const rows = await tx<{ event_id: string; ts_event: string }[]>`
-    with input as (
-      select * from unnest(
-        ${column(events, 'event_id')}::uuid[], ${column(events, 'device_id')}::text[],
-        ${column(events, 'site_id')}::text[], ${column(events, 'zone_id')}::text[],
-        ${column(events, 'sensor_type')}::text[], ${column(events, 'value')}::float8[],
-        ${column(events, 'ts_event')}::timestamptz[]
-      ) as t(event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
-    ), inserted as (
-      insert into telemetry_events (event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
-      select * from input
-      on conflict do nothing
-      returning event_id, ts_event
-    )
-    select i.event_id,
-           to_char(i.ts_event at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ts_event
-    from input i
-    where not exists (
-      select 1 from inserted n where n.event_id = i.event_id and n.ts_event = i.ts_event)`;
-  return new Set(rows.map((r) => eventKey(r.event_id, r.ts_event)));
+/** The batch as one array literal per column: seven parameters, whatever the batch size. */
+function columns(events: readonly TelemetryEvent[]) {
+  const n = events.length;
+  const eventIds = new Array<string>(n);
+  const deviceIds = new Array<string>(n);
+  const siteIds = new Array<string>(n);
+  const zoneIds = new Array<string>(n);
+  const sensorTypes = new Array<string>(n);
+  const values = new Array<number>(n);
+  const times = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const e = events[i] as TelemetryEvent;
+    eventIds[i] = e.event_id;
+    deviceIds[i] = e.device_id;
+    siteIds[i] = e.site_id;
+    zoneIds[i] = e.zone_id;
+    sensorTypes[i] = e.sensor_type;
+    values[i] = e.value;
+    times[i] = e.ts_event;
+  }
+  return {
+    eventIds: textArrayLiteral(eventIds),
+    deviceIds: textArrayLiteral(deviceIds),
+    siteIds: textArrayLiteral(siteIds),
+    zoneIds: textArrayLiteral(zoneIds),
+    sensorTypes: textArrayLiteral(sensorTypes),
+    values: numberArrayLiteral(values),
+    times: textArrayLiteral(times),
+  };
 }
 
 /**
- * Adds newly stored events to the 5m and 15m aggregates and the sites' last event time. Sums are
- * numeric, so merging batches in any order equals one recomputation from the raw rows. Runs last
- * in the batch's transaction: other replicas update the same rows, and locks taken here are held
- * only until the commit right after. Rows are touched in key order so replicas never deadlock.
+ * Stores a batch in one statement: the raw rows, deduplicated on event_id + ts_event, and, from
+ * exactly the rows that were inserted (RETURNING), the 5m and 15m aggregates and the sites' last
+ * event time. Redelivered events therefore never count twice, and no column travels twice.
+ * Returns the keys (eventKey) of the copies that were not inserted, once per copy: normally none.
+ *
+ * Sums are numeric, so merging batches in any order equals one recomputation from the raw rows.
+ * Aggregate and site rows are locked in key order so that replicas never deadlock on them.
  */
-export async function addToAggregates(tx: Tx, stored: readonly TelemetryEvent[]): Promise<void> {
-  if (stored.length === 0) return;
-  // One upsert per window size, from the same input rows.
-  const upsertWindows = (table: string, width: string) => tx`
+export async function insertEvents(tx: Tx, events: readonly TelemetryEvent[]): Promise<string[]> {
+  if (events.length === 0) return [];
+  const c = columns(events);
+  const upsertWindows = (table: string, from: string) => tx`
     insert into ${tx(table)} as a
       (site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value)
-    select site_id, zone_id, sensor_type,
-           date_bin(${width}::interval, ts_event, timestamptz '1970-01-01 00:00:00+00') as w,
-           count(*), sum(value::numeric), min(value), max(value)
-    from input group by 1, 2, 3, 4 order by 1, 2, 3, 4
+    select site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value
+    from ${tx(from)} order by 1, 2, 3, 4
     on conflict (site_id, zone_id, sensor_type, window_start) do update set
       count_events = a.count_events + excluded.count_events,
       sum_value = a.sum_value + excluded.sum_value,
       min_value = least(a.min_value, excluded.min_value),
       max_value = greatest(a.max_value, excluded.max_value),
       updated_at = now()`;
-  await tx`
+  // The rows are reduced once, to 5-minute windows (one float-to-numeric conversion per event,
+  // the costly part); 15-minute windows and the sites' last event time merge those exactly.
+  const rows = await tx<{ event_id: string; ts_event: string }[]>`
     with input as (
       select * from unnest(
-        ${column(stored, 'site_id')}::text[], ${column(stored, 'zone_id')}::text[],
-        ${column(stored, 'sensor_type')}::text[], ${column(stored, 'value')}::float8[],
-        ${column(stored, 'ts_event')}::timestamptz[]
-      ) as t(site_id, zone_id, sensor_type, value, ts_event)
+        ${c.eventIds}::uuid[], ${c.deviceIds}::text[], ${c.siteIds}::text[], ${c.zoneIds}::text[],
+        ${c.sensorTypes}::text[], ${c.values}::float8[], ${c.times}::timestamptz[]
+      ) as t(event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
+    ), inserted as (
+      insert into telemetry_events (event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
+      select * from input
+      on conflict do nothing
+      returning event_id, site_id, zone_id, sensor_type, value, ts_event
+    ), windows_5m as (
+      select site_id, zone_id, sensor_type,
+             date_bin('5 minutes', ts_event, timestamptz '1970-01-01 00:00:00+00') as window_start,
+             count(*) as count_events, sum(value::numeric) as sum_value,
+             min(value) as min_value, max(value) as max_value, max(ts_event) as last_event_at
+      from inserted group by 1, 2, 3, 4
+    ), windows_15m as (
+      select site_id, zone_id, sensor_type,
+             date_bin('15 minutes', window_start, timestamptz '1970-01-01 00:00:00+00') as window_start,
+             sum(count_events) as count_events, sum(sum_value) as sum_value,
+             min(min_value) as min_value, max(max_value) as max_value
+      from windows_5m group by 1, 2, 3, 4
     ),
-    agg_5m as (${upsertWindows('telemetry_agg_5m', '5 minutes')}),
-    agg_15m as (${upsertWindows('telemetry_agg_15m', '15 minutes')})
-    insert into sites as s (site_id, last_event_at)
-    select site_id, max(ts_event) from input group by 1 order by 1
-    on conflict (site_id) do update set
-      last_event_at = greatest(s.last_event_at, excluded.last_event_at)`;
+    agg_5m as (${upsertWindows('telemetry_agg_5m', 'windows_5m')}),
+    agg_15m as (${upsertWindows('telemetry_agg_15m', 'windows_15m')}),
+    site as (
+      insert into sites as s (site_id, last_event_at)
+      select site_id, max(last_event_at) from windows_5m group by 1 order by 1
+      on conflict (site_id) do update set
+        last_event_at = greatest(s.last_event_at, excluded.last_event_at)
+    )
+    -- Duplicates are looked for only when fewer rows went in than came: the filter is checked
+    -- once, before the difference is computed.
+    select event_id,
+           to_char(ts_event at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ts_event
+    from (
+      select event_id, ts_event from input
+      except all
+      select event_id, ts_event from inserted
+    ) duplicate
+    where (select count(*) from inserted) < ${events.length}`;
+  return rows.map((r) => eventKey(r.event_id, r.ts_event));
 }

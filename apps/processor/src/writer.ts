@@ -1,0 +1,178 @@
+import type { Logger, TelemetryEvent } from '@telemetrypulse/shared';
+import { GaveUp, retryUntilDone } from './retry.ts';
+import type { StoreResult } from './store.ts';
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** One Kafka batch's valid events, waiting to be stored. */
+export interface PendingBatch {
+  source: TopicPartition;
+  /** Committed once the batch is stored: the offset after its last message. */
+  nextOffset: string;
+  events: TelemetryEvent[];
+  /** Messages the batch held (valid, rejected and repeated). */
+  messages: number;
+  receivedAt: number;
+}
+
+export interface StoredGroup {
+  batches: PendingBatch[];
+  result: StoreResult;
+  storedAt: number;
+}
+
+export interface OffsetCommit extends TopicPartition {
+  offset: string;
+}
+
+export interface WriterOptions {
+  logger: Logger;
+  /** Stores a group's events in one transaction. */
+  store: (events: TelemetryEvent[]) => Promise<StoreResult>;
+  /** Commits consumer offsets; called only after the events below them are stored. */
+  commit: (offsets: OffsetCommit[]) => Promise<void>;
+  /** False once stopping: a failing store is then given up instead of retried. */
+  keepGoing: () => boolean;
+  /** Keeps the consumer in its group while a store is retried or intake waits. */
+  heartbeat: () => Promise<void>;
+  onRetry: (error: unknown, attempt: number, delayMs: number) => void;
+  /** After a group's offsets are committed (or their commit failed and was logged). */
+  onStored: (group: StoredGroup) => void;
+  /** Intake pauses while this many events wait behind the group being stored. */
+  maxWaitingEvents: number;
+  /** How often paused intake heartbeats. */
+  heartbeatIntervalMs: number;
+}
+
+export interface Writer {
+  /** Queues a batch; false once the writer takes no more (draining, or a group was given up). */
+  add(batch: PendingBatch): boolean;
+  /** Resolves once there is room for more batches, heartbeating while it waits. */
+  waitForRoom(): Promise<void>;
+  /** Takes no more batches; resolves once everything queued is stored and committed, or given up. */
+  drain(): Promise<void>;
+  /** True once a group was given up: nothing after it may be stored or committed. */
+  gaveUp(): boolean;
+}
+
+const partitionKey = ({ topic, partition }: TopicPartition) => `${topic}\u0000${partition}`;
+
+/**
+ * Group commit with one group in flight. Batches from every partition gather while the previous
+ * group is being stored, then go into the database in one transaction, and their offsets are
+ * committed together right after. So the consumer fetches and decodes the next batches while the
+ * database works on the current ones, big transactions amortise their fixed costs, and one
+ * replica's transactions never wait on each other's row locks.
+ *
+ * Groups are stored and committed strictly in order, so an offset is committed only once every
+ * event below it on its partition is stored. Once a group is given up (a store still failing at
+ * shutdown), nothing after it is stored or committed either: all of it is read again later.
+ */
+export function createWriter(options: WriterOptions): Writer {
+  const { logger } = options;
+  let waiting: PendingBatch[] = [];
+  let waitingEvents = 0;
+  let running: Promise<void> | undefined;
+  let accepting = true;
+  let gaveUp = false;
+  let roomWaiters: (() => void)[] = [];
+  /** Offsets whose commit failed: sent again with the next group's (commits are cumulative). */
+  const uncommitted = new Map<string, OffsetCommit>();
+
+  const openRoom = () => {
+    const waiters = roomWaiters;
+    roomWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+
+  const commitStored = async (batches: readonly PendingBatch[]) => {
+    for (const b of batches) {
+      uncommitted.set(partitionKey(b.source), { ...b.source, offset: b.nextOffset });
+    }
+    const offsets = [...uncommitted.values()];
+    try {
+      await options.commit(offsets);
+      for (const o of offsets) {
+        if (uncommitted.get(partitionKey(o)) === o) uncommitted.delete(partitionKey(o));
+      }
+    } catch (error) {
+      // Stored but not committed (e.g. a rebalance is under way): whoever reads the partition
+      // next gets these events again and the store absorbs the copies.
+      logger.warn({ err: error, offsets }, 'offset commit failed; retried with the next group');
+    }
+  };
+
+  const storeGroup = async (batches: PendingBatch[]) => {
+    const events =
+      batches.length === 1 ? (batches[0]?.events ?? []) : batches.flatMap((b) => b.events);
+    const result = await retryUntilDone(() => options.store(events), {
+      keepGoing: options.keepGoing,
+      heartbeat: options.heartbeat,
+      onRetry: options.onRetry,
+    });
+    await commitStored(batches);
+    try {
+      options.onStored({ batches, result, storedAt: Date.now() });
+    } catch (error) {
+      logger.error({ err: error }, 'could not record a stored group');
+    }
+  };
+
+  const run = async () => {
+    // Lets the other partitions' batches of the same fetch join the first group.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (waiting.length > 0) {
+      const group = waiting;
+      waiting = [];
+      waitingEvents = 0;
+      openRoom();
+      try {
+        await storeGroup(group);
+      } catch (error) {
+        const abandoned = [...group, ...waiting];
+        waiting = [];
+        waitingEvents = 0;
+        accepting = false;
+        gaveUp = true;
+        openRoom();
+        const partitions = [...new Set(abandoned.map((b) => partitionKey(b.source)))].length;
+        const level = error instanceof GaveUp ? 'info' : 'error';
+        logger[level](
+          { err: error, batches: abandoned.length, partitions },
+          'batches abandoned uncommitted: they are read again later',
+        );
+      }
+    }
+    running = undefined;
+  };
+
+  return {
+    add(batch) {
+      if (!accepting) return false;
+      waiting.push(batch);
+      waitingEvents += batch.events.length;
+      running ??= run();
+      return true;
+    },
+    async waitForRoom() {
+      while (accepting && waitingEvents >= options.maxWaitingEvents) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          roomWaiters.push(resolve);
+          timer = setTimeout(resolve, options.heartbeatIntervalMs);
+        });
+        clearTimeout(timer);
+        await options.heartbeat().catch(() => undefined);
+      }
+    },
+    async drain() {
+      accepting = false;
+      openRoom();
+      while (running) await running;
+    },
+    gaveUp: () => gaveUp,
+  };
+}
