@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { DEFAULT_LIMITS, type Logger, type Sql } from '@telemetrypulse/shared';
 import { createAuth, type AuthOptions } from './auth.ts';
 import { createResponseCache } from './cache.ts';
-import { httpMetrics } from './metrics.ts';
+import { httpMetrics, liveClientsGauge } from './metrics.ts';
 import { buildOpenApi, type OpenApiDocument } from './openapi.ts';
 import { errorHandler, notFoundHandler } from './problem.ts';
 import type { LiveHub } from './live-hub.ts';
@@ -32,7 +32,7 @@ export const API_VERSION = '1.0.0';
 
 export interface AppOptions {
   sql: Sql;
-  /** Gets this app's HTTP metrics; use one registry per app. */
+  /** Gets this app's HTTP and live-stream metrics; use one registry per app. */
   registry: Registry;
   logger: Logger;
   /** Where ingest publishes; without it ingest answers 503. */
@@ -92,6 +92,7 @@ export function createApi(options: AppOptions): Api {
   // The app's own context first, so every later layer (and every problem) has req.id and req.log.
   app.use(requestContext(logger));
   app.use(httpMetrics(registry));
+  liveClientsGauge(registry, () => options.live?.clients() ?? 0);
 
   // External middleware: security headers, CORS, rate limit, body size, timeout.
   app.use(securityHeaders());

@@ -5,7 +5,9 @@ import {
   createSql,
   describeEnv,
   exitOnStartupFailure,
+  initTracing,
   onShutdown,
+  tracingActive,
 } from '@telemetrypulse/shared';
 import { createApp } from './app.ts';
 import { authOptionsFrom } from './auth.ts';
@@ -15,7 +17,11 @@ import { createKafkaPublisher, warmUp } from './publisher.ts';
 import { PostgresRateLimitStore } from './rate-limit-store.ts';
 import { startServer } from './server.ts';
 
-const USAGE = 'Usage: node apps/api/src/main.ts\n\nServes the TelemetryPulse HTTP API.\n\n';
+const PRELOAD = 'apps/shared/src/tracing-preload.ts';
+const USAGE =
+  `Usage: node [--import ./${PRELOAD}] apps/api/src/main.ts\n\n` +
+  'Serves the TelemetryPulse HTTP API. The preload adds HTTP and express spans when the OTEL_*\n' +
+  'variables turn tracing on.\n\n';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
@@ -24,6 +30,14 @@ async function main(): Promise<void> {
   }
   const config = loadConfig();
   const logger = createLogger('api', config.LOG_LEVEL);
+  // The preload starts tracing before express loads; without it, spans still cover the
+  // database and Kafka, but requests get no server span to hang them on.
+  const preloaded = tracingActive();
+  const tracing = await initTracing('api');
+  if (tracing.enabled) {
+    if (preloaded) logger.info('tracing enabled');
+    else logger.warn(`tracing without HTTP spans: start the API with --import ./${PRELOAD}`);
+  }
   const sql = createSql({
     url: config.DATABASE_URL,
     poolSize: config.DATABASE_POOL_SIZE,

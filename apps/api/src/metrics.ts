@@ -40,3 +40,18 @@ export function httpMetrics(registry: Registry): RequestHandler {
     next();
   };
 }
+
+/**
+ * Open live (SSE) streams of this process, read at scrape time. Every replica exports it, even
+ * at 0, so dashboards and rules tell API targets apart by it (`and on (job, instance)`).
+ */
+export function liveClientsGauge(registry: Registry, clients: () => number): void {
+  new Gauge({
+    name: 'telemetry_api_sse_clients',
+    help: 'Live (Server-Sent Events) streams open on this API process',
+    registers: [registry],
+    collect() {
+      this.set(clients());
+    },
+  });
+}

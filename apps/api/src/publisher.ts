@@ -1,5 +1,5 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
-import type { Logger, TelemetryEvent } from '@telemetrypulse/shared';
+import { sendWithTrace, type Logger, type TelemetryEvent } from '@telemetrypulse/shared';
 
 /** Where ingest puts accepted events. */
 export interface EventPublisher {
@@ -73,11 +73,18 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): EventPubli
           connect().then(async () => {
             // Nothing to send: only connect (readiness uses that to check Kafka).
             if (events.length === 0) return;
-            await producer.send({
-              topic,
-              acks: -1,
-              messages: events.map((e) => ({ key: e.device_id, value: JSON.stringify(e) })),
-            });
+            // A PRODUCER span under the request's span; its traceparent rides on every message.
+            await sendWithTrace(topic, events.length, (headers) =>
+              producer.send({
+                topic,
+                acks: -1,
+                messages: events.map((e) => ({
+                  key: e.device_id,
+                  value: JSON.stringify(e),
+                  headers,
+                })),
+              }),
+            );
           }),
           timeoutMs,
           'publishing to Kafka',

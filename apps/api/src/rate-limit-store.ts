@@ -1,5 +1,6 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 import type { Logger, Sql } from '@telemetrypulse/shared';
+import { inDbSpan } from './db-span.ts';
 
 export interface PostgresRateLimitStoreOptions {
   sql: Sql;
@@ -66,22 +67,27 @@ export class PostgresRateLimitStore implements Store {
   }
 
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
-    const [row] = await this.sql<CounterRow[]>`
-      select hits, reset_at from api_rate_limits
-      where key = ${this.prefix + key} and reset_at > now()`;
+    const [row] = await inDbSpan(
+      'rateLimitGet',
+      () => this.sql<CounterRow[]>`
+        select hits, reset_at from api_rate_limits
+        where key = ${this.prefix + key} and reset_at > now()`,
+    );
     return row && info(row);
   }
 
   async increment(key: string): Promise<ClientRateLimitInfo> {
-    const [row] = await withTimeout(
-      this.sql<CounterRow[]>`
+    const [row] = await inDbSpan('rateLimitIncrement', () =>
+      withTimeout(
+        this.sql<CounterRow[]>`
         insert into api_rate_limits as c (key, hits, reset_at)
         values (${this.prefix + key}, 1, now() + make_interval(secs => ${this.windowMs / 1000}))
         on conflict (key) do update set
           hits = case when c.reset_at <= now() then 1 else c.hits + 1 end,
           reset_at = case when c.reset_at <= now() then excluded.reset_at else c.reset_at end
         returning hits, reset_at`,
-      this.timeoutMs,
+        this.timeoutMs,
+      ),
     );
     if (!row) throw new Error('the rate limit upsert returned no row');
     return info(row);

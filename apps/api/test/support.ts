@@ -17,7 +17,7 @@ export interface TestApi {
 
 /** A fresh database and the API on a free port; close() undoes both. */
 export async function startTestApi(
-  options: Partial<Omit<AppOptions, 'sql' | 'registry' | 'logger'>> = {},
+  options: Partial<Omit<AppOptions, 'sql' | 'logger'>> = {},
   db?: TestDatabase,
 ): Promise<TestApi> {
   const database = db ?? (await createTestDatabase());

@@ -1,5 +1,6 @@
 import type { Sql } from '@telemetrypulse/shared';
 import type { Position } from '../cursor.ts';
+import { traced } from '../db-span.ts';
 
 export interface AlertRow {
   alert_id: number;
@@ -83,31 +84,37 @@ export interface AlertFilter {
 }
 
 /** Newest incidents first, keyset-paginated on (triggered_at, alert_id). */
-export async function selectAlerts(sql: Sql, filter: AlertFilter): Promise<Alert[]> {
-  const conditions = [
-    filter.status && sql`status = ${filter.status}`,
-    filter.siteId && sql`site_id = ${filter.siteId}`,
-    filter.zoneId && sql`zone_id = ${filter.zoneId}`,
-    filter.severity && sql`severity = ${filter.severity}`,
-    filter.from && sql`triggered_at >= ${filter.from}`,
-    filter.to && sql`triggered_at < ${filter.to}`,
-    filter.after &&
-      sql`(triggered_at, alert_id) < (${new Date(filter.after.timeMs)}, ${filter.after.id})`,
-  ].filter((c) => typeof c === 'object');
-  const where = conditions.reduce((all, c) => sql`${all} and ${c}`, sql`true`);
-  const rows = await sql<AlertRow[]>`
+export const selectAlerts = traced(
+  'selectAlerts',
+  async function selectAlerts(sql: Sql, filter: AlertFilter): Promise<Alert[]> {
+    const conditions = [
+      filter.status && sql`status = ${filter.status}`,
+      filter.siteId && sql`site_id = ${filter.siteId}`,
+      filter.zoneId && sql`zone_id = ${filter.zoneId}`,
+      filter.severity && sql`severity = ${filter.severity}`,
+      filter.from && sql`triggered_at >= ${filter.from}`,
+      filter.to && sql`triggered_at < ${filter.to}`,
+      filter.after &&
+        sql`(triggered_at, alert_id) < (${new Date(filter.after.timeMs)}, ${filter.after.id})`,
+    ].filter((c) => typeof c === 'object');
+    const where = conditions.reduce((all, c) => sql`${all} and ${c}`, sql`true`);
+    const rows = await sql<AlertRow[]>`
     select ${sql(ALERT_COLUMNS)} from telemetry_alerts
     where ${where}
     order by triggered_at desc, alert_id desc
     limit ${filter.limit}`;
-  return rows.map(toAlert);
-}
+    return rows.map(toAlert);
+  },
+);
 
-export async function selectAlert(sql: Sql, alertId: number): Promise<Alert | undefined> {
-  const [row] = await sql<AlertRow[]>`
+export const selectAlert = traced(
+  'selectAlert',
+  async function selectAlert(sql: Sql, alertId: number): Promise<Alert | undefined> {
+    const [row] = await sql<AlertRow[]>`
     select ${sql(ALERT_COLUMNS)} from telemetry_alerts where alert_id = ${alertId}`;
-  return row && toAlert(row);
-}
+    return row && toAlert(row);
+  },
+);
 
 export type AlertAction = 'acknowledge' | 'resolve';
 
@@ -120,31 +127,34 @@ export type ActionOutcome =
  * Acknowledges an open incident, or resolves one that is not resolved yet, recording who did it
  * and their comment. One conditional update, so two people acting at once cannot both succeed.
  */
-export async function applyAlertAction(
-  sql: Sql,
-  {
-    alertId,
-    action,
-    by,
-    comment,
-  }: {
-    alertId: number;
-    action: AlertAction;
-    by: string;
-    comment?: string | undefined;
-  },
-): Promise<ActionOutcome> {
-  const change =
-    action === 'acknowledge'
-      ? sql`status = 'acknowledged', acknowledged_at = now(), acknowledged_by = ${by}`
-      : sql`status = 'resolved', resolved_at = now(), resolved_by = ${by}`;
-  const allowed = action === 'acknowledge' ? sql`status = 'open'` : sql`status <> 'resolved'`;
-  const [row] = await sql<AlertRow[]>`
+export const applyAlertAction = traced(
+  'applyAlertAction',
+  async function applyAlertAction(
+    sql: Sql,
+    {
+      alertId,
+      action,
+      by,
+      comment,
+    }: {
+      alertId: number;
+      action: AlertAction;
+      by: string;
+      comment?: string | undefined;
+    },
+  ): Promise<ActionOutcome> {
+    const change =
+      action === 'acknowledge'
+        ? sql`status = 'acknowledged', acknowledged_at = now(), acknowledged_by = ${by}`
+        : sql`status = 'resolved', resolved_at = now(), resolved_by = ${by}`;
+    const allowed = action === 'acknowledge' ? sql`status = 'open'` : sql`status <> 'resolved'`;
+    const [row] = await sql<AlertRow[]>`
     update telemetry_alerts set ${change},
       comment = coalesce(${comment ?? null}::text, comment), updated_at = now()
     where alert_id = ${alertId} and ${allowed}
     returning ${sql(ALERT_COLUMNS)}`;
-  if (row) return { outcome: 'done', alert: toAlert(row) };
-  const current = await selectAlert(sql, alertId);
-  return current ? { outcome: 'conflict', status: current.status } : { outcome: 'missing' };
-}
+    if (row) return { outcome: 'done', alert: toAlert(row) };
+    const current = await selectAlert(sql, alertId);
+    return current ? { outcome: 'conflict', status: current.status } : { outcome: 'missing' };
+  },
+);

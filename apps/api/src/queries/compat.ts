@@ -1,4 +1,5 @@
 import type { Sql } from '@telemetrypulse/shared';
+import { traced } from '../db-span.ts';
 
 // Row shapes of the original API's routes; field names are the original's.
 
@@ -22,9 +23,11 @@ export interface TrendFilter {
  * The newest windows of a sensor, one point per window: zones (and sites) in the same window are
  * merged exactly from their sums and counts, not averaged averages.
  */
-export async function selectTrend(sql: Sql, filter: TrendFilter): Promise<TrendPoint[]> {
-  const table = sql(filter.window === '5m' ? 'telemetry_agg_5m' : 'telemetry_agg_15m');
-  const rows = await sql<{ window_start: Date; avg: number; min: number; max: number }[]>`
+export const selectTrend = traced(
+  'selectTrend',
+  async function selectTrend(sql: Sql, filter: TrendFilter): Promise<TrendPoint[]> {
+    const table = sql(filter.window === '5m' ? 'telemetry_agg_5m' : 'telemetry_agg_15m');
+    const rows = await sql<{ window_start: Date; avg: number; min: number; max: number }[]>`
     select window_start,
            (sum(sum_value) / sum(count_events))::float8 as avg,
            min(min_value) as min, max(max_value) as max
@@ -35,13 +38,14 @@ export async function selectTrend(sql: Sql, filter: TrendFilter): Promise<TrendP
     group by window_start
     order by window_start desc
     limit ${filter.limit}`;
-  return rows.map((r) => ({
-    timestamp: r.window_start.toISOString(),
-    avg: r.avg,
-    min: r.min,
-    max: r.max,
-  }));
-}
+    return rows.map((r) => ({
+      timestamp: r.window_start.toISOString(),
+      avg: r.avg,
+      min: r.min,
+      max: r.max,
+    }));
+  },
+);
 
 interface AlertRow {
   alert_id: number;
@@ -84,30 +88,36 @@ async function newestAlerts(sql: Sql, limit: number): Promise<AlertRow[]> {
     limit ${limit}`;
 }
 
-export async function selectLegacyAlerts(sql: Sql, limit: number): Promise<LegacyAlert[]> {
-  return (await newestAlerts(sql, limit)).map((r) => ({
-    alert_id: r.alert_id,
-    site_id: r.site_id,
-    zone_id: r.zone_id,
-    alert_type: r.alert_type,
-    threshold: r.threshold,
-    value: r.value,
-    triggered_at: r.triggered_at.toISOString(),
-    resolved: r.status === 'resolved',
-  }));
-}
+export const selectLegacyAlerts = traced(
+  'selectLegacyAlerts',
+  async function selectLegacyAlerts(sql: Sql, limit: number): Promise<LegacyAlert[]> {
+    return (await newestAlerts(sql, limit)).map((r) => ({
+      alert_id: r.alert_id,
+      site_id: r.site_id,
+      zone_id: r.zone_id,
+      alert_type: r.alert_type,
+      threshold: r.threshold,
+      value: r.value,
+      triggered_at: r.triggered_at.toISOString(),
+      resolved: r.status === 'resolved',
+    }));
+  },
+);
 
-export async function selectRecentAlerts(sql: Sql, limit: number): Promise<RecentAlert[]> {
-  return (await newestAlerts(sql, limit)).map((r) => ({
-    alert_id: r.alert_id,
-    site: r.site_id,
-    zone: r.zone_id,
-    type: r.alert_type,
-    value: r.value,
-    threshold: r.threshold,
-    time: r.triggered_at.toISOString(),
-  }));
-}
+export const selectRecentAlerts = traced(
+  'selectRecentAlerts',
+  async function selectRecentAlerts(sql: Sql, limit: number): Promise<RecentAlert[]> {
+    return (await newestAlerts(sql, limit)).map((r) => ({
+      alert_id: r.alert_id,
+      site: r.site_id,
+      zone: r.zone_id,
+      type: r.alert_type,
+      value: r.value,
+      threshold: r.threshold,
+      time: r.triggered_at.toISOString(),
+    }));
+  },
+);
 
 export interface ZoneOccupancy {
   site_id: string;
@@ -116,19 +126,22 @@ export interface ZoneOccupancy {
 }
 
 /** Average occupancy per (site, zone) over the 5-minute windows starting since `since`. */
-export async function selectOccupancy(
-  sql: Sql,
-  { siteId, since }: { siteId?: string | undefined; since: Date },
-): Promise<ZoneOccupancy[]> {
-  const rows = await sql<ZoneOccupancy[]>`
+export const selectOccupancy = traced(
+  'selectOccupancy',
+  async function selectOccupancy(
+    sql: Sql,
+    { siteId, since }: { siteId?: string | undefined; since: Date },
+  ): Promise<ZoneOccupancy[]> {
+    const rows = await sql<ZoneOccupancy[]>`
     select site_id, zone_id, (sum(sum_value) / sum(count_events))::float8 as occupancy_rate
     from telemetry_agg_5m
     where sensor_type = 'occupancy' and window_start >= ${since}
       ${siteId === undefined ? sql`` : sql`and site_id = ${siteId}`}
     group by site_id, zone_id
     order by site_id, zone_id`;
-  return rows.map((r) => ({ ...r }));
-}
+    return rows.map((r) => ({ ...r }));
+  },
+);
 
 export interface DeviceSummary {
   device_id: string;
@@ -142,25 +155,28 @@ export interface DeviceSummary {
  * retention), and its average temperature and highest CO2 over the `periodMs` before that.
  * Undefined when it never reported.
  */
-export async function selectDeviceSummary(
-  sql: Sql,
-  { deviceId, since, periodMs }: { deviceId: string; since: Date; periodMs: number },
-): Promise<DeviceSummary | undefined> {
-  const [seen] = await sql<{ last_seen: Date }[]>`
+export const selectDeviceSummary = traced(
+  'selectDeviceSummary',
+  async function selectDeviceSummary(
+    sql: Sql,
+    { deviceId, since, periodMs }: { deviceId: string; since: Date; periodMs: number },
+  ): Promise<DeviceSummary | undefined> {
+    const [seen] = await sql<{ last_seen: Date }[]>`
     select ts_event as last_seen from telemetry_events
     where device_id = ${deviceId} and ts_event >= ${since}
     order by ts_event desc limit 1`;
-  if (!seen) return undefined;
-  const from = new Date(Math.max(seen.last_seen.getTime() - periodMs, since.getTime()));
-  const [stats] = await sql<{ avg_temp: number | null; max_co2: number | null }[]>`
+    if (!seen) return undefined;
+    const from = new Date(Math.max(seen.last_seen.getTime() - periodMs, since.getTime()));
+    const [stats] = await sql<{ avg_temp: number | null; max_co2: number | null }[]>`
     select avg(value) filter (where sensor_type = 'temperature') as avg_temp,
            max(value) filter (where sensor_type = 'co2') as max_co2
     from telemetry_events
     where device_id = ${deviceId} and ts_event >= ${from} and ts_event <= ${seen.last_seen}`;
-  return {
-    device_id: deviceId,
-    avg_temp: stats?.avg_temp ?? null,
-    max_co2: stats?.max_co2 ?? null,
-    last_seen: seen.last_seen.toISOString(),
-  };
-}
+    return {
+      device_id: deviceId,
+      avg_temp: stats?.avg_temp ?? null,
+      max_co2: stats?.max_co2 ?? null,
+      last_seen: seen.last_seen.toISOString(),
+    };
+  },
+);

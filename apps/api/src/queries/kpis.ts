@@ -1,4 +1,5 @@
 import type { Sql } from '@telemetrypulse/shared';
+import { traced } from '../db-span.ts';
 
 /** One row of `GET /kpis/live`; field names are the original API's. */
 export interface LiveKpi {
@@ -29,11 +30,10 @@ export interface LiveKpiFilter {
 }
 
 /** The latest 5-minute window of every (site, zone, sensor) that reported since `since`. */
-export async function selectLiveKpis(
-  sql: Sql,
-  { siteId, since }: LiveKpiFilter,
-): Promise<LiveKpi[]> {
-  const rows = await sql<LiveKpiRow[]>`
+export const selectLiveKpis = traced(
+  'selectLiveKpis',
+  async function selectLiveKpis(sql: Sql, { siteId, since }: LiveKpiFilter): Promise<LiveKpi[]> {
+    const rows = await sql<LiveKpiRow[]>`
     select distinct on (site_id, zone_id, sensor_type)
       site_id, zone_id, sensor_type,
       avg_value as current_avg,
@@ -45,14 +45,15 @@ export async function selectLiveKpis(
       ${siteId === undefined ? sql`` : sql`and site_id = ${siteId}`}
     order by site_id, zone_id, sensor_type, window_start desc
   `;
-  return rows.map((row) => ({
-    site_id: row.site_id,
-    zone_id: row.zone_id,
-    sensor_type: row.sensor_type,
-    current_avg: row.current_avg,
-    current_max: row.current_max,
-    // bigint: a number only if the client was built by createSql; do not depend on that here.
-    sample_count: Number(row.sample_count),
-    last_updated: row.last_updated.toISOString(),
-  }));
-}
+    return rows.map((row) => ({
+      site_id: row.site_id,
+      zone_id: row.zone_id,
+      sensor_type: row.sensor_type,
+      current_avg: row.current_avg,
+      current_max: row.current_max,
+      // bigint: a number only if the client was built by createSql; do not depend on that here.
+      sample_count: Number(row.sample_count),
+      last_updated: row.last_updated.toISOString(),
+    }));
+  },
+);

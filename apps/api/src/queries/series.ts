@@ -1,4 +1,5 @@
 import type { Sql } from '@telemetrypulse/shared';
+import { traced } from '../db-span.ts';
 
 export const BUCKETS = {
   '5m': 300_000,
@@ -68,10 +69,12 @@ const SOURCE: Record<Bucket, string> = {
  * (5m, 15m, and the hourly rollup of the 15m windows): sums and counts add up, min of mins, max
  * of maxes, never an average of averages.
  */
-export async function selectAggregateSeries(sql: Sql, f: SeriesFilter): Promise<SeriesPoint[]> {
-  const table = sql(SOURCE[f.bucket]);
-  const width = `${BUCKETS[f.bucket] / 60_000} minutes`;
-  const rows = await sql<PointRow[]>`
+export const selectAggregateSeries = traced(
+  'selectAggregateSeries',
+  async function selectAggregateSeries(sql: Sql, f: SeriesFilter): Promise<SeriesPoint[]> {
+    const table = sql(SOURCE[f.bucket]);
+    const width = `${BUCKETS[f.bucket] / 60_000} minutes`;
+    const rows = await sql<PointRow[]>`
     select date_bin(${width}::interval, window_start, timestamptz '1970-01-01 00:00:00+00') as start,
            sum(count_events)::bigint as count,
            (sum(sum_value) / sum(count_events))::float8 as avg,
@@ -81,16 +84,19 @@ export async function selectAggregateSeries(sql: Sql, f: SeriesFilter): Promise<
       ${f.zoneId === undefined ? sql`` : sql`and zone_id = ${f.zoneId}`}
       and window_start >= ${f.from} and window_start < ${f.to}
     group by 1 order by 1`;
-  return rows.map(toPoint);
-}
+    return rows.map(toPoint);
+  },
+);
 
 /** Buckets of one device's raw events. */
-export async function selectDeviceSeries(
-  sql: Sql,
-  f: SeriesFilter & { deviceId: string },
-): Promise<SeriesPoint[]> {
-  const width = `${BUCKETS[f.bucket] / 60_000} minutes`;
-  const rows = await sql<PointRow[]>`
+export const selectDeviceSeries = traced(
+  'selectDeviceSeries',
+  async function selectDeviceSeries(
+    sql: Sql,
+    f: SeriesFilter & { deviceId: string },
+  ): Promise<SeriesPoint[]> {
+    const width = `${BUCKETS[f.bucket] / 60_000} minutes`;
+    const rows = await sql<PointRow[]>`
     select date_bin(${width}::interval, ts_event, timestamptz '1970-01-01 00:00:00+00') as start,
            count(*)::bigint as count, avg(value) as avg, min(value) as min, max(value) as max
     from telemetry_events
@@ -99,5 +105,6 @@ export async function selectDeviceSeries(
       ${f.zoneId === undefined ? sql`` : sql`and zone_id = ${f.zoneId}`}
       and ts_event >= ${f.from} and ts_event < ${f.to}
     group by 1 order by 1`;
-  return rows.map(toPoint);
-}
+    return rows.map(toPoint);
+  },
+);

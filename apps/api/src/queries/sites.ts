@@ -1,4 +1,5 @@
 import type { Sql } from '@telemetrypulse/shared';
+import { traced } from '../db-span.ts';
 
 export interface SiteSummary {
   site_id: string;
@@ -18,11 +19,13 @@ interface SiteRow extends Omit<SiteSummary, 'last_event_at'> {
  * events of the recent past are cheap to read; the registry's spec may be empty for sites the
  * processor discovered). Open alerts are those not resolved (open or acknowledged).
  */
-export async function selectSites(
-  sql: Sql,
-  { siteId, activeSince }: { siteId?: string; activeSince: Date },
-): Promise<SiteSummary[]> {
-  const rows = await sql<SiteRow[]>`
+export const selectSites = traced(
+  'selectSites',
+  async function selectSites(
+    sql: Sql,
+    { siteId, activeSince }: { siteId?: string; activeSince: Date },
+  ): Promise<SiteSummary[]> {
+    const rows = await sql<SiteRow[]>`
     select s.site_id, s.display_name, s.last_event_at,
            coalesce(a.zone_count, 0)::int as zone_count,
            coalesce(a.device_count, 0)::int as device_count,
@@ -38,8 +41,9 @@ export async function selectSites(
     ) o on true
     ${siteId === undefined ? sql`` : sql`where s.site_id = ${siteId}`}
     order by s.site_id`;
-  return rows.map((r) => ({ ...r, last_event_at: r.last_event_at?.toISOString() ?? null }));
-}
+    return rows.map((r) => ({ ...r, last_event_at: r.last_event_at?.toISOString() ?? null }));
+  },
+);
 
 export interface ZoneReading {
   sensor_type: string;
@@ -54,27 +58,30 @@ export interface ZoneLatest {
 }
 
 /** The latest raw reading per zone and sensor of a site since `since`. */
-export async function selectLatestReadings(
-  sql: Sql,
-  { siteId, since }: { siteId: string; since: Date },
-): Promise<ZoneLatest[]> {
-  const rows = await sql<
-    { zone_id: string; sensor_type: string; value: number; device_id: string; ts_event: Date }[]
-  >`
+export const selectLatestReadings = traced(
+  'selectLatestReadings',
+  async function selectLatestReadings(
+    sql: Sql,
+    { siteId, since }: { siteId: string; since: Date },
+  ): Promise<ZoneLatest[]> {
+    const rows = await sql<
+      { zone_id: string; sensor_type: string; value: number; device_id: string; ts_event: Date }[]
+    >`
     select distinct on (zone_id, sensor_type) zone_id, sensor_type, value, device_id, ts_event
     from telemetry_events
     where site_id = ${siteId} and ts_event >= ${since}
     order by zone_id, sensor_type, ts_event desc`;
-  const zones = new Map<string, ZoneReading[]>();
-  for (const r of rows) {
-    const readings = zones.get(r.zone_id) ?? [];
-    readings.push({
-      sensor_type: r.sensor_type,
-      value: r.value,
-      device_id: r.device_id,
-      ts_event: r.ts_event.toISOString(),
-    });
-    zones.set(r.zone_id, readings);
-  }
-  return [...zones].map(([zone_id, readings]) => ({ zone_id, readings }));
-}
+    const zones = new Map<string, ZoneReading[]>();
+    for (const r of rows) {
+      const readings = zones.get(r.zone_id) ?? [];
+      readings.push({
+        sensor_type: r.sensor_type,
+        value: r.value,
+        device_id: r.device_id,
+        ts_event: r.ts_event.toISOString(),
+      });
+      zones.set(r.zone_id, readings);
+    }
+    return [...zones].map(([zone_id, readings]) => ({ zone_id, readings }));
+  },
+);
