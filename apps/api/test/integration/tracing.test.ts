@@ -4,14 +4,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { SpanKind } from '@opentelemetry/api';
 import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace';
 import type { IHeaders } from 'kafkajs';
-import { initTracing, type Tracing } from '@telemetrypulse/shared';
+import { initTracing, SpanKind, type Tracing } from '@telemetrypulse/shared';
 import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
 import { createKafkaPublisher, type EventPublisher } from '../../src/publisher.ts';
 import { logger, startTestApi, type TestApi } from '../support.ts';
