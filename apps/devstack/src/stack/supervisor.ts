@@ -25,8 +25,12 @@ async function assertPortFree(port: number, variable: string): Promise<void> {
   }
 }
 
-function appEntry(app: string): string {
-  return path.join(REPO_ROOT, 'apps', app, 'src', 'main.ts');
+// The tracing preload patches http/express before the app loads them; it does nothing unless an
+// OTEL exporter is configured, so every app starts through it.
+const TRACING_PRELOAD = path.join(REPO_ROOT, 'apps', 'shared', 'src', 'tracing-preload.ts');
+
+function appEntry(app: string): string[] {
+  return ['--import', TRACING_PRELOAD, path.join(REPO_ROOT, 'apps', app, 'src', 'main.ts')];
 }
 
 /**
@@ -114,11 +118,11 @@ export async function runStack(settings: StackSettings): Promise<void> {
       HTTP_HOST: '127.0.0.1',
     };
     const logFile = (name: string) => path.join(STACK_FILES.logs, `${name}.log`);
-    const start = (name: string, app: string, extra: Record<string, string>): Child => {
+    const start = (name: string, app: string[], extra: Record<string, string>): Child => {
       const child = startChild({
         name,
         command: process.execPath,
-        args: [app],
+        args: app,
         env: { ...env, ...extra },
         logFile: logFile(name),
       });
