@@ -59,7 +59,8 @@ format: $(NPM_INSTALL_STAMP)
 test-unit: $(NPM_INSTALL_STAMP)
 	npm run test:unit
 
-test: install lint typecheck
+# tools first: a cold machine builds Kubernetes and helm visibly here, not inside a test hook.
+test: install tools lint typecheck
 	npm test
 
 bench: install

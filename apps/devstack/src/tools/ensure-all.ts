@@ -1,5 +1,7 @@
 // Everything `make tools` prepares ahead of the tests, so no test has to build it first.
+import path from 'node:path';
 import { ensureKubeBinaries } from '../kube/binaries.ts';
+import { installPrometheus } from '../prometheus/install.ts';
 import { ensureActionlint } from './actionlint.ts';
 import { fetchCrds } from './crds.ts';
 import { ensureHelm } from './helm.ts';
@@ -10,11 +12,13 @@ export async function ensureAllTools(): Promise<Record<string, string>> {
   const helm = await ensureHelm();
   const actionlint = await ensureActionlint();
   const kube = await ensureKubeBinaries();
+  const prometheus = await installPrometheus();
   return {
     helm,
     actionlint,
     'KEDA CRDs': crds.keda.dir,
     'prometheus-operator CRDs': crds.prometheusOperator.dir,
     'kube-apiserver, kube-controller-manager, etcd': kube.dir,
+    'prometheus, promtool': path.dirname(prometheus.prometheus),
   };
 }
