@@ -19,6 +19,8 @@ export const ProcessorEnv = Type.Object({
   ALERTS_TOPIC: Type.String({ minLength: 1, default: TOPICS.alerts }),
   // Site rule changes arrive by notification; this reload is the safety net behind it.
   SITE_RULES_REFRESH_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
+  // The zone, alert and last-event gauges are read from the database this often.
+  BUILDING_METRICS_REFRESH_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 15 }),
   CONSUMER_GROUP: Type.String({ minLength: 1, default: PROCESSOR_GROUP }),
   PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, maximum: 64, default: 3 }),
   // How long the group waits for a silent replica (e.g. killed) before giving its partitions away.

@@ -10,11 +10,13 @@ import {
   ensurePartitions,
   ensureTopics,
   exitOnStartupFailure,
+  initTracing,
   isDatabaseReachable,
   onShutdown,
   startOpsServer,
   topicSpecs,
 } from '@telemetrypulse/shared';
+import { startBuildingGauges } from './building-gauges.ts';
 import { loadConfig, ProcessorEnv } from './config.ts';
 import { startProcessor } from './consumer.ts';
 import { startOutboxPublisher } from './outbox.ts';
@@ -28,6 +30,9 @@ async function main(): Promise<void> {
   // A bad combination of retention periods fails here, at startup.
   const retention = retentionPolicy(config);
   const logger = createLogger('processor', config.LOG_LEVEL);
+  // Started through the preload the SDK is already running; this then returns its handle.
+  const tracing = await initTracing('processor');
+  if (tracing.enabled) logger.info('tracing enabled');
   const registry = createMetricsRegistry('processor');
   const sql = createSql({
     url: config.DATABASE_URL,
@@ -74,6 +79,13 @@ async function main(): Promise<void> {
     registry,
     topic: config.ALERTS_TOPIC,
   });
+  const buildingGauges = startBuildingGauges({
+    sql,
+    registry,
+    rules: siteRules,
+    logger,
+    refreshMs: config.BUILDING_METRICS_REFRESH_SECONDS * 1000,
+  });
   const processor = await startProcessor({
     kafka,
     sql,
@@ -107,6 +119,7 @@ async function main(): Promise<void> {
     // The last batch commits its outbox rows before the publisher's final flush sends them.
     await processor.stop();
     await retentionSchedule.stop();
+    await buildingGauges.stop();
     await outbox.stop();
     await siteRules.stop();
     await ops.close();

@@ -1,12 +1,14 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface ProcessorMetrics {
   consumed: Counter;
   stored: Counter;
   duplicates: Counter;
   invalid: Counter<'reason'>;
-  deadLetters: Counter;
+  deadLetters: Counter<'reason'>;
   batchSeconds: Histogram;
+  transactionSeconds: Histogram;
+  consumerLag: Gauge<'topic' | 'partition'>;
   batchSize: Histogram;
   storeRetries: Counter;
   late: Counter;
@@ -40,13 +42,26 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
     }),
     deadLetters: new Counter({
       name: 'telemetry_processor_dlq_messages_total',
-      help: 'Messages written to the dead-letter topic',
+      help: 'Messages written to the dead-letter topic, by reason (as the invalid events)',
+      labelNames: ['reason'],
       registers,
     }),
     batchSeconds: new Histogram({
       name: 'telemetry_processor_batch_duration_seconds',
       help: 'Time to process one batch, from decode to offset commit',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    transactionSeconds: new Histogram({
+      name: 'telemetry_processor_db_transaction_duration_seconds',
+      help: 'Time of one committed database transaction storing a group of batches',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'telemetry_processor_consumer_lag_messages',
+      help: 'Messages behind the end of each partition this replica owns (0 when caught up)',
+      labelNames: ['topic', 'partition'],
       registers,
     }),
     batchSize: new Histogram({
