@@ -11,14 +11,16 @@ import { createWriter, type StoredGroup, type Writer } from './writer.ts';
 
 const DEFAULT_LATE_AFTER_MS = 300_000;
 /**
- * Fetch sizes bound the memory a replica holds: one fetch response (at most FETCH_MAX_BYTES)
- * is decoded into messages at a time. 4 MiB is some 16,000 events of 250 bytes, plenty to keep
- * the database busy; larger fetches only grew the heap.
+ * Fetch sizes bound the memory a replica holds: one fetch response is decoded into messages at
+ * a time. 2 MiB is some 8,000 events of 250 bytes, plenty to keep the database busy while the
+ * previous group is stored; larger fetches only grew the heap.
  */
-const FETCH_MAX_BYTES = 4 * 1024 * 1024;
-const FETCH_MAX_BYTES_PER_PARTITION = 1024 * 1024;
+export const FETCH_OPTIONS = {
+  maxBytes: 2 * 1024 * 1024,
+  maxBytesPerPartition: 512 * 1024,
+} as const;
 /** Events that may wait behind the group being stored before intake pauses. */
-const MAX_WAITING_EVENTS = 20_000;
+const MAX_WAITING_EVENTS = 8_000;
 
 export interface ProcessorOptions {
   kafka: Kafka;
@@ -67,8 +69,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     allowAutoTopicCreation: false,
     sessionTimeout,
     heartbeatInterval,
-    maxBytes: FETCH_MAX_BYTES,
-    maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
+    ...FETCH_OPTIONS,
   });
   let running = false;
   let stopping = false;

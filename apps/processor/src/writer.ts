@@ -108,12 +108,24 @@ export function createWriter(options: WriterOptions): Writer {
   const storeGroup = async (batches: PendingBatch[]) => {
     const events =
       batches.length === 1 ? (batches[0]?.events ?? []) : batches.flatMap((b) => b.events);
+    const startedAt = performance.now();
     const result = await retryUntilDone(() => options.store(events), {
       keepGoing: options.keepGoing,
       heartbeat: options.heartbeat,
       onRetry: options.onRetry,
     });
+    const storedAt = performance.now();
     await commitStored(batches);
+    logger.debug(
+      {
+        batches: batches.length,
+        events: events.length,
+        storeMs: Math.round(storedAt - startedAt),
+        commitMs: Math.round(performance.now() - storedAt),
+        waitingEvents,
+      },
+      'group stored',
+    );
     try {
       options.onStored({ batches, result, storedAt: Date.now() });
     } catch (error) {
