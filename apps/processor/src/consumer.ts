@@ -1,8 +1,15 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import type { Logger, Sql, ValidationLimits } from '@telemetrypulse/shared';
+import {
+  processWithTrace,
+  type Logger,
+  type Sql,
+  type ValidationLimits,
+} from '@telemetrypulse/shared';
 import { decodeBatch } from './batch.ts';
+import { timeTransaction } from './db-transaction.ts';
 import { sendToDeadLetters } from './dlq.ts';
+import { trackConsumerLag } from './lag.ts';
 import { createProcessorMetrics, reasonLabel, type ProcessorMetrics } from './metrics.ts';
 import { GaveUp, retryUntilDone } from './retry.ts';
 import type { AlertRules } from './rules.ts';
@@ -78,7 +85,10 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
 
   const writer = createWriter({
     logger,
-    store: (events) => storeBatch(options.sql, events, options.rules),
+    store: (events) =>
+      timeTransaction(metrics.transactionSeconds, events.length, () =>
+        storeBatch(options.sql, events, options.rules),
+      ),
     commit: (offsets) => consumer.commitOffsets(offsets),
     keepGoing: () => !stopping,
     heartbeat: () => heartbeat(),
@@ -102,6 +112,14 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     running = false;
     logger.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
   });
+  // Listens for the group join, so before the consumer runs.
+  const lag = trackConsumerLag({
+    consumer,
+    admin: kafka.admin(),
+    groupId: options.groupId,
+    gauge: metrics.consumerLag,
+    logger,
+  });
   await consumer.subscribe({ topic: topics.events, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
@@ -111,7 +129,9 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       // A plain closure in kafkajs, not a method.
       // eslint-disable-next-line @typescript-eslint/unbound-method
       heartbeat = payload.heartbeat;
-      return takeBatch(payload, options, producer, writer, metrics, () => !stopping);
+      return processWithTrace(payload.batch.topic, payload.batch.messages, () =>
+        takeBatch(payload, options, producer, writer, metrics, () => !stopping),
+      );
     },
   });
 
@@ -122,6 +142,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       // Store and commit what was taken while still a member of the group (kafkajs drops
       // commits once its consumer stops), then leave.
       await writer.drain();
+      await lag.stop();
       await consumer.disconnect();
       await producer.disconnect();
       running = false;
@@ -165,9 +186,10 @@ async function takeBatch(
       if (error instanceof GaveUp) return;
       throw error;
     }
-    metrics.deadLetters.inc(decoded.rejected.length);
     for (const r of decoded.rejected) {
-      metrics.invalid.inc({ reason: reasonLabel(r.reason) });
+      const reason = reasonLabel(r.reason);
+      metrics.invalid.inc({ reason });
+      metrics.deadLetters.inc({ reason });
       logger.warn(
         { reason: r.reason, offset: r.message.offset, ...source },
         'invalid event sent to the dead-letter topic',
