@@ -191,7 +191,11 @@ describe('dashboards and alert rules against a real Prometheus scraping the plat
     const scraper = prometheus;
     await waitFor(
       `every app answering /metrics (logs in ${logDir})`,
-      async () => (await scraper.targets()).every((t) => t.health === 'up'),
+      // Until Prometheus has discovered its targets the list is empty, and every() of [] is true.
+      async () => {
+        const targets = await scraper.targets();
+        return targets.length === 3 && targets.every((t) => t.health === 'up');
+      },
       120_000,
       1000,
     );
