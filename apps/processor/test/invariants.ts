@@ -9,12 +9,18 @@ export async function rawCounts(db: TestDatabase): Promise<{ rows: number; disti
   return row ?? { rows: 0, distinct: 0 };
 }
 
+const WINDOWS = {
+  telemetry_agg_5m: '5 minutes',
+  telemetry_agg_15m: '15 minutes',
+  telemetry_agg_1h: '1 hour',
+} as const;
+
 /** Rows where a stored aggregate and a recomputation from raw events disagree, both ways. */
 export async function aggregateMismatches(
   db: TestDatabase,
-  table: 'telemetry_agg_5m' | 'telemetry_agg_15m',
+  table: keyof typeof WINDOWS,
 ): Promise<unknown[]> {
-  const width = table === 'telemetry_agg_5m' ? '5 minutes' : '15 minutes';
+  const width = WINDOWS[table];
   const rows = await db.sql`
     with recomputed as (
       select site_id, zone_id, sensor_type,
@@ -30,6 +36,17 @@ export async function aggregateMismatches(
     union all
     (select 'not backed by raw events' as problem, * from (table stored except table recomputed) b)`;
   return [...rows];
+}
+
+/** aggregateMismatches of every window table, each row tagged with its table. */
+export async function windowMismatches(db: TestDatabase): Promise<unknown[]> {
+  const tables = Object.keys(WINDOWS) as (keyof typeof WINDOWS)[];
+  const found = await Promise.all(
+    tables.map(async (table) =>
+      (await aggregateMismatches(db, table)).map((row) => ({ table, row })),
+    ),
+  );
+  return found.flat();
 }
 
 /** Valid events of one site spread over the last `spanMs`, values inside the normal bands. */

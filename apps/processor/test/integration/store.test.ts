@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_ALERT_RULES, type TelemetryEvent } from '@telemetrypulse/shared';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import { storeBatch } from '../../src/store.ts';
-import { aggregateMismatches, rawCounts } from '../invariants.ts';
+import { windowMismatches, rawCounts } from '../invariants.ts';
 
 function event(overrides: Partial<TelemetryEvent> = {}): TelemetryEvent {
   return {
@@ -67,10 +67,60 @@ describe('batch store (real PostgreSQL)', () => {
     assert.deepEqual([second.stored.length, second.duplicates, second.incidents], [0, 1, []]);
 
     assert.deepEqual(await rawCounts(db), { rows: 2, distinct: 2 });
-    assert.deepEqual(await aggregateMismatches(db, 'telemetry_agg_5m'), []);
-    assert.deepEqual(await aggregateMismatches(db, 'telemetry_agg_15m'), []);
+    assert.deepEqual(await windowMismatches(db), []);
     const [alerts] = await db.sql<{ n: number; count: number }[]>`
       select count(*)::int as n, sum(event_count)::int as count from telemetry_alerts`;
     assert.deepEqual(alerts, { n: 1, count: 1 });
+  });
+
+  it('when batches span hours and revisit them, then every hourly window equals its raw rows (written once, not also by the trigger)', async () => {
+    const hour = 3_600_000;
+    const base = Math.floor(Date.now() / hour) * hour - 3 * hour;
+    const at = (ms: number) => new Date(base + ms).toISOString();
+    await storeBatch(
+      db.sql,
+      [event({ ts_event: at(10), value: 20 }), event({ ts_event: at(hour + 10), value: 23 })],
+      DEFAULT_ALERT_RULES,
+    );
+    await storeBatch(
+      db.sql,
+      [
+        event({ ts_event: at(50 * 60_000), value: 19 }),
+        event({ ts_event: at(2 * hour), value: 25 }),
+      ],
+      DEFAULT_ALERT_RULES,
+    );
+    const hours = await db.sql<{ count: number }[]>`
+      select count_events::int as count from telemetry_agg_1h order by window_start`;
+    assert.deepEqual(
+      hours.map((h) => h.count),
+      [2, 1, 1],
+    );
+    assert.deepEqual(await windowMismatches(db), []);
+  });
+
+  it('when another writer changes 15-minute windows, then the trigger still rolls them up into hours', async () => {
+    const start = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000);
+    const quarter = new Date(start.getTime() + 15 * 60_000);
+    await storeBatch(
+      db.sql,
+      [event({ ts_event: start.toISOString(), value: 20 })],
+      DEFAULT_ALERT_RULES,
+    );
+    // A backfill, or a processor of the previous release during an upgrade: no rollup of its own.
+    await db.sql`
+      insert into telemetry_agg_15m as a
+        (site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value)
+      values ('site-st', 'zone-01', 'temperature', ${start}, 2, 44, 21, 23),
+             ('site-st', 'zone-01', 'temperature', ${quarter}, 1, 30, 30, 30)
+      on conflict (site_id, zone_id, sensor_type, window_start) do update set
+        count_events = a.count_events + excluded.count_events,
+        sum_value = a.sum_value + excluded.sum_value,
+        min_value = least(a.min_value, excluded.min_value),
+        max_value = greatest(a.max_value, excluded.max_value)`;
+    const [hour] = await db.sql<{ count: number; sum: string; min: number; max: number }[]>`
+      select count_events::int as count, sum_value::text as sum, min_value as min, max_value as max
+      from telemetry_agg_1h`;
+    assert.deepEqual(hour, { count: 4, sum: '94', min: 20, max: 30 });
   });
 });
