@@ -88,7 +88,7 @@ describe('operator leader election (two processes, real API server)', function (
     return eventually('a leader', async () => {
       const id = await holder();
       const leader = candidates.find((c) => c.id === id);
-      return leader && (await metric(leader, 'telemetrypulse_operator_leader')) === 1
+      return leader && (await metric(leader, 'telemetry_operator_leader')) === 1
         ? leader
         : undefined;
     });
@@ -130,10 +130,10 @@ describe('operator leader election (two processes, real API server)', function (
     await sites.create('north', { eventsPerSecond: 2 });
     assert.equal(await eventually('sim-north', () => rate('north')), '2');
     await eventually('the leader counted its reconcile', async () =>
-      (await metric(first, 'telemetrypulse_operator_reconciles_total')) > 0 ? true : undefined,
+      (await metric(first, 'telemetry_operator_reconciles_total')) > 0 ? true : undefined,
     );
-    assert.equal(await metric(second, 'telemetrypulse_operator_leader'), 0);
-    assert.equal(await metric(second, 'telemetrypulse_operator_reconciles_total'), 0);
+    assert.equal(await metric(second, 'telemetry_operator_leader'), 0);
+    assert.equal(await metric(second, 'telemetry_operator_reconciles_total'), 0);
 
     // SIGTERM: the leader stops cleanly and hands the Lease over.
     await first.child.stop();
@@ -144,14 +144,14 @@ describe('operator leader election (two processes, real API server)', function (
     await eventually('the new leader applies the change', async () =>
       (await rate('north')) === '3' ? true : undefined,
     );
-    assert.ok((await metric(second, 'telemetrypulse_operator_reconciles_total')) > 0);
+    assert.ok((await metric(second, 'telemetry_operator_reconciles_total')) > 0);
 
     // SIGKILL: nothing is released; a standby takes over once the Lease expires.
     const third = start('operator-c', portC!);
     await eventually('the standby serving', async () =>
       (await fetch(`http://127.0.0.1:${third.port}/readyz`)).ok ? true : undefined,
     );
-    assert.equal(await metric(third, 'telemetrypulse_operator_leader'), 0);
+    assert.equal(await metric(third, 'telemetry_operator_leader'), 0);
     second.child.process.kill('SIGKILL');
     await second.child.exited;
     assert.equal(await leaderAmong([third]), third);

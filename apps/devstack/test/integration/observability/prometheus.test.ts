@@ -1,6 +1,6 @@
 // The dashboards and alert rules query metrics that really exist: the platform's apps run as
-// real processes on the suite's Kafka and PostgreSQL, a real Prometheus scrapes them, and every
-// expression the chart ships must return data.
+// real processes on the suite's Kafka and PostgreSQL (the operator on the Kubernetes testbed), a
+// real Prometheus scrapes them, and every expression the chart ships must return data.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +20,17 @@ import {
   type TestTopics,
 } from '../../../src/test/kafka.ts';
 import {
+  createTestNamespace,
+  TESTBED_START_TIMEOUT_MS,
+  useTestbed,
+  type TestNamespace,
+} from '../../../src/test/testbed.ts';
+import {
+  eventually,
+  installSiteCrd,
+  SiteClient,
+} from '../../../../operator/test/integration/kube.ts';
+import {
   loadRules,
   panelQueries,
   RULES_FILE,
@@ -30,9 +41,10 @@ import {
 } from './queries.ts';
 
 const SITE = 'site-obs';
+/** The Site the operator reconciles (its simulator Deployment never runs: no kubelet). */
+const OPERATOR_SITE = 'obs-hq';
 const API_KEY = 'observability-test-key';
-/** Dashboards whose apps this file runs; the operator's needs a Kubernetes API (see below). */
-const PIPELINE_DASHBOARDS = ['pipeline.json', 'buildings.json', 'api.json'];
+const JOBS = ['processor', 'api', 'simulator', 'operator'];
 
 function startApp(app: string, logDir: string, env: Record<string, string>): Child {
   return startChild({
@@ -135,7 +147,8 @@ function report(outcomes: Outcome[]): string {
 describe('dashboards and alert rules against a real Prometheus scraping the platform', () => {
   const children: Child[] = [];
   let logDir: string;
-  let db: TestDatabase;
+  let db: TestDatabase | undefined;
+  let namespace: TestNamespace | undefined;
   let topics: TestTopics;
   let prometheus: PrometheusServer | undefined;
   let apiUrl: string;
@@ -145,11 +158,15 @@ describe('dashboards and alert rules against a real Prometheus scraping the plat
   };
 
   before(async function () {
-    this.timeout(300_000);
+    this.timeout(TESTBED_START_TIMEOUT_MS + 300_000);
+    const testbed = await useTestbed();
+    await installSiteCrd(testbed.kubeConfig());
+    namespace = await createTestNamespace(testbed, 'observability');
     logDir = mkdtempSync(path.join(tmpdir(), 'telemetrypulse-observability-'));
     db = await createTestDatabase();
     topics = await createTestTopics(3);
-    const [processorPort = 0, apiPort = 0, simulatorPort = 0] = await freePorts(3);
+    const [processorPort = 0, apiPort = 0, simulatorPort = 0, operatorPort = 0] =
+      await freePorts(4);
     const kafka = {
       KAFKA_BROKERS: testBrokers(),
       EVENTS_TOPIC: topics.events,
@@ -178,6 +195,15 @@ describe('dashboards and alert rules against a real Prometheus scraping the plat
         ANOMALY_RATE: '0',
         HTTP_PORT: String(simulatorPort),
       }),
+      startApp('operator', logDir, {
+        KUBECONFIG: testbed.kubeconfigPath,
+        WATCH_NAMESPACE: namespace.name,
+        LEASE_NAMESPACE: namespace.name,
+        POD_NAME: 'operator-observability',
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: testBrokers(),
+        HTTP_PORT: String(operatorPort),
+      }),
     );
     apiUrl = `http://127.0.0.1:${apiPort}`;
     prometheus = await startPrometheus({
@@ -185,6 +211,7 @@ describe('dashboards and alert rules against a real Prometheus scraping the plat
         { job: 'processor', address: `127.0.0.1:${processorPort}` },
         { job: 'api', address: `127.0.0.1:${apiPort}` },
         { job: 'simulator', address: `127.0.0.1:${simulatorPort}` },
+        { job: 'operator', address: `127.0.0.1:${operatorPort}` },
       ],
       ruleFiles: [RULES_FILE],
     });
@@ -194,27 +221,50 @@ describe('dashboards and alert rules against a real Prometheus scraping the plat
       // Until Prometheus has discovered its targets the list is empty, and every() of [] is true.
       async () => {
         const targets = await scraper.targets();
-        return targets.length === 3 && targets.every((t) => t.health === 'up');
+        return targets.length === JOBS.length && targets.every((t) => t.health === 'up');
       },
       120_000,
       1000,
     );
     await produceScenario(topics.events);
     await exerciseApi(apiUrl);
+    // A Site to reconcile: the operator (leader of its Lease by now) creates its Deployment.
+    const sites = new SiteClient(testbed.kubeConfig(), namespace.name);
+    await sites.create(OPERATOR_SITE, { zones: 2, eventsPerSecond: 4 });
+    await eventually(
+      `Deployment sim-${OPERATOR_SITE} (logs in ${logDir})`,
+      () => sites.deployment(`sim-${OPERATOR_SITE}`),
+      120_000,
+    );
   });
 
   after(async function () {
     this.timeout(60_000);
     await prometheus?.stop();
     await Promise.all(children.map((c) => c.stop()));
-    await db.drop();
+    await namespace?.delete();
+    await db?.drop();
     if (!process.env.KEEP_TEST_PLATFORM) rmSync(logDir, { recursive: true, force: true });
   });
 
-  it('then every dashboard variable and panel query of the pipeline, buildings and API dashboards returns data', async function () {
+  it('then Prometheus scraped every app, and the operator counted its reconciles', async function () {
+    this.timeout(120_000);
+    const up = await server().query('sum by (job) (up)');
+    assert.equal(up.resultType, 'vector');
+    assert.deepEqual(up.result.map((s) => s.metric.job).sort(), [...JOBS].sort());
+    // The operator dashboard's rates are 0 without reconciles; make sure some were scraped.
+    await waitFor(
+      'a successful reconcile in Prometheus',
+      async () =>
+        hasData(await server().query('telemetry_operator_reconciles_total{result="success"} > 0')),
+      60_000,
+      1000,
+    );
+  });
+
+  it('then every dashboard variable and panel query of all four dashboards returns data', async function () {
     this.timeout(240_000);
-    const dashboards = (where: string) => PIPELINE_DASHBOARDS.some((d) => where.startsWith(d));
-    const variables = variableQueries().filter((q) => dashboards(q.where));
+    const variables = variableQueries();
     const values: Record<string, string> = {};
     let outcomes: Outcome[] = [];
     // Data arrives over a few scrapes and the processor's periodic gauges: poll until it all is.
@@ -230,9 +280,7 @@ describe('dashboards and alert rules against a real Prometheus scraping the plat
         }
         const queries = [
           ...variables,
-          ...panelQueries()
-            .filter((q) => dashboards(q.where))
-            .map((q) => ({ ...q, expr: substitute(q.expr, values) })),
+          ...panelQueries().map((q) => ({ ...q, expr: substitute(q.expr, values) })),
         ];
         outcomes = await runAll(server(), queries);
         return outcomes.every((o) => o.result === 'data');
