@@ -4,14 +4,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import {
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { IHeaders } from 'kafkajs';
-import { initTracing, SpanKind, type Tracing } from '@telemetrypulse/shared';
+import { SpanKind } from '@telemetrypulse/shared';
 import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
+import { recordSpans } from '../../../devstack/src/test/tracing.ts';
 import { createKafkaPublisher, type EventPublisher } from '../../src/publisher.ts';
 import { logger, startTestApi, type TestApi } from '../support.ts';
 
@@ -99,15 +96,10 @@ describe('api tracing (real Kafka and PostgreSQL)', () => {
   });
 
   describe('with an in-memory exporter', () => {
-    const exporter = new InMemorySpanExporter();
-    let tracing: Tracing;
+    const recorded = recordSpans('api', ['http']);
     let running: Awaited<ReturnType<typeof startIngestApi>>;
 
     before(async () => {
-      tracing = await initTracing('api', {
-        spanProcessors: [new SimpleSpanProcessor({ exporter })],
-        instrumentations: ['http'],
-      });
       // In production the preload patches http before anything loads it. Here it is loaded
       // already; requiring it once more lets the instrumentation's hook patch it. Server spans
       // come from http.Server.prototype, which the servers made before share.
@@ -117,11 +109,6 @@ describe('api tracing (real Kafka and PostgreSQL)', () => {
 
     after(async () => {
       await running.close();
-      await tracing.shutdown();
-    });
-
-    beforeEach(() => {
-      exporter.reset();
     });
 
     const serverSpans = (spans: ReadableSpan[], traceId: string) =>
@@ -130,8 +117,7 @@ describe('api tracing (real Kafka and PostgreSQL)', () => {
     it('when events are ingested, then each message carries the traceparent of a producer span inside the request span', async () => {
       await ingest(running.api.url, 3);
       const headers = await readHeaders(running.topic, 3);
-      await tracing.flush();
-      const spans = exporter.getFinishedSpans();
+      const spans = await recorded.finished();
 
       const sends = spans.filter((s) => s.name === `send ${running.topic}`);
       assert.equal(sends.length, 1, 'one producer span for the one request');
@@ -160,8 +146,7 @@ describe('api tracing (real Kafka and PostgreSQL)', () => {
       const response = await fetch(`${running.api.url}/api/v1/sites`);
       assert.equal(response.status, 200);
       await response.arrayBuffer();
-      await tracing.flush();
-      const spans = exporter.getFinishedSpans();
+      const spans = await recorded.finished();
 
       const query = spans.find((s) => s.name === 'selectSites');
       assert.ok(query, `spans: ${spans.map((s) => s.name).join(', ')}`);

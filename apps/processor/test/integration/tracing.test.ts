@@ -2,33 +2,22 @@
 // span continues the trace the message carries, and the batch's transaction is a span in it.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import {
-  deviceId,
-  initTracing,
-  sendWithTrace,
-  SpanKind,
-  withSpan,
-  type Tracing,
-} from '@telemetrypulse/shared';
+import { deviceId, sendWithTrace, SpanKind, withSpan } from '@telemetrypulse/shared';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import { createTestTopics, testKafka, type TestTopics } from '../../../devstack/src/test/kafka.ts';
+import { recordSpans } from '../../../devstack/src/test/tracing.ts';
 import { groupCaughtUp, startTestProcessor, waitUntil, type TestProcessor } from '../support.ts';
 
 const SITE = 'site-trace';
 
 describe('processor tracing (real Kafka and PostgreSQL)', () => {
-  const exporter = new InMemorySpanExporter();
-  let tracing: Tracing;
+  const recorded = recordSpans('processor');
   let db: TestDatabase;
   let topics: TestTopics;
   let processor: TestProcessor | undefined;
 
   before(async function () {
     this.timeout(60_000);
-    tracing = await initTracing('processor', {
-      spanProcessors: [new SimpleSpanProcessor({ exporter })],
-    });
     db = await createTestDatabase();
     topics = await createTestTopics(1);
   });
@@ -37,7 +26,6 @@ describe('processor tracing (real Kafka and PostgreSQL)', () => {
     this.timeout(60_000);
     await processor?.stop();
     await db.drop();
-    await tracing.shutdown();
   });
 
   it('when a message carries a traceparent, then the processor span of its batch continues its trace and the transaction is a span in it', async function () {
@@ -72,9 +60,8 @@ describe('processor tracing (real Kafka and PostgreSQL)', () => {
     });
     await producer.disconnect();
     await waitUntil('the group caught up', () => groupCaughtUp(groupId, topics.events), 90_000);
-    await tracing.flush();
 
-    const spans = exporter.getFinishedSpans();
+    const spans = await recorded.finished();
     const send = spans.find((s) => s.name === `send ${topics.events}`);
     assert.ok(send, 'the send span was recorded');
     assert.equal(send.spanContext().traceId, traceId);

@@ -2,10 +2,10 @@
 // consumer's batch span intact.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { IHeaders } from 'kafkajs';
-import { initTracing, processWithTrace, sendWithTrace, type Tracing } from '@telemetrypulse/shared';
+import { processWithTrace, sendWithTrace } from '@telemetrypulse/shared';
 import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
+import { recordSpans } from '../../../devstack/src/test/tracing.ts';
 
 /** Consumes `count` messages batch by batch, each batch inside processWithTrace. */
 async function consumeTraced(topic: string, count: number): Promise<IHeaders[]> {
@@ -37,16 +37,7 @@ async function consumeTraced(topic: string, count: number): Promise<IHeaders[]> 
 }
 
 describe('trace context through Kafka (real broker)', () => {
-  const exporter = new InMemorySpanExporter();
-  let tracing: Tracing;
-  before(async () => {
-    tracing = await initTracing('test', {
-      spanProcessors: [new SimpleSpanProcessor({ exporter })],
-    });
-  });
-  after(async () => {
-    await tracing.shutdown();
-  });
+  const recorded = recordSpans('test');
 
   it('when two batches are produced and consumed, then the consumer span shares the first producer trace and links the second', async () => {
     const { events: topic } = await createTestTopics(1);
@@ -66,8 +57,7 @@ describe('trace context through Kafka (real broker)', () => {
     }
 
     const consumed = await consumeTraced(topic, 6);
-    await tracing.flush();
-    const spans = exporter.getFinishedSpans();
+    const spans = await recorded.finished();
     const producers = spans.filter((s) => s.name === `send ${topic}`);
     const consumers = spans.filter((s) => s.name === `process ${topic}`);
     assert.equal(producers.length, 2);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { IHeaders } from 'kafkajs';
 import {
   batchTrace,
@@ -13,6 +12,7 @@ import {
   withSpan,
   type Tracing,
 } from '@telemetrypulse/shared';
+import { recordSpans } from '../../../devstack/src/test/tracing.ts';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
 
@@ -53,24 +53,11 @@ describe('tracing', () => {
   });
 
   describe('with an in-memory exporter', () => {
-    const exporter = new InMemorySpanExporter();
-    let tracing: Tracing;
-    before(async () => {
-      tracing = await initTracing('test', {
-        spanProcessors: [new SimpleSpanProcessor({ exporter })],
-      });
-    });
-    after(async () => {
-      await tracing.shutdown();
-    });
-    beforeEach(() => {
-      exporter.reset();
-    });
+    const recorded = recordSpans('test');
 
     it('when a batch is sent, then its headers carry the producer span as W3C traceparent', async () => {
       const headers = await sendWithTrace('telemetry.events', 2, (h) => Promise.resolve(h));
-      await tracing.flush();
-      const [span] = exporter.getFinishedSpans();
+      const [span] = await recorded.finished();
       assert.ok(span);
       assert.equal(span.name, 'send telemetry.events');
       assert.equal(span.attributes['messaging.batch.message_count'], 2);
@@ -85,8 +72,7 @@ describe('tracing', () => {
         sendWithTrace('t', 1, () => Promise.reject(new Error('broker gone'))),
         /broker gone/,
       );
-      await tracing.flush();
-      const [span] = exporter.getFinishedSpans();
+      const [span] = await recorded.finished();
       assert.equal(span?.status.code, 2);
       assert.equal(span.status.message, 'broker gone');
     });
@@ -94,14 +80,13 @@ describe('tracing', () => {
     it('when a batch mixes producers, then its span continues the first trace and links the others once each', async () => {
       const first = await sendWithTrace('t', 1, (h) => Promise.resolve(h));
       const second = await sendWithTrace('t', 1, (h) => Promise.resolve(h));
-      await tracing.flush();
+      const [producer1, producer2] = await recorded.finished();
+      recorded.reset();
       // As consumed: header values are Buffers; an untraced message in between.
       const asConsumed = (h: IHeaders | undefined) => ({
         headers: { traceparent: Buffer.from(String(h?.traceparent)) },
       });
       const messages = [asConsumed(first), {}, asConsumed(second), asConsumed(first)];
-      const [producer1, producer2] = exporter.getFinishedSpans();
-      exporter.reset();
 
       const plan = batchTrace(messages);
       assert.equal(trace.getSpanContext(plan.parent)?.spanId, producer1?.spanContext().spanId);
@@ -113,8 +98,7 @@ describe('tracing', () => {
       await processWithTrace('t', messages, () =>
         withSpan('store batch', {}, () => Promise.resolve()),
       );
-      await tracing.flush();
-      const spans = exporter.getFinishedSpans();
+      const spans = await recorded.finished();
       const consumer = spans.find((s) => s.name === 'process t');
       const child = spans.find((s) => s.name === 'store batch');
       assert.ok(consumer && child);
@@ -130,8 +114,7 @@ describe('tracing', () => {
 
     it('when a batch carries no trace context, then its span starts a trace of its own', async () => {
       await processWithTrace('t', [{ headers: { other: 'x' } }, {}], () => Promise.resolve());
-      await tracing.flush();
-      const [span] = exporter.getFinishedSpans();
+      const [span] = await recorded.finished();
       assert.ok(span);
       assert.equal(span.parentSpanContext, undefined);
       assert.deepEqual(span.links, []);

@@ -2,29 +2,14 @@
 // carries the traceparent of the send that published it.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { Registry } from 'prom-client';
-import {
-  createLogger,
-  initTracing,
-  processWithTrace,
-  type TelemetryEvent,
-  type Tracing,
-} from '@telemetrypulse/shared';
+import { createLogger, processWithTrace, type TelemetryEvent } from '@telemetrypulse/shared';
 import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
+import { recordSpans } from '../../../devstack/src/test/tracing.ts';
 import { startSimulator } from '../../src/publisher.ts';
 
 describe('simulator tracing (real Kafka)', () => {
-  const exporter = new InMemorySpanExporter();
-  let tracing: Tracing;
-  before(async () => {
-    tracing = await initTracing('simulator', {
-      spanProcessors: [new SimpleSpanProcessor({ exporter })],
-    });
-  });
-  after(async () => {
-    await tracing.shutdown();
-  });
+  const recorded = recordSpans('simulator');
 
   it('when the simulator publishes, then each consumer batch span shares the trace of a simulator send span', async () => {
     const topics = await createTestTopics(3);
@@ -74,9 +59,8 @@ describe('simulator tracing (real Kafka)', () => {
     } finally {
       await consumer.disconnect();
     }
-    await tracing.flush();
 
-    const spans = exporter.getFinishedSpans();
+    const spans = await recorded.finished();
     const sends = spans.filter((s) => s.name === `send ${topics.events}`);
     const batches = spans.filter((s) => s.name === `process ${topics.events}`);
     assert.ok(sends.length >= 5, `${sends.length} send spans for 200 events in batches of 40`);
