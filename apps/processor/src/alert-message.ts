@@ -11,19 +11,6 @@ export const TRANSITION_VERSION: Readonly<Record<AlertTransitionKind, number>> =
   resolved: 2,
 };
 
-/**
- * A record on the alerts topic. Records are keyed by alert_id, so one incident's records share
- * a partition, but publishers on several replicas may still send them out of order (each claims
- * its own outbox rows): `version` orders one incident's records and `transition_at` (event time)
- * tells when its state changed.
- */
-export interface AlertRecord extends AlertMessage {
-  /** The transition's place in the incident's life (TRANSITION_VERSION). */
-  version: number;
-  /** When the state changed, in event time: triggered_at when opened, resolved_at when resolved. */
-  transition_at: string;
-}
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The alerts-topic record of one transition, from the incident as it was at that moment. */
@@ -31,7 +18,7 @@ export function alertMessage(
   alertId: number,
   transition: AlertTransitionKind,
   at: Incident,
-): AlertRecord {
+): AlertMessage {
   const resolvedAt = at.resolvedAtMs === undefined ? null : iso(at.resolvedAtMs);
   return {
     alert_id: alertId,

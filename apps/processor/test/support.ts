@@ -7,8 +7,8 @@ import {
   type AlertMessage,
   type TelemetryEvent,
 } from '@telemetrypulse/shared';
-import type { TestDatabase } from '../../devstack/src/test/database.ts';
-import { testKafka, type TestTopics } from '../../devstack/src/test/kafka.ts';
+import { createTestDatabase, type TestDatabase } from '../../devstack/src/test/database.ts';
+import { createTestTopics, testKafka, type TestTopics } from '../../devstack/src/test/kafka.ts';
 import { startProcessor, type Processor } from '../src/consumer.ts';
 import { startOutboxPublisher } from '../src/outbox.ts';
 import { startSiteRules, type SiteRules } from '../src/site-rules.ts';
@@ -50,23 +50,30 @@ export interface ReadMessage {
   value: string;
 }
 
-/** Reads the first `count` messages of a topic with a throwaway consumer group. */
-export async function readTopic(topic: string, count: number): Promise<ReadMessage[]> {
+export interface RawMessage {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/** Reads the first `count` messages of a topic, as bytes, with a throwaway consumer group. */
+export async function readRawTopic(topic: string, count: number): Promise<RawMessage[]> {
   const consumer = testKafka().consumer({ groupId: `reader-${randomUUID()}` });
+  const messages: RawMessage[] = [];
+  if (count === 0) return messages;
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const messages: ReadMessage[] = [];
   try {
+    await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`read ${messages.length} of ${count} messages from ${topic}`));
       }, 30_000);
       void consumer.run({
         eachMessage: ({ message }) => {
-          messages.push({
-            key: message.key?.toString() ?? null,
-            value: message.value?.toString() ?? '',
-          });
+          const headers = Object.fromEntries(
+            Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+          );
+          messages.push({ key: message.key, value: message.value, headers });
           if (messages.length >= count) {
             clearTimeout(timer);
             resolve();
@@ -79,6 +86,14 @@ export async function readTopic(topic: string, count: number): Promise<ReadMessa
     await consumer.disconnect();
   }
   return messages;
+}
+
+/** Reads the first `count` messages of a topic as text. */
+export async function readTopic(topic: string, count: number): Promise<ReadMessage[]> {
+  return (await readRawTopic(topic, count)).map((m) => ({
+    key: m.key?.toString() ?? null,
+    value: m.value?.toString() ?? '',
+  }));
 }
 
 /** Publishes events as the simulator does: JSON, keyed by device id, acknowledged by all replicas. */
@@ -192,4 +207,39 @@ export async function publishedAlerts(
 export async function outboxSize(db: TestDatabase): Promise<number> {
   const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from alert_outbox`;
   return row?.n ?? 0;
+}
+
+/** What each test of a pipeline suite gets afresh; processors pushed here are stopped after it. */
+export interface PipelineFixture {
+  db: TestDatabase;
+  topics: TestTopics;
+  processors: { stop(): Promise<void> }[];
+}
+
+/** Registers the hooks that give every test its own database and topics (3 partitions). */
+export function usePipelineFixture(): PipelineFixture {
+  let db: TestDatabase | undefined;
+  let topics: TestTopics | undefined;
+  const processors: PipelineFixture['processors'] = [];
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    topics = await createTestTopics(3);
+  });
+  afterEach(async () => {
+    await Promise.all(processors.splice(0).map((p) => p.stop()));
+    await db?.drop();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the pipeline fixture is set up in beforeEach');
+    return value;
+  };
+  return {
+    get db() {
+      return ready(db);
+    },
+    get topics() {
+      return ready(topics);
+    },
+    processors,
+  };
 }

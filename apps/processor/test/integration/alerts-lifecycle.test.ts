@@ -9,8 +9,7 @@ import {
   upsertSites,
   type TelemetryEvent,
 } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { createTestTopics, type TestTopics } from '../../../devstack/src/test/kafka.ts';
+import type { TestDatabase } from '../../../devstack/src/test/database.ts';
 import {
   groupCaughtUp,
   outboxSize,
@@ -19,6 +18,7 @@ import {
   startTestProcessor,
   waitUntil,
   type TestProcessor,
+  usePipelineFixture,
 } from '../support.ts';
 
 const SITE = 'site-lc';
@@ -89,41 +89,30 @@ function summary(a: AlertRow) {
 }
 
 describe('processor alert lifecycle (real Kafka + PostgreSQL)', () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
-  const processors: TestProcessor[] = [];
-
-  beforeEach(async () => {
-    db = await createTestDatabase();
-    topics = await createTestTopics(3);
-  });
-  afterEach(async () => {
-    await Promise.all(processors.splice(0).map((p) => p.stop()));
-    await db.drop();
-  });
+  const fx = usePipelineFixture();
 
   async function start(groupId: string): Promise<TestProcessor> {
-    const processor = await startTestProcessor(db, topics, groupId);
-    processors.push(processor);
+    const processor = await startTestProcessor(fx.db, fx.topics, groupId);
+    fx.processors.push(processor);
     return processor;
   }
 
   async function stop(processor: TestProcessor): Promise<void> {
-    processors.splice(processors.indexOf(processor), 1);
+    fx.processors.splice(fx.processors.indexOf(processor), 1);
     await processor.stop();
   }
 
   async function publishAndWait(events: readonly TelemetryEvent[], groupId: string) {
-    await produceEvents(topics.events, events);
+    await produceEvents(fx.topics.events, events);
     await waitUntil('the batch is stored and committed', () =>
-      groupCaughtUp(groupId, topics.events),
+      groupCaughtUp(groupId, fx.topics.events),
     );
   }
 
   /** Once the outbox is empty: the transitions on the alerts topic, each once. */
   async function published() {
-    await waitUntil('the outbox is empty', async () => (await outboxSize(db)) === 0);
-    return publishedAlerts(topics.alerts);
+    await waitUntil('the outbox is empty', async () => (await outboxSize(fx.db)) === 0);
+    return publishedAlerts(fx.topics.alerts);
   }
 
   it('when co2 dips below the threshold but not to the clear level, then the incident stays open, and it resolves at 900 ppm', async () => {
@@ -142,7 +131,7 @@ describe('processor alert lifecycle (real Kafka + PostgreSQL)', () => {
       group,
     );
 
-    assert.deepEqual((await alerts(db)).map(summary), [
+    assert.deepEqual((await alerts(fx.db)).map(summary), [
       {
         zone: 'zone-01',
         status: 'resolved',
@@ -160,7 +149,7 @@ describe('processor alert lifecycle (real Kafka + PostgreSQL)', () => {
   });
 
   it('when a site says co2 must stay high for 30 s, then a shorter excursion opens nothing, a longer one opens once, its open and resolve reach the alerts topic, and a redelivery adds nothing', async () => {
-    await upsertSites(db.sql, [site({ co2: { forSeconds: 30, severity: 'critical' } })]);
+    await upsertSites(fx.db.sql, [site({ co2: { forSeconds: 30, severity: 'critical' } })]);
     const group = `g-${randomUUID()}`;
     await start(group);
     const events = co2('zone-01', [
@@ -176,7 +165,7 @@ describe('processor alert lifecycle (real Kafka + PostgreSQL)', () => {
     ]);
     await publishAndWait(events, group);
 
-    const rows = await alerts(db);
+    const rows = await alerts(fx.db);
     assert.deepEqual(rows.map(summary), [
       {
         zone: 'zone-01',
@@ -243,8 +232,8 @@ describe('processor alert lifecycle (real Kafka + PostgreSQL)', () => {
     // Every event again, through a second group: nothing opens twice, no new transition.
     const again = `g-${randomUUID()}`;
     await start(again);
-    await waitUntil('the redelivery is committed', () => groupCaughtUp(again, topics.events));
-    assert.deepEqual(await alerts(db), rows);
+    await waitUntil('the redelivery is committed', () => groupCaughtUp(again, fx.topics.events));
+    assert.deepEqual(await alerts(fx.db), rows);
     assert.deepEqual(await published(), transitions);
   });
 
@@ -253,7 +242,7 @@ describe('processor alert lifecycle (real Kafka + PostgreSQL)', () => {
     const processor = await start(group);
     await publishAndWait(co2('zone-01', [[0, 1100]]), group);
 
-    const changed = await upsertSites(db.sql, [site({ co2: 1200 })]);
+    const changed = await upsertSites(fx.db.sql, [site({ co2: 1200 })]);
     assert.deepEqual(changed, [SITE]);
     await waitUntil('the processor has the site threshold', () =>
       Promise.resolve(processor.siteRules.forSite(SITE).get('co2')?.threshold === 1200),
@@ -269,7 +258,7 @@ describe('processor alert lifecycle (real Kafka + PostgreSQL)', () => {
       group,
     );
 
-    const rows = (await alerts(db)).map((a) => [
+    const rows = (await alerts(fx.db)).map((a) => [
       a.site_id,
       a.zone_id,
       a.threshold,
@@ -286,11 +275,11 @@ describe('processor alert lifecycle (real Kafka + PostgreSQL)', () => {
     );
 
     // The same spec again changes nothing and notifies no one.
-    assert.deepEqual(await upsertSites(db.sql, [site({ co2: 1200 })]), []);
+    assert.deepEqual(await upsertSites(fx.db.sql, [site({ co2: 1200 })]), []);
   });
 
   it('when the processor restarts while a rule waits and again while the incident is open, then the wait and the incident carry on as one', async () => {
-    await upsertSites(db.sql, [site({ co2: { forSeconds: 30 } })]);
+    await upsertSites(fx.db.sql, [site({ co2: { forSeconds: 30 } })]);
     const group = `g-${randomUUID()}`;
 
     const first = await start(group);
@@ -301,8 +290,8 @@ describe('processor alert lifecycle (real Kafka + PostgreSQL)', () => {
       ]),
       group,
     );
-    assert.deepEqual(await alerts(db), []);
-    const [waiting] = await db.sql<{ pending_since: Date | null }[]>`
+    assert.deepEqual(await alerts(fx.db), []);
+    const [waiting] = await fx.db.sql<{ pending_since: Date | null }[]>`
       select pending_since from alert_watermarks where site_id = ${SITE}`;
     assert.equal(waiting?.pending_since?.toISOString(), at(0));
     await stop(first);
@@ -316,7 +305,7 @@ describe('processor alert lifecycle (real Kafka + PostgreSQL)', () => {
       group,
     );
     assert.deepEqual(
-      (await alerts(db)).map((a) => [a.status, summary(a).since, summary(a).triggered]),
+      (await alerts(fx.db)).map((a) => [a.status, summary(a).since, summary(a).triggered]),
       [['open', 0, 30]],
     );
     await stop(second);
@@ -329,7 +318,7 @@ describe('processor alert lifecycle (real Kafka + PostgreSQL)', () => {
       ]),
       group,
     );
-    const rows = await alerts(db);
+    const rows = await alerts(fx.db);
     assert.deepEqual(rows.map(summary), [
       {
         zone: 'zone-01',

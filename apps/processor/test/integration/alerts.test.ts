@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { SensorType, TelemetryEvent } from '@telemetrypulse/shared';
-import type { Processor } from '../../src/consumer.ts';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { createTestTopics, type TestTopics } from '../../../devstack/src/test/kafka.ts';
+import type { TestDatabase } from '../../../devstack/src/test/database.ts';
 import {
   groupCaughtUp,
   produceEvents,
@@ -12,6 +10,7 @@ import {
   startTestProcessor,
   topicSize,
   waitUntil,
+  usePipelineFixture,
 } from '../support.ts';
 
 interface AlertRow {
@@ -59,23 +58,12 @@ async function storedCount(db: TestDatabase): Promise<number> {
 }
 
 describe('processor alerts (real Kafka + PostgreSQL)', () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
-  const processors: Processor[] = [];
-
-  beforeEach(async () => {
-    db = await createTestDatabase();
-    topics = await createTestTopics(3);
-  });
-  afterEach(async () => {
-    await Promise.all(processors.splice(0).map((p) => p.stop()));
-    await db.drop();
-  });
+  const fx = usePipelineFixture();
 
   async function publishAndWait(events: readonly TelemetryEvent[], groupId: string): Promise<void> {
-    await produceEvents(topics.events, events);
+    await produceEvents(fx.topics.events, events);
     await waitUntil('the batch is stored and committed', () =>
-      groupCaughtUp(groupId, topics.events),
+      groupCaughtUp(groupId, fx.topics.events),
     );
   }
 
@@ -83,10 +71,10 @@ describe('processor alerts (real Kafka + PostgreSQL)', () => {
     const events = readings('zone-01', 'co2', [650, 1100, 1450, 1300, 1001, 700, 680]);
     const high = events.slice(1, 5);
     const group = `g-${randomUUID()}`;
-    processors.push(await startTestProcessor(db, topics, group));
+    fx.processors.push(await startTestProcessor(fx.db, fx.topics, group));
     await publishAndWait(events, group);
 
-    const before = await alerts(db);
+    const before = await alerts(fx.db);
     assert.equal(before.length, 1);
     const [alert] = before;
     assert.deepEqual(
@@ -122,19 +110,19 @@ describe('processor alerts (real Kafka + PostgreSQL)', () => {
 
     // A second group reads the topic from the beginning: every event is delivered again.
     const again = `g-${randomUUID()}`;
-    processors.push(await startTestProcessor(db, topics, again));
-    await waitUntil('the redelivery is committed', () => groupCaughtUp(again, topics.events));
-    assert.equal(await storedCount(db), events.length);
-    assert.deepEqual(await alerts(db), before);
+    fx.processors.push(await startTestProcessor(fx.db, fx.topics, again));
+    await waitUntil('the redelivery is committed', () => groupCaughtUp(again, fx.topics.events));
+    assert.equal(await storedCount(fx.db), events.length);
+    assert.deepEqual(await alerts(fx.db), before);
   });
 
   it('when co2 stays above 1000, then the alert stays open with the latest value', async () => {
     const events = readings('zone-02', 'co2', [700, 1200, 1600, 1500]);
     const group = `g-${randomUUID()}`;
-    processors.push(await startTestProcessor(db, topics, group));
+    fx.processors.push(await startTestProcessor(fx.db, fx.topics, group));
     await publishAndWait(events, group);
 
-    const rows = await alerts(db);
+    const rows = await alerts(fx.db);
     assert.deepEqual(
       rows.map((a) => [
         a.alert_type,
@@ -152,10 +140,10 @@ describe('processor alerts (real Kafka + PostgreSQL)', () => {
   it('when an incident spans several batches, then it stays one alert and resolves in a later batch', async () => {
     const events = readings('zone-03', 'co2', [1200, 1300, 1250, 900]);
     const group = `g-${randomUUID()}`;
-    processors.push(await startTestProcessor(db, topics, group));
+    fx.processors.push(await startTestProcessor(fx.db, fx.topics, group));
     for (const event of events) await publishAndWait([event], group);
 
-    const rows = await alerts(db);
+    const rows = await alerts(fx.db);
     assert.deepEqual(
       rows.map((a) => [a.status, a.peak_value, a.event_count, a.resolved_at?.toISOString()]),
       [['resolved', 1300, 3, events[3]?.ts_event]],
@@ -167,11 +155,11 @@ describe('processor alerts (real Kafka + PostgreSQL)', () => {
     const events = readings('zone-05', 'co2', [1200, 700, 1500, 720]);
     const [opened, resolved, late, laterNormal] = events;
     const group = `g-${randomUUID()}`;
-    processors.push(await startTestProcessor(db, topics, group));
+    fx.processors.push(await startTestProcessor(fx.db, fx.topics, group));
     await publishAndWait([opened!, resolved!, laterNormal!], group);
     await publishAndWait([late!], group);
 
-    const rows = await alerts(db);
+    const rows = await alerts(fx.db);
     assert.deepEqual(
       rows.map((a) => [a.status, a.triggered_at.toISOString(), a.resolved_at?.toISOString()]),
       [['resolved', opened?.ts_event, resolved?.ts_event]],
@@ -185,11 +173,11 @@ describe('processor alerts (real Kafka + PostgreSQL)', () => {
       (e) => ({ ...e, device_id: 'site-al-zone-06-dev-02' }),
     );
     const group = `g-${randomUUID()}`;
-    processors.push(await startTestProcessor(db, topics, group));
+    fx.processors.push(await startTestProcessor(fx.db, fx.topics, group));
     await publishAndWait(first, group);
     await publishAndWait(other, group);
 
-    const rows = await alerts(db);
+    const rows = await alerts(fx.db);
     assert.deepEqual(
       rows.map((a) => [a.status, a.peak_value, a.event_count]),
       [['open', 1900, 4]],
@@ -207,18 +195,18 @@ describe('processor alerts (real Kafka + PostgreSQL)', () => {
     const hot = device(1, [1200, 1300, 1250, 1280, 850], 0);
     const normal = device(2, [700, 720, 710, 690, 705], 5_000);
     const group = `g-${randomUUID()}`;
-    processors.push(await startTestProcessor(db, topics, group));
+    fx.processors.push(await startTestProcessor(fx.db, fx.topics, group));
     // One at a time in event-time order (the devices sit on different partitions, which would
     // otherwise let either device's readings arrive first).
     const inOrder = [...hot, ...normal].sort((a, b) => a.ts_event.localeCompare(b.ts_event));
     for (const event of inOrder.slice(0, 8)) await publishAndWait([event], group);
     assert.deepEqual(
-      (await alerts(db)).map((a) => [a.status, a.value, a.peak_value, a.event_count]),
+      (await alerts(fx.db)).map((a) => [a.status, a.value, a.peak_value, a.event_count]),
       [['open', 1280, 1300, 4]],
     );
     for (const event of inOrder.slice(8)) await publishAndWait([event], group);
 
-    const rows = await alerts(db);
+    const rows = await alerts(fx.db);
     assert.deepEqual(
       rows.map((a) => [
         a.status,
@@ -232,9 +220,9 @@ describe('processor alerts (real Kafka + PostgreSQL)', () => {
     // On the alerts topic: one incident, keyed by its id, its records ordered by version.
     await waitUntil(
       'both transitions are published',
-      async () => (await topicSize(topics.alerts)) >= 2,
+      async () => (await topicSize(fx.topics.alerts)) >= 2,
     );
-    const published = await publishedAlerts(topics.alerts);
+    const published = await publishedAlerts(fx.topics.alerts);
     const alertId = String(rows[0]?.alert_id);
     assert.deepEqual(
       published.map(({ key, alert }) => {
@@ -251,20 +239,20 @@ describe('processor alerts (real Kafka + PostgreSQL)', () => {
   it('when humidity reads 101 %, then it goes to the DLQ as out of range and its neighbours are stored', async () => {
     const events = readings('zone-04', 'humidity', [45, 101, 50]);
     const group = `g-${randomUUID()}`;
-    processors.push(await startTestProcessor(db, topics, group));
+    fx.processors.push(await startTestProcessor(fx.db, fx.topics, group));
     await publishAndWait(events, group);
 
-    const stored = await db.sql<{ event_id: string }[]>`
+    const stored = await fx.db.sql<{ event_id: string }[]>`
       select event_id from telemetry_events order by ts_event`;
     assert.deepEqual(
       stored.map((r) => r.event_id),
       [events[0]?.event_id, events[2]?.event_id],
     );
-    const [dead] = await readTopic(topics.dlq, 1);
+    const [dead] = await readTopic(fx.topics.dlq, 1);
     const record = JSON.parse(dead?.value ?? '{}') as Record<string, unknown>;
     assert.match(String(record.error), /out of range/);
     assert.equal(record.original_payload, JSON.stringify(events[1]));
     assert.equal(dead?.key, events[1]?.device_id);
-    assert.deepEqual(await alerts(db), []);
+    assert.deepEqual(await alerts(fx.db), []);
   });
 });

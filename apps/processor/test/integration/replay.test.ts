@@ -10,17 +10,25 @@ import {
   DEFAULT_LIMITS,
   type TelemetryEvent,
 } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import {
   createTestTopics,
   testBrokers,
   testKafka,
   type TestTopics,
 } from '../../../devstack/src/test/kafka.ts';
-import { startProcessor, type Processor } from '../../src/consumer.ts';
+import { startProcessor } from '../../src/consumer.ts';
 import { sendToDeadLetters } from '../../src/dlq.ts';
 import { replayDeadLetters, type ReplayRequest } from '../../src/replay.ts';
-import { groupCaughtUp, produceEvents, startTestProcessor, waitUntil } from '../support.ts';
+import {
+  groupCaughtUp,
+  produceEvents,
+  readRawTopic,
+  startTestProcessor,
+  topicSize,
+  usePipelineFixture,
+  waitUntil,
+  type RawMessage,
+} from '../support.ts';
 
 const logger = createLogger('test', 'silent');
 const REPLAY_BIN = fileURLToPath(new URL('../../src/bin/replay-dlq.ts', import.meta.url));
@@ -29,12 +37,6 @@ interface Original {
   key: Buffer | null;
   value: Buffer;
   reason: string;
-}
-
-interface Read {
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
 }
 
 const NOT_UTF8 = Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x00, 0xc3, 0x28, 0x7d]);
@@ -58,54 +60,15 @@ async function deadLetter(topics: TestTopics, originals: readonly Original[]): P
   }
 }
 
-/** How many messages the topic holds. */
-async function topicSize(topic: string): Promise<number> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** Every message on the topic, raw bytes, in a stable order (partition order is not). */
-async function readAll(topic: string): Promise<Read[]> {
-  const expected = await topicSize(topic);
-  const consumer = testKafka().consumer({ groupId: `reader-${randomUUID()}` });
-  const messages: Read[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      if (expected === 0) resolve();
-      const timer = setTimeout(() => {
-        reject(new Error(`read ${messages.length} of ${expected} from ${topic}`));
-      }, 30_000);
-      void consumer.run({
-        eachMessage: ({ message }) => {
-          const headers = Object.fromEntries(
-            Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
-          );
-          messages.push({ key: message.key, value: message.value, headers });
-          if (messages.length >= expected) {
-            clearTimeout(timer);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return messages.sort((a, b) =>
-    Buffer.compare(a.value ?? Buffer.alloc(0), b.value ?? Buffer.alloc(0)),
+async function readAll(topic: string): Promise<RawMessage[]> {
+  const messages = await readRawTopic(topic, await topicSize(topic));
+  return messages.sort((x, y) =>
+    Buffer.compare(x.value ?? Buffer.alloc(0), y.value ?? Buffer.alloc(0)),
   );
 }
 
-function keysAndValues(messages: readonly (Read | Original)[]): [string | null, string][] {
+function keysAndValues(messages: readonly (RawMessage | Original)[]): [string | null, string][] {
   return messages
     .map((m): [string | null, string] => [
       m.key?.toString('hex') ?? null,
@@ -310,18 +273,7 @@ describe('dlq:replay command (real Kafka)', () => {
 });
 
 describe('DLQ replay after a fix (real Kafka + PostgreSQL + processor)', () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
-  const processors: Processor[] = [];
-
-  beforeEach(async () => {
-    db = await createTestDatabase();
-    topics = await createTestTopics(3);
-  });
-  afterEach(async () => {
-    await Promise.all(processors.splice(0).map((p) => p.stop()));
-    await db.drop();
-  });
+  const fx = usePipelineFixture();
 
   it('when events were rejected by a too strict processor and are replayed after the fix, then they are stored', async () => {
     const base = Date.now() - 2 * 3600_000;
@@ -334,44 +286,46 @@ describe('DLQ replay after a fix (real Kafka + PostgreSQL + processor)', () => {
       value: 21 + i / 10,
       ts_event: new Date(base + i * 1000).toISOString(),
     }));
-    await produceEvents(topics.events, events);
+    await produceEvents(fx.topics.events, events);
 
     // The bug: events older than an hour are refused.
     const group = `g-${randomUUID()}`;
     const strict = await startProcessor({
       kafka: testKafka(),
-      sql: db.sql,
+      sql: fx.db.sql,
       logger,
       registry: new Registry(),
-      topics,
+      topics: fx.topics,
       groupId: group,
       limits: { ...DEFAULT_LIMITS, maxAgeMs: 3600_000 },
       rules: DEFAULT_ALERT_RULES,
       partitionsConcurrently: 3,
     });
-    await waitUntil('strict processor caught up', () => groupCaughtUp(group, topics.events));
+    await waitUntil('strict processor caught up', () => groupCaughtUp(group, fx.topics.events));
     await strict.stop();
     // At least once: a retried DLQ send may leave copies, which the raw table deduplicates.
-    const deadLetters = await topicSize(topics.dlq);
+    const deadLetters = await topicSize(fx.topics.dlq);
     assert.ok(deadLetters >= events.length);
 
     const run = await replayDeadLetters({
       kafka: testKafka(),
-      from: topics.dlq,
-      to: topics.events,
+      from: fx.topics.dlq,
+      to: fx.topics.events,
       groupId: `replay-${randomUUID()}`,
       logger,
     });
     assert.equal(run.selected, deadLetters);
 
     // The fix: the same group carries on from its commits and sees only the replayed copies.
-    processors.push(await startTestProcessor(db, topics, group));
+    fx.processors.push(await startTestProcessor(fx.db, fx.topics, group));
     await waitUntil('replayed events stored', async () => {
-      const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from telemetry_events`;
+      const [row] = await fx.db.sql<
+        { n: number }[]
+      >`select count(*)::int as n from telemetry_events`;
       return row?.n === events.length;
     });
-    const stored = await db.sql<{ event_id: string }[]>`select event_id from telemetry_events`;
+    const stored = await fx.db.sql<{ event_id: string }[]>`select event_id from telemetry_events`;
     assert.deepEqual(stored.map((r) => r.event_id).sort(), events.map((e) => e.event_id).sort());
-    assert.equal(await topicSize(topics.dlq), deadLetters, 'nothing rejected after the fix');
+    assert.equal(await topicSize(fx.topics.dlq), deadLetters, 'nothing rejected after the fix');
   });
 });

@@ -159,10 +159,19 @@ export function thresholdProblems(
 /** Whether a transition opened or resolved an incident; consumers dedupe on alert_id + transition. */
 export type AlertTransitionKind = 'opened' | 'resolved';
 
-/** A record on the alerts topic (key: site_id), one per incident opened or resolved. */
+/**
+ * A record on the alerts topic, one per incident opened or resolved. Records are keyed by
+ * alert_id, so one incident's records share a partition, but publishers on several replicas may
+ * still send them out of order: consumers keep, per alert_id, the record with the highest
+ * `version`.
+ */
 export interface AlertMessage {
   alert_id: number;
   transition: AlertTransitionKind;
+  /** The transition's place in the incident's life: opened 1, resolved 2. */
+  version: number;
+  /** When the state changed, in event time: triggered_at when opened, resolved_at when resolved. */
+  transition_at: string;
   status: 'open' | 'resolved';
   site_id: string;
   zone_id: string;
