@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Sql, TelemetryEvent } from '@telemetrypulse/shared';
 
 async function emptyTables(sql: Sql): Promise<void> {
-  await sql`truncate telemetry_events, telemetry_agg_5m, telemetry_agg_15m`;
+  await sql`truncate telemetry_events, telemetry_agg_5m, telemetry_agg_15m, telemetry_agg_1h`;
 }
 
 /** The ceiling: COPY of the same rows into the same raw table (indexes included). */
