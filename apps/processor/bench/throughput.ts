@@ -242,7 +242,7 @@ async function main(): Promise<void> {
     );
     const copyRate = await copyRowsPerSecond(sql, events);
     const seedRate = await seedStyleEventsPerSecond(sql, events.slice(0, SEED_STYLE_SAMPLE));
-    await sql`truncate telemetry_events, telemetry_agg_5m, telemetry_agg_15m`;
+    await sql`truncate telemetry_events, telemetry_agg_5m, telemetry_agg_15m, telemetry_agg_1h`;
     const latency = await measureLatency(kafka, brokers, url);
     await sql.end();
 
