@@ -63,6 +63,8 @@ export interface AppOptions {
   ingestRetryAfterSeconds?: number;
   /** How long polled views (KPIs, trends, series, heatmap, alert pages) are cached; default 0 (off). */
   readCacheTtlMs?: number;
+  /** How long series of 1h and 1d buckets are cached, if longer than readCacheTtlMs; default: as long. */
+  readCacheCoarseTtlMs?: number;
   /** The clock for "recent"; tests pin it. */
   now?: () => number;
 }
@@ -127,7 +129,7 @@ export function createApi(options: AppOptions): Api {
   });
   siteRoutes(api, { sql, now });
   deviceRoutes(api, { sql, now, lookbackMs: DEFAULT_LIMITS.maxAgeMs });
-  seriesRoutes(api, { sql, now, cache });
+  seriesRoutes(api, { sql, now, cache, coarseTtlMs: options.readCacheCoarseTtlMs ?? cacheTtlMs });
   alertRoutes(api, { sql, cache });
   liveRoutes(api, {
     sql,

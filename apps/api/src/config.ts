@@ -90,6 +90,13 @@ export const ApiConfigSchema = Type.Object({
     description:
       'how long polled views (KPIs, trends, series, heatmap, alert pages) are cached, and then served stale while refreshed; 0: off',
   }),
+  READ_CACHE_COARSE_TTL_MS: Type.Integer({
+    minimum: 0,
+    maximum: 600_000,
+    default: 10_000,
+    description:
+      'how long series of 1h and 1d buckets are cached (only their newest bucket changes); never less than READ_CACHE_TTL_MS, off with it',
+  }),
   LIVE_HEARTBEAT_MS: Type.Integer({ minimum: 1000, maximum: 120_000, default: 15_000 }),
   LIVE_MAX_CLIENTS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
   LIVE_REPLAY_MINUTES: Type.Integer({

@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     liveLookbackMs: config.KPIS_LIVE_LOOKBACK_MINUTES * 60_000,
     ingestRetryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
     readCacheTtlMs: config.READ_CACHE_TTL_MS,
+    readCacheCoarseTtlMs: config.READ_CACHE_COARSE_TTL_MS,
   });
   const server = await startServer(app, { host: config.HTTP_HOST, port: config.HTTP_PORT });
   logger.info({ host: config.HTTP_HOST, port: server.port }, 'api listening');

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
-import type { ResponseCache } from '../cache.ts';
+import { conditionalResponses, sendJson, type ResponseCache } from '../cache.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { conflict, invalidParameter, notFound } from '../problem.ts';
 import {
@@ -93,7 +93,7 @@ export function alertRoutes(
       tags: ['alerts'],
       access: 'read',
       query: AlertsQuery,
-      responses: { 200: { description: 'one page', schema: AlertPage } },
+      responses: conditionalResponses({ description: 'one page', schema: AlertPage }),
     },
     async ({ query }, _req, res) => {
       const from = query.from === undefined ? undefined : new Date(query.from);
@@ -120,7 +120,7 @@ export function alertRoutes(
               : null,
         };
       });
-      res.type('json').send(body);
+      sendJson(res, body);
     },
   );
 

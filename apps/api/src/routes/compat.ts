@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
-import type { ResponseCache } from '../cache.ts';
+import { conditionalResponses, sendJson, type ResponseCache } from '../cache.ts';
 import { notFound } from '../problem.ts';
 import {
   selectDeviceSummary,
@@ -112,7 +112,10 @@ export function compatRoutes(api: ApiRouter, options: CompatRoutesOptions): void
       tags: TAGS,
       access: 'read',
       query: LiveKpisQuery,
-      responses: { 200: { description: 'latest windows', schema: Type.Array(LiveKpi) } },
+      responses: conditionalResponses({
+        description: 'latest windows',
+        schema: Type.Array(LiveKpi),
+      }),
     },
     async ({ query }, _req, res) => {
       const body = await cache.json(`kpis:${query.site_id ?? ''}`, () =>
@@ -121,7 +124,7 @@ export function compatRoutes(api: ApiRouter, options: CompatRoutesOptions): void
           since: new Date(now() - options.liveLookbackMs),
         }),
       );
-      res.type('json').send(body);
+      sendJson(res, body);
     },
   );
 
@@ -135,7 +138,7 @@ export function compatRoutes(api: ApiRouter, options: CompatRoutesOptions): void
       tags: TAGS,
       access: 'read',
       query: TrendsQuery,
-      responses: { 200: { description: 'windows', schema: Type.Array(TrendPoint) } },
+      responses: conditionalResponses({ description: 'windows', schema: Type.Array(TrendPoint) }),
     },
     async ({ query }, _req, res) => {
       const body = await cache.json(`trends:${JSON.stringify(query)}`, () =>
@@ -147,7 +150,7 @@ export function compatRoutes(api: ApiRouter, options: CompatRoutesOptions): void
           limit: 100,
         }),
       );
-      res.type('json').send(body);
+      sendJson(res, body);
     },
   );
 
@@ -192,13 +195,13 @@ export function compatRoutes(api: ApiRouter, options: CompatRoutesOptions): void
       tags: TAGS,
       access: 'read',
       query: Type.Object({ site_id: Type.Optional(SiteId) }),
-      responses: { 200: { description: 'zones', schema: Type.Array(ZoneOccupancy) } },
+      responses: conditionalResponses({ description: 'zones', schema: Type.Array(ZoneOccupancy) }),
     },
     async ({ query }, _req, res) => {
       const body = await cache.json(`heatmap:${query.site_id ?? ''}`, () =>
         selectOccupancy(sql, { siteId: query.site_id, since: new Date(now() - HOUR_MS) }),
       );
-      res.type('json').send(body);
+      sendJson(res, body);
     },
   );
 

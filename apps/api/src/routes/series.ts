@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
-import type { ResponseCache } from '../cache.ts';
+import { conditionalResponses, sendJson, type ResponseCache } from '../cache.ts';
 import { periodFrom } from '../period.ts';
 import { invalidParameter } from '../problem.ts';
 import {
@@ -64,9 +64,20 @@ export interface SeriesRoutesOptions {
   sql: Sql;
   now: () => number;
   cache: ResponseCache;
+  /**
+   * How long a series of 1h or 1d buckets is cached (at least the cache's TTL): of a long series
+   * only the newest bucket changes, and the query and its serialization grow with the period.
+   */
+  coarseTtlMs: number;
 }
 
-export function seriesRoutes(api: ApiRouter, { sql, now, cache }: SeriesRoutesOptions): void {
+/** Buckets whose series are cached for `coarseTtlMs`. */
+const COARSE: ReadonlySet<Bucket> = new Set(['1h', '1d']);
+
+export function seriesRoutes(
+  api: ApiRouter,
+  { sql, now, cache, coarseTtlMs }: SeriesRoutesOptions,
+): void {
   api.route(
     {
       method: 'get',
@@ -77,11 +88,17 @@ export function seriesRoutes(api: ApiRouter, { sql, now, cache }: SeriesRoutesOp
         'from defaults to 24 hours before to, to to now; both are rounded out to bucket ' +
         'boundaries (epoch-aligned, UTC). Buckets of 1h and 1d are rolled up exactly from the ' +
         `15-minute windows (through their hourly rollup). At most ${MAX_POINTS} buckets; a device series reads raw events ` +
-        'and spans at most 31 days.',
+        'and spans at most 31 days. Answers are cached like the other polled views ' +
+        '(READ_CACHE_TTL_MS), series of 1h and 1d buckets longer (READ_CACHE_COARSE_TTL_MS): ' +
+        'their newest bucket may be that much older than the data. Answers carry an ETag; ' +
+        'a request with If-None-Match holding it gets 304 while the series is unchanged.',
       tags: ['series'],
       access: 'read',
       query: SeriesQuery,
-      responses: { 200: { description: 'the series, oldest bucket first', schema: Series } },
+      responses: conditionalResponses({
+        description: 'the series, oldest bucket first',
+        schema: Series,
+      }),
     },
     async ({ query }, _req, res) => {
       const bucketMs = BUCKETS[query.bucket];
@@ -107,20 +124,25 @@ export function seriesRoutes(api: ApiRouter, { sql, now, cache }: SeriesRoutesOp
       const deviceId = query.device_id;
       // Rounded to bucket boundaries, the same view asked for by many screens is one key.
       const key = `series:${JSON.stringify({ ...query, from, to })}`;
-      const body = await cache.json(key, async () => ({
-        site_id: query.site_id,
-        zone_id: query.zone_id ?? null,
-        device_id: deviceId ?? null,
-        sensor_type: query.sensor_type,
-        bucket: query.bucket,
-        from: from.toISOString(),
-        to: to.toISOString(),
-        points:
-          deviceId === undefined
-            ? await selectAggregateSeries(sql, filter)
-            : await selectDeviceSeries(sql, { ...filter, deviceId }),
-      }));
-      res.type('json').send(body);
+      const ttlMs = COARSE.has(query.bucket) ? coarseTtlMs : undefined;
+      const body = await cache.json(
+        key,
+        async () => ({
+          site_id: query.site_id,
+          zone_id: query.zone_id ?? null,
+          device_id: deviceId ?? null,
+          sensor_type: query.sensor_type,
+          bucket: query.bucket,
+          from: from.toISOString(),
+          to: to.toISOString(),
+          points:
+            deviceId === undefined
+              ? await selectAggregateSeries(sql, filter)
+              : await selectDeviceSeries(sql, { ...filter, deviceId }),
+        }),
+        ttlMs,
+      );
+      sendJson(res, body);
     },
   );
 }

@@ -152,6 +152,13 @@ describe('the OpenAPI document', () => {
       '/api/v1/alerts/x',
     ];
     for (const path of reads) await call('GET', path);
+    const series = await call('GET', '/api/v1/series?site_id=site-01&sensor_type=co2');
+    const etag = series.headers.get('etag') ?? '';
+    const unchanged = await fetch(`${api.url}/api/v1/series?site_id=site-01&sensor_type=co2`, {
+      headers: { 'if-none-match': etag },
+    });
+    assert.equal(unchanged.status, 304);
+    await conformance.check('GET', unchanged.url, unchanged);
 
     const event = { ...device, sensor_type: 'co2', value: 600, ts_event: '2025-06-01T12:29:00Z' };
     await call('POST', '/ingest', event, KEY);
