@@ -73,6 +73,36 @@ describe('batch store (real PostgreSQL)', () => {
     assert.deepEqual(alerts, { n: 1, count: 1 });
   });
 
+  it('when a batch mixes new events with ones stored before, then only the new ones are stored and counted', async () => {
+    const before = [event({ value: 20 }), event({ value: 21 })];
+    await storeBatch(db.sql, before, DEFAULT_ALERT_RULES);
+    const fresh = [event({ value: 22 }), event({ value: 23 })];
+    const mixed = [fresh[0], { ...before[1] }, fresh[1], { ...before[0] }] as TelemetryEvent[];
+
+    const result = await storeBatch(db.sql, mixed, DEFAULT_ALERT_RULES);
+    assert.deepEqual(
+      result.stored.map((e) => e.value),
+      [22, 23],
+    );
+    assert.equal(result.duplicates, 2);
+    assert.deepEqual(await rawCounts(db), { rows: 4, distinct: 4 });
+    assert.deepEqual(await windowMismatches(db), []);
+  });
+
+  it('when two writers store overlapping batches at the same time, then every event is stored and counted once', async () => {
+    const events = Array.from({ length: 400 }, (_, i) => event({ value: 15 + (i % 100) / 10 }));
+    const results = await Promise.all([
+      storeBatch(db.sql, events.slice(0, 300), DEFAULT_ALERT_RULES),
+      storeBatch(db.sql, events.slice(100), DEFAULT_ALERT_RULES),
+    ]);
+    assert.equal(
+      results.reduce((n, r) => n + r.stored.length, 0),
+      400,
+    );
+    assert.deepEqual(await rawCounts(db), { rows: 400, distinct: 400 });
+    assert.deepEqual(await windowMismatches(db), []);
+  });
+
   it('when batches span hours and revisit them, then every hourly window equals its raw rows (written once, not also by the trigger)', async () => {
     const hour = 3_600_000;
     const base = Math.floor(Date.now() / hour) * hour - 3 * hour;
