@@ -58,12 +58,19 @@ export interface Writer {
   gaveUp(): boolean;
 }
 
+interface GroupTiming {
+  batches: number;
+  events: number;
+  storeMs: number;
+  waitingEvents: number;
+}
+
 const partitionKey = ({ topic, partition }: TopicPartition) => `${topic}\u0000${partition}`;
 
 /**
  * Group commit with one group in flight. Batches from every partition gather while the previous
  * group is being stored, then go into the database in one transaction, and their offsets are
- * committed together right after. So the consumer fetches and decodes the next batches while the
+ * committed together right after, while the next group is being stored. So the consumer fetches and decodes the next batches while the
  * database works on the current ones, big transactions amortise their fixed costs, and one
  * replica's transactions never wait on each other's row locks.
  *
@@ -105,6 +112,28 @@ export function createWriter(options: WriterOptions): Writer {
     }
   };
 
+  /** Offset commits and their bookkeeping, in group order, behind the stores. */
+  let committing: Promise<void> = Promise.resolve();
+
+  const afterStore = async (batches: PendingBatch[], result: StoreResult, timing: GroupTiming) => {
+    const commitStartedAt = performance.now();
+    await commitStored(batches);
+    logger.debug(
+      { ...timing, commitMs: Math.round(performance.now() - commitStartedAt) },
+      'group stored',
+    );
+    try {
+      options.onStored({ batches, result, storedAt: Date.now() });
+    } catch (error) {
+      logger.error({ err: error }, 'could not record a stored group');
+    }
+  };
+
+  /**
+   * Stores a group, then queues its offset commit and returns: the next group goes into the
+   * database while the broker takes this one's offsets (the commit is a broker round trip that
+   * would otherwise leave the database idle). Commits still go one after another, in order.
+   */
   const storeGroup = async (batches: PendingBatch[]) => {
     const events =
       batches.length === 1 ? (batches[0]?.events ?? []) : batches.flatMap((b) => b.events);
@@ -114,23 +143,13 @@ export function createWriter(options: WriterOptions): Writer {
       heartbeat: options.heartbeat,
       onRetry: options.onRetry,
     });
-    const storedAt = performance.now();
-    await commitStored(batches);
-    logger.debug(
-      {
-        batches: batches.length,
-        events: events.length,
-        storeMs: Math.round(storedAt - startedAt),
-        commitMs: Math.round(performance.now() - storedAt),
-        waitingEvents,
-      },
-      'group stored',
-    );
-    try {
-      options.onStored({ batches, result, storedAt: Date.now() });
-    } catch (error) {
-      logger.error({ err: error }, 'could not record a stored group');
-    }
+    const timing = {
+      batches: batches.length,
+      events: events.length,
+      storeMs: Math.round(performance.now() - startedAt),
+      waitingEvents,
+    };
+    committing = committing.then(() => afterStore(batches, result, timing));
   };
 
   const run = async () => {
@@ -184,6 +203,7 @@ export function createWriter(options: WriterOptions): Writer {
       accepting = false;
       openRoom();
       while (running) await running;
+      await committing;
     },
     gaveUp: () => gaveUp,
   };

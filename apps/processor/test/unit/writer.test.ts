@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { createLogger, type TelemetryEvent } from '@telemetrypulse/shared';
+import type { StoreResult } from '../../src/store.ts';
+import { createWriter, type OffsetCommit, type PendingBatch } from '../../src/writer.ts';
+
+const logger = createLogger('test', 'silent');
+
+function batch(partition: number, nextOffset: number, events: number): PendingBatch {
+  return {
+    source: { topic: 'events', partition },
+    nextOffset: String(nextOffset),
+    events: Array.from({ length: events }, () => ({}) as TelemetryEvent),
+    messages: events,
+    receivedAt: 0,
+  };
+}
+
+/** A promise with its resolve function, to hold a step until the test lets it go. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('writer', () => {
+  it("when a group's offset commit is slow, then the next group is stored meanwhile, and commits still go in order before drain resolves", async () => {
+    const log: string[] = [];
+    const firstCommit = gate();
+    const stores: number[] = [];
+    const commits: OffsetCommit[][] = [];
+    const writer = createWriter({
+      logger,
+      store: (events) => {
+        stores.push(events.length);
+        log.push(`store ${events.length}`);
+        return Promise.resolve({
+          stored: events,
+          duplicates: 0,
+          incidents: [],
+          transitions: [],
+        } satisfies StoreResult);
+      },
+      commit: async (offsets) => {
+        log.push(`commit ${offsets.map((o) => o.offset).join(',')} begins`);
+        if (commits.length === 0) {
+          commits.push(offsets);
+          await firstCommit.promise;
+        } else commits.push(offsets);
+        log.push(`commit ${offsets.map((o) => o.offset).join(',')} ends`);
+      },
+      keepGoing: () => true,
+      heartbeat: () => Promise.resolve(),
+      onRetry: () => undefined,
+      onStored: (group) => log.push(`stored ${group.batches.length}`),
+      maxWaitingEvents: 1000,
+      heartbeatIntervalMs: 1000,
+    });
+
+    assert.equal(writer.add(batch(0, 10, 3)), true);
+    await tick();
+    await tick();
+    // The first group is stored and its commit hangs; a second group arrives.
+    assert.equal(writer.add(batch(1, 20, 5)), true);
+    for (let i = 0; i < 5; i++) await tick();
+    assert.deepEqual(stores, [3, 5], 'the second group is stored while the first commit waits');
+    assert.equal(commits.length, 1, 'the second commit waits for the first');
+
+    let drained = false;
+    const draining = writer.drain().then(() => {
+      drained = true;
+    });
+    await tick();
+    assert.equal(drained, false, 'drain waits for the pending commits');
+    firstCommit.open();
+    await draining;
+    assert.deepEqual(log, [
+      'store 3',
+      'commit 10 begins',
+      'store 5',
+      'commit 10 ends',
+      'stored 1',
+      'commit 20 begins',
+      'commit 20 ends',
+      'stored 1',
+    ]);
+    assert.deepEqual(
+      commits.map((c) => c.map((o) => [o.partition, o.offset])),
+      [[[0, '10']], [[1, '20']]],
+    );
+  });
+});
