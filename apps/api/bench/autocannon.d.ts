@@ -17,6 +17,8 @@ declare module 'autocannon' {
   interface Result {
     latency: Histogram;
     requests: Histogram & { total: number };
+    /** Bytes received, headers included. */
+    throughput: Histogram & { total: number };
     errors: number;
     timeouts: number;
     non2xx: number;
