@@ -35,10 +35,10 @@ function columns(events: readonly TelemetryEvent[]) {
 }
 
 /**
- * How insertEvents treats events already stored. `new` expects none: a plain insert, which costs
- * PostgreSQL about a quarter less per row than ON CONFLICT's speculative insertion (measured
- * with apps/processor/bench), and fails with a unique violation (isStoredAlready) if one is
- * there after all. `redelivered` skips them (ON CONFLICT DO NOTHING) and reports them.
+ * How insertEvents treats copies of an event (already stored, or twice in the batch). `new`
+ * expects none: a plain insert, which costs PostgreSQL about a quarter less per row than ON
+ * CONFLICT's speculative insertion, and fails with a unique violation (isStoredAlready) if there
+ * is one after all. `redelivered` skips them (ON CONFLICT DO NOTHING) and reports them.
  */
 export type InsertMode = 'new' | 'redelivered';
 
@@ -51,9 +51,9 @@ export function isStoredAlready(error: unknown): boolean {
 /**
  * Stores a batch in one statement: the raw rows and, from exactly the rows that were inserted
  * (RETURNING), the 5m, 15m and hourly aggregates and the sites' last event time. Redelivered
- * events therefore never count twice, and no column travels twice. The batch must not hold the
- * same event (event_id + ts_event) twice. Returns the keys (eventKey) of the events that were
- * already stored: normally none, and always none in `new` mode.
+ * events therefore never count twice, and no column travels twice. Returns the keys (eventKey)
+ * of the copies that were not inserted, once per copy: normally none, and always none in `new`
+ * mode, which fails instead.
  *
  * Sums are numeric, so merging batches in any order equals one recomputation from the raw rows.
  * Aggregate and site rows are locked in key order so that replicas never deadlock on them.

@@ -11,28 +11,9 @@ export interface StoreResult {
   transitions: AlertTransition[];
 }
 
-/** The batch without repeats of an event (event_id + ts_event), and the keys of the repeats. */
-function withoutRepeats(events: readonly TelemetryEvent[]): {
-  unique: TelemetryEvent[];
-  repeats: string[];
-} {
-  const seen = new Set<string>();
-  const unique: TelemetryEvent[] = [];
-  const repeats: string[] = [];
-  for (const e of events) {
-    const key = eventKey(e.event_id, e.ts_event);
-    if (seen.has(key)) repeats.push(key);
-    else {
-      seen.add(key);
-      unique.push(e);
-    }
-  }
-  return { unique, repeats };
-}
-
 /**
- * The events that were newly stored: all of them but, per key, as many copies as were repeats
- * in the batch or already stored (one copy of an event that came twice in a batch went in).
+ * The events that were newly stored: all of them but, per key, as many copies as the database
+ * reported already there (a batch may hold the same event twice; one copy then went in).
  */
 function newlyStored(
   events: readonly TelemetryEvent[],
@@ -53,8 +34,8 @@ function newlyStored(
 /**
  * Everything a batch changes, in one transaction; the caller commits offsets only after it.
  * Events are first stored as new, the cheap way. If one was stored before (a redelivery after a
- * crash or a rebalance), that transaction fails at once and leaves nothing; the batch is then
- * stored again skipping what is there.
+ * crash or a rebalance) or comes twice in the batch (a producer's retry), that transaction fails
+ * at once and leaves nothing; the batch is then stored again skipping the copies.
  */
 export async function storeBatch(
   sql: Sql,
@@ -62,11 +43,9 @@ export async function storeBatch(
   rules: AlertRules,
 ): Promise<StoreResult> {
   if (events.length === 0) return { stored: [], duplicates: 0, incidents: [], transitions: [] };
-  const { unique, repeats } = withoutRepeats(events);
   const store = (mode: InsertMode) =>
     sql.begin(async (tx) => {
-      const already = await insertEvents(tx, unique, mode);
-      const stored = newlyStored(events, [...repeats, ...already]);
+      const stored = newlyStored(events, await insertEvents(tx, events, mode));
       const { incidents, transitions } = await applyAlerts(tx, rules, stored);
       return { stored, duplicates: events.length - stored.length, incidents, transitions };
     });
