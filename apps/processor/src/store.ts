@@ -2,7 +2,9 @@ import type { Sql, TelemetryEvent } from '@telemetrypulse/shared';
 import type { AlertTransition, Incident } from './alerts.ts';
 import type { AlertRules } from './rules.ts';
 import { applyAlerts } from './store-alerts.ts';
-import { eventKey, insertEvents, isStoredAlready, type InsertMode } from './store-events.ts';
+import { eventKey, insertEvents, isStoredAlready } from './store-events.ts';
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 export interface StoreResult {
   stored: TelemetryEvent[];
@@ -43,16 +45,27 @@ export async function storeBatch(
   rules: AlertRules,
 ): Promise<StoreResult> {
   if (events.length === 0) return { stored: [], duplicates: 0, incidents: [], transitions: [] };
-  const store = (mode: InsertMode) =>
+  const asNew = () =>
     sql.begin(async (tx) => {
-      const stored = newlyStored(events, await insertEvents(tx, events, mode));
+      // Every event goes in or the transaction fails, so the alert rules can read the events
+      // while the database inserts them: applyAlerts waits one turn of the event loop, in which
+      // postgres.js sends the insert, and its own queries queue behind it.
+      const [, { incidents, transitions }] = await Promise.all([
+        insertEvents(tx, events, 'new'),
+        nextTurn().then(() => applyAlerts(tx, rules, events)),
+      ]);
+      return { stored: [...events], duplicates: 0, incidents, transitions };
+    });
+  const skippingCopies = () =>
+    sql.begin(async (tx) => {
+      const stored = newlyStored(events, await insertEvents(tx, events, 'redelivered'));
       const { incidents, transitions } = await applyAlerts(tx, rules, stored);
       return { stored, duplicates: events.length - stored.length, incidents, transitions };
     });
   try {
-    return await store('new');
+    return await asNew();
   } catch (error) {
     if (!isStoredAlready(error)) throw error;
-    return store('redelivered');
+    return skippingCopies();
   }
 }
