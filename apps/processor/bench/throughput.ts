@@ -5,7 +5,8 @@
 // - copy_rows_per_s: COPY of the same rows into the same raw table, the database's ceiling;
 // - seed_style_events_per_s: the original's one-event-at-a-time, transaction-per-statement way;
 // - p50/p99 event-to-stored latency at a steady 10,000 events/s, and the replica's peak RSS;
-// - CPU per event of the processor and of PostgreSQL while draining, and the machine's load;
+// - CPU per event of the processor, of PostgreSQL and of the broker while draining (together
+//   they bound what one replica can do on this machine's cores), and the machine's load;
 // - the issue's targets and whether each was met.
 // Usage: npm run bench:processor [-- EVENTS]   (default 1,000,000 preloaded events)
 // BENCH_PROCESSOR_NODE_OPTIONS sets the replica's NODE_OPTIONS (default PROCESSOR_NODE_OPTIONS).
@@ -117,16 +118,17 @@ async function storedByReplica(port: number): Promise<number> {
 }
 
 /**
- * Drains the preloaded topic; the rate, and the processor's and PostgreSQL's CPU per event, count
- * from the first stored row to the last.
+ * Drains the preloaded topic; the rate, and the processor's, PostgreSQL's and the broker's CPU
+ * per event, count from the first stored row to the last.
  */
 async function measureThroughput(
   brokers: string,
   sql: Sql,
   url: string,
-  postgresPid: number,
+  servers: { postgresPid: number; brokerPid: number },
   events: readonly TelemetryEvent[],
 ) {
+  const { postgresPid, brokerPid } = servers;
   const port = await freePort();
   const processor = spawnProcessor({
     brokers,
@@ -136,7 +138,8 @@ async function measureThroughput(
     env: { HTTP_PORT: String(port), NODE_OPTIONS: nodeOptions },
   });
   const pid = processor.child.pid ?? 0;
-  let first: { at: number; count: number; cpu: number; postgresCpu: number } | undefined;
+  let first:
+    { at: number; count: number; cpu: number; postgresCpu: number; brokerCpu: number } | undefined;
   let count = 0;
   let rss: number | undefined;
   while (count < events.length) {
@@ -149,6 +152,7 @@ async function measureThroughput(
         count,
         cpu: cpuSeconds(pid),
         postgresCpu: cpuSeconds(postgresPid),
+        brokerCpu: cpuSeconds(brokerPid),
       };
     }
     rss = peakRssMiB(pid) ?? rss;
@@ -157,6 +161,7 @@ async function measureThroughput(
   const drained = events.length - (first?.count ?? 0);
   const cpu = cpuSeconds(pid) - (first?.cpu ?? 0);
   const postgresCpu = cpuSeconds(postgresPid) - (first?.postgresCpu ?? 0);
+  const brokerCpu = cpuSeconds(brokerPid) - (first?.brokerCpu ?? 0);
   await stop(processor);
   const rows = await storedCount(sql);
   if (rows !== events.length) throw new Error(`${rows} raw rows for ${events.length} events`);
@@ -166,6 +171,7 @@ async function measureThroughput(
     peakRssMiB: rss,
     processorCpuUsPerEvent: (cpu * 1e6) / drained,
     postgresCpuUsPerEvent: (postgresCpu * 1e6) / drained,
+    brokerCpuUsPerEvent: (brokerCpu * 1e6) / drained,
   };
 }
 
@@ -237,7 +243,7 @@ async function main(): Promise<void> {
       brokers,
       sql,
       url,
-      platform.postgres.child.pid,
+      { postgresPid: platform.postgres.child.pid, brokerPid: platform.kafka.child.pid },
       events,
     );
     const copyRate = await copyRowsPerSecond(sql, events);
@@ -285,6 +291,7 @@ async function main(): Promise<void> {
           peak_rss_mib: figures.peak_rss_mib,
           processor_cpu_us_per_event: round(throughput.processorCpuUsPerEvent, 1),
           postgres_cpu_us_per_event: round(throughput.postgresCpuUsPerEvent, 1),
+          broker_cpu_us_per_event: round(throughput.brokerCpuUsPerEvent, 1),
           processor_node_options: nodeOptions,
           machine: {
             cpus: cpus().length,
