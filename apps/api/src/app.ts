@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { DEFAULT_LIMITS, type Logger, type Sql } from '@telemetrypulse/shared';
 import { createAuth, type AuthOptions } from './auth.ts';
 import { createResponseCache } from './cache.ts';
+import { responseCompression } from './compression.ts';
 import { httpMetrics, liveClientsGauge } from './metrics.ts';
 import { buildOpenApi, type OpenApiDocument } from './openapi.ts';
 import { errorHandler, notFoundHandler } from './problem.ts';
@@ -51,6 +52,11 @@ export interface AppOptions {
   security?: Partial<SecurityOptions>;
   /** Default 1 MiB. */
   bodyLimitBytes?: number;
+  /**
+   * Compress answers for clients that take it (cached views gzipped once per refresh, the rest
+   * by the compression middleware; never the live stream); default true.
+   */
+  responseCompression?: boolean;
   /** Default 10 s. */
   requestTimeoutMs?: number;
   /** Proxies in front whose X-Forwarded-For is trusted (ingress); default 0. */
@@ -96,8 +102,10 @@ export function createApi(options: AppOptions): Api {
   app.use(httpMetrics(registry));
   liveClientsGauge(registry, () => options.live?.clients() ?? 0);
 
-  // External middleware: security headers, CORS, rate limit, body size, timeout.
+  // External middleware: security headers, compression, CORS, rate limit, body size, timeout.
   app.use(securityHeaders());
+  const compress = options.responseCompression ?? true;
+  if (compress) app.use(responseCompression());
   const corsHandler = corsPolicy(security.corsOrigins);
   if (corsHandler) app.use(corsHandler);
   const limiter = rateLimiter(security, logger);
@@ -108,7 +116,12 @@ export function createApi(options: AppOptions): Api {
   // Routes, each described once for validation and the OpenAPI document.
   // A warm view never waits for the database: it is served up to one TTL stale while refreshed.
   const cacheTtlMs = options.readCacheTtlMs ?? 0;
-  const cache = createResponseCache({ ttlMs: cacheTtlMs, staleMs: cacheTtlMs, now });
+  const cache = createResponseCache({
+    ttlMs: cacheTtlMs,
+    staleMs: cacheTtlMs,
+    gzip: compress,
+    now,
+  });
   const catalog = new RouteCatalog();
   const api = apiRouter(
     catalog,

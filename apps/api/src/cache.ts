@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { Response } from 'express';
+import {
+  acceptsGzip,
+  COMPRESSION_THRESHOLD_BYTES,
+  lazyGzip,
+  leaveEncoding,
+} from './compression.ts';
 import type { ResponseSpec } from './route.ts';
 
 /**
@@ -18,7 +24,10 @@ import type { ResponseSpec } from './route.ts';
  * An answer is kept as the bytes sent and their entity tag, made once per refresh: a hit costs
  * no serialization, no string-to-bytes copy and no hashing of the body (express copies every
  * string body it sends to bytes and hashes them for an ETag: for a 30-day hourly series of
- * 88 kB that was about 40 % of the API's CPU time per cached request).
+ * 88 kB that was about 40 % of the API's CPU time per cached request). Likewise its gzip copy,
+ * made once per refresh on the first request that takes gzip (not at refresh: clients that do
+ * not take it, and answers nobody asks for again, then cost nothing); a refresh to the same
+ * bytes keeps the answer, copy and all.
  */
 export interface ResponseCache {
   /**
@@ -35,6 +44,11 @@ export interface JsonBody {
   body: Buffer;
   /** Weak entity tag of `body`, as express would make it: equal bodies have equal tags. */
   etag: string;
+  /**
+   * `body` gzipped, made on the first call and kept with the answer; absent when answers are
+   * sent uncompressed.
+   */
+  gzipped?: () => Promise<Buffer>;
 }
 
 export interface ResponseCacheOptions {
@@ -44,6 +58,8 @@ export interface ResponseCacheOptions {
   staleMs?: number;
   /** Oldest entries are dropped beyond this. */
   maxEntries?: number;
+  /** Answers may be sent gzipped (see JsonBody.gzipped); default false. */
+  gzip?: boolean;
   now?: () => number;
 }
 
@@ -51,15 +67,19 @@ interface Entry {
   expires: number;
   body: Promise<JsonBody>;
   /** The body resolved (a pending or failed one is never served stale). */
-  ready: boolean;
+  value: JsonBody | undefined;
   refreshing: boolean;
 }
 
-/** JSON text of `value` as bytes, with the tag express's default `etag fn` gives those bytes. */
-export function jsonBody(value: unknown): JsonBody {
+/**
+ * JSON text of `value` as bytes, with the tag express's default `etag fn` gives those bytes, and
+ * with `gzip` a way to their gzip copy.
+ */
+export function jsonBody(value: unknown, { gzip = false } = {}): JsonBody {
   const body = Buffer.from(JSON.stringify(value));
   const hash = createHash('sha1').update(body).digest('base64').slice(0, 27);
-  return { body, etag: `W/"${body.length.toString(16)}-${hash}"` };
+  const etag = `W/"${body.length.toString(16)}-${hash}"`;
+  return gzip ? { body, etag, gzipped: lazyGzip(body) } : { body, etag };
 }
 
 /**
@@ -79,14 +99,29 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
  * tag gets 304 without a body. Decided here, not by express: express answers 200 whenever the
  * request says `Cache-Control: no-cache`, which fetch() adds to every request that carries
  * If-None-Match, so a dashboard revalidating by hand would never get its 304.
+ *
+ * A client that takes gzip gets the answer's gzip copy. Its tag stays the same: a weak tag
+ * stands for the content, not the bytes, as with express behind the compression middleware
+ * (RFC 9110 asks strong tags, not weak ones, to differ between content codings). So a tag from
+ * either encoding gets its 304 in both, and caches keep the encodings apart by Vary.
  */
-export function sendJson(res: Response, { body, etag }: JsonBody): void {
+export async function sendJson(res: Response, { body, etag, gzipped }: JsonBody): Promise<void> {
   res.set('ETag', etag);
+  if (gzipped) {
+    // On the 304 too: it stands for the 200 a cache holds, which varied.
+    res.vary('Accept-Encoding');
+    leaveEncoding(res);
+  }
   if (etagMatches(res.req.get('If-None-Match'), etag)) {
     res.status(304).end();
     return;
   }
-  res.type('json').send(body);
+  res.type('json');
+  if (gzipped && body.length >= COMPRESSION_THRESHOLD_BYTES && acceptsGzip(res.req)) {
+    res.set('Content-Encoding', 'gzip').send(await gzipped());
+    return;
+  }
+  res.send(body);
 }
 
 /** The documented answers of a route that answers with sendJson, from its 200 answer. */
@@ -111,18 +146,19 @@ export function createResponseCache({
   ttlMs,
   staleMs = 0,
   maxEntries = 1000,
+  gzip = false,
   now = Date.now,
 }: ResponseCacheOptions): ResponseCache {
   const entries = new Map<string, Entry>();
-  const serialize = async (compute: () => Promise<unknown>) => jsonBody(await compute());
+  const serialize = async (compute: () => Promise<unknown>) => jsonBody(await compute(), { gzip });
   if (ttlMs === 0) return { json: (_key, compute) => serialize(compute), forget: () => undefined };
 
   /** Keeps `body` under `key` until `startedAt` + `keepMs` (an answer ages from its query). */
   const store = (key: string, body: Promise<JsonBody>, startedAt: number, keepMs: number) => {
-    const entry: Entry = { expires: startedAt + keepMs, body, ready: false, refreshing: false };
+    const entry: Entry = { expires: startedAt + keepMs, body, value: undefined, refreshing: false };
     body.then(
-      () => {
-        entry.ready = true;
+      (value) => {
+        entry.value = value;
       },
       // A failure is not kept: the next request tries again.
       () => {
@@ -148,7 +184,10 @@ export function createResponseCache({
     stale.refreshing = true;
     serialize(compute).then(
       (body) => {
-        if (entries.get(key) === stale) store(key, Promise.resolve(body), at, keepMs);
+        if (entries.get(key) !== stale) return;
+        // The same bytes: keep the answer served so far, with the gzip copy it may have made.
+        const kept = stale.value?.etag === body.etag ? stale.value : body;
+        store(key, Promise.resolve(kept), at, keepMs);
       },
       () => {
         stale.refreshing = false;
@@ -162,7 +201,7 @@ export function createResponseCache({
       const at = now();
       const hit = entries.get(key);
       if (hit && hit.expires > at) return hit.body;
-      if (hit?.ready && hit.expires + staleMs > at) {
+      if (hit?.value && hit.expires + staleMs > at) {
         if (!hit.refreshing) refresh(key, hit, compute, at, keepMs);
         return hit.body;
       }

@@ -11,8 +11,10 @@ import {
 
 export const READ_AUTH_MODES = ['open', 'key'] as const;
 export const RATE_LIMIT_STORES = ['postgres', 'memory'] as const;
+export const SWITCH = ['on', 'off'] as const;
 export type RateLimitStoreKind = (typeof RATE_LIMIT_STORES)[number];
 export type ReadAuthMode = (typeof READ_AUTH_MODES)[number];
+export type Switch = (typeof SWITCH)[number];
 
 export const ApiConfigSchema = Type.Object({
   ...commonEnv,
@@ -83,6 +85,13 @@ export const ApiConfigSchema = Type.Object({
     description: 'how long ingest waits for Kafka before answering 503',
   }),
   INGEST_RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 5 }),
+  RESPONSE_COMPRESSION: Type.Unsafe<Switch>({
+    type: 'string',
+    enum: [...SWITCH],
+    default: 'on',
+    description:
+      'on: answers of 1 kB and more are compressed for clients that accept it (cached views gzipped once per refresh; never the live stream); off: when a proxy in front compresses',
+  }),
   READ_CACHE_TTL_MS: Type.Integer({
     minimum: 0,
     maximum: 60_000,

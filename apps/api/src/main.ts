@@ -81,6 +81,7 @@ async function main(): Promise<void> {
       rateLimitStore,
     },
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    responseCompression: config.RESPONSE_COMPRESSION === 'on',
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     trustProxyHops: config.TRUST_PROXY_HOPS,
     readinessTimeoutMs: config.READINESS_TIMEOUT_MS,

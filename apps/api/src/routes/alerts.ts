@@ -120,7 +120,7 @@ export function alertRoutes(
               : null,
         };
       });
-      sendJson(res, body);
+      await sendJson(res, body);
     },
   );
 

@@ -124,7 +124,7 @@ export function compatRoutes(api: ApiRouter, options: CompatRoutesOptions): void
           since: new Date(now() - options.liveLookbackMs),
         }),
       );
-      sendJson(res, body);
+      await sendJson(res, body);
     },
   );
 
@@ -150,7 +150,7 @@ export function compatRoutes(api: ApiRouter, options: CompatRoutesOptions): void
           limit: 100,
         }),
       );
-      sendJson(res, body);
+      await sendJson(res, body);
     },
   );
 
@@ -201,7 +201,7 @@ export function compatRoutes(api: ApiRouter, options: CompatRoutesOptions): void
       const body = await cache.json(`heatmap:${query.site_id ?? ''}`, () =>
         selectOccupancy(sql, { siteId: query.site_id, since: new Date(now() - HOUR_MS) }),
       );
-      sendJson(res, body);
+      await sendJson(res, body);
     },
   );
 

@@ -142,7 +142,7 @@ export function seriesRoutes(
         }),
         ttlMs,
       );
-      sendJson(res, body);
+      await sendJson(res, body);
     },
   );
 }

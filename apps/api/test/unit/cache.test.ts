@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { gunzipSync } from 'node:zlib';
 import { createResponseCache, etagMatches, jsonBody, type JsonBody } from '../../src/cache.ts';
 
 /** The body's text, for comparing answers. */
@@ -175,6 +176,34 @@ describe('serialized answers', () => {
     const second = await cache.json('k', compute);
     assert.equal(second.body, first.body);
     assert.equal(second.etag, first.etag);
+  });
+
+  it('when answers may be gzipped, then the copy decodes to the body and is made once per answer', async () => {
+    const cache = createResponseCache({ ttlMs: 1000, gzip: true });
+    const compute = () => Promise.resolve({ points: Array.from({ length: 100 }, (_, i) => i) });
+    const answer = await cache.json('k', compute);
+    const copy = await answer.gzipped?.();
+    assert.ok(copy);
+    assert.deepEqual(gunzipSync(copy), answer.body);
+    assert.equal(await (await cache.json('k', compute)).gzipped?.(), copy);
+    const plain = await createResponseCache({ ttlMs: 1000 }).json('k', compute);
+    assert.equal(plain.gzipped, undefined);
+  });
+
+  it('when an answer is refreshed to the same bytes, then the answer served so far is kept with its gzip copy', async () => {
+    let clock = 0;
+    let n = 0;
+    const cache = createResponseCache({ ttlMs: 1000, staleMs: 1000, gzip: true, now: () => clock });
+    const compute = () => Promise.resolve({ n: n++ < 2 ? 1 : 2 });
+    const first = await cache.json('k', compute);
+    clock = 1500;
+    await cache.json('k', compute);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await cache.json('k', compute), first);
+    clock = 3000;
+    await cache.json('k', compute);
+    await new Promise((r) => setImmediate(r));
+    assert.notEqual((await cache.json('k', compute)).etag, first.etag);
   });
 });
 

@@ -58,6 +58,12 @@ describe('api config', () => {
     assert.equal(corsOrigins(loadConfig({ CORS_ORIGINS: '*' })), '*');
   });
 
+  it('when RESPONSE_COMPRESSION is unset, then it is on; when neither on nor off, then startup fails naming it', () => {
+    assert.equal(loadConfig({}).RESPONSE_COMPRESSION, 'on');
+    assert.equal(loadConfig({ RESPONSE_COMPRESSION: 'off' }).RESPONSE_COMPRESSION, 'off');
+    assert.throws(() => loadConfig({ RESPONSE_COMPRESSION: 'gzip' }), /RESPONSE_COMPRESSION/);
+  });
+
   it('when READ_AUTH is neither open nor key, then startup fails naming it', () => {
     assert.throws(() => loadConfig({ READ_AUTH: 'sometimes' }), /READ_AUTH/);
   });
