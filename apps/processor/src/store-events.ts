@@ -76,6 +76,13 @@ export async function insertEvents(
       min_value = least(a.min_value, excluded.min_value),
       max_value = greatest(a.max_value, excluded.max_value)
       ${touched}`;
+  /** Windows of `from` merged into wider ones: exact, as sums and counts add up. */
+  const mergeWindows = (from: string, width: string) => tx`
+    select site_id, zone_id, sensor_type,
+           date_bin(${width}::interval, window_start, timestamptz '1970-01-01 00:00:00+00') as window_start,
+           sum(count_events) as count_events, sum(sum_value) as sum_value,
+           min(min_value) as min_value, max(max_value) as max_value
+    from ${tx(from)} group by 1, 2, 3, 4`;
   // The rows are reduced once, to 5-minute windows (one float-to-numeric conversion per event,
   // the costly part); 15-minute and hourly windows and the sites' last event time merge those
   // exactly. The hours are written here, so the rollup trigger (kept for other writers of
@@ -99,19 +106,9 @@ export async function insertEvents(
              count(*) as count_events, sum(value::numeric) as sum_value,
              min(value) as min_value, max(value) as max_value, max(ts_event) as last_event_at
       from inserted group by 1, 2, 3, 4
-    ), windows_15m as (
-      select site_id, zone_id, sensor_type,
-             date_bin('15 minutes', window_start, timestamptz '1970-01-01 00:00:00+00') as window_start,
-             sum(count_events) as count_events, sum(sum_value) as sum_value,
-             min(min_value) as min_value, max(max_value) as max_value
-      from windows_5m group by 1, 2, 3, 4
-    ), windows_1h as (
-      select site_id, zone_id, sensor_type,
-             date_bin('1 hour', window_start, timestamptz '1970-01-01 00:00:00+00') as window_start,
-             sum(count_events) as count_events, sum(sum_value) as sum_value,
-             min(min_value) as min_value, max(max_value) as max_value
-      from windows_15m group by 1, 2, 3, 4
     ),
+    windows_15m as (${mergeWindows('windows_5m', '15 minutes')}),
+    windows_1h as (${mergeWindows('windows_15m', '1 hour')}),
     agg_5m as (${upsertWindows('telemetry_agg_5m', 'windows_5m')}),
     agg_15m as (${upsertWindows('telemetry_agg_15m', 'windows_15m')}),
     agg_1h as (${upsertWindows('telemetry_agg_1h', 'windows_1h', tx``)}),

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import {
   createLogger,
@@ -27,9 +28,16 @@ export async function waitUntil(
   throw new Error(`timed out waiting until ${what}`);
 }
 
-/** True when the group has committed every partition of the topic up to its end. */
-export async function groupCaughtUp(groupId: string, topic: string): Promise<boolean> {
-  const admin = testKafka().admin();
+/**
+ * True when the group has committed every partition of the topic up to its end. `kafka` is the
+ * suite's broker unless a test runs one of its own.
+ */
+export async function groupCaughtUp(
+  groupId: string,
+  topic: string,
+  kafka: Kafka = testKafka(),
+): Promise<boolean> {
+  const admin = kafka.admin();
   await admin.connect();
   try {
     const ends = await admin.fetchTopicOffsets(topic);
@@ -100,8 +108,9 @@ export async function readTopic(topic: string, count: number): Promise<ReadMessa
 export async function produceEvents(
   topic: string,
   events: readonly TelemetryEvent[],
+  kafka: Kafka = testKafka(),
 ): Promise<void> {
-  const producer = testKafka().producer();
+  const producer = kafka.producer();
   await producer.connect();
   try {
     // In slices, so a large test load stays under the broker's request size limit.

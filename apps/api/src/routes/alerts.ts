@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
-import { conditionalResponses, sendJson, type ResponseCache } from '../cache.ts';
+import type { ResponseCache } from '../cache.ts';
+import { conditionalResponses, sendJson } from '../json-body.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { conflict, invalidParameter, notFound } from '../problem.ts';
 import {

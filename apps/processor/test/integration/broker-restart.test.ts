@@ -13,54 +13,19 @@ import {
   DEFAULT_ALERT_RULES,
   DEFAULT_LIMITS,
   ensureTopics,
-  type TelemetryEvent,
 } from '@telemetrypulse/shared';
 import { startKafkaBroker, type KafkaBroker } from '../../../devstack/src/kafka-broker.ts';
 import { freePorts } from '../../../devstack/src/ports.ts';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import { startProcessor, type Processor } from '../../src/consumer.ts';
 import { rawCounts, syntheticEvents, windowMismatches } from '../invariants.ts';
-import { waitUntil } from '../support.ts';
+import { groupCaughtUp, produceEvents, waitUntil } from '../support.ts';
 
 const logger = createLogger('test', 'silent');
 const topics = { events: 'restart.events', dlq: 'restart.dlq', alerts: 'restart.alerts' };
 
 function client(brokers: string): Kafka {
   return new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING, clientId: 'restart-test' });
-}
-
-async function produce(brokers: string, events: readonly TelemetryEvent[]): Promise<void> {
-  const producer = client(brokers).producer();
-  await producer.connect();
-  try {
-    await producer.send({
-      topic: topics.events,
-      acks: -1,
-      messages: events.map((e) => ({ key: e.device_id, value: JSON.stringify(e) })),
-    });
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-/** True when the group has committed every partition up to its end (false while unreachable). */
-async function caughtUp(brokers: string, groupId: string): Promise<boolean> {
-  const admin = new Kafka({
-    brokers: [brokers],
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 0 },
-  }).admin();
-  try {
-    await admin.connect();
-    const ends = await admin.fetchTopicOffsets(topics.events);
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.events] });
-    const byPartition = new Map(committed?.partitions.map((p) => [p.partition, p.offset]));
-    return ends.every((end) => end.high === '0' || byPartition.get(end.partition) === end.high);
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 describe('processor when the Kafka broker restarts (a broker of its own + real PostgreSQL)', () => {
@@ -86,7 +51,9 @@ describe('processor when the Kafka broker restarts (a broker of its own + real P
     const brokerOptions = { dir: path.join(dir, 'kafka'), port, controllerPort, heapMb: 512 };
     broker = await startKafkaBroker(brokerOptions);
     const brokers = broker.brokers;
-    const admin = client(brokers).admin();
+    // The same address before and after the restart.
+    const kafka = client(brokers);
+    const admin = kafka.admin();
     await admin.connect();
     try {
       await ensureTopics(
@@ -113,14 +80,22 @@ describe('processor when the Kafka broker restarts (a broker of its own + real P
       sessionTimeoutMs: 6000,
     });
     const events = syntheticEvents(4_000, 'site-br');
-    await produce(brokers, events.slice(0, 2_000));
-    await waitUntil('the first half committed', () => caughtUp(brokers, group), 60_000);
+    await produceEvents(topics.events, events.slice(0, 2_000), kafka);
+    await waitUntil(
+      'the first half committed',
+      () => groupCaughtUp(group, topics.events, kafka),
+      60_000,
+    );
 
     await broker.stop();
     broker = await startKafkaBroker(brokerOptions);
-    await produce(brokers, events.slice(2_000));
+    await produceEvents(topics.events, events.slice(2_000), kafka);
 
-    await waitUntil('the second half committed', () => caughtUp(brokers, group), 180_000);
+    await waitUntil(
+      'the second half committed',
+      () => groupCaughtUp(group, topics.events, kafka),
+      180_000,
+    );
     assert.deepEqual(await rawCounts(testDb), { rows: 4_000, distinct: 4_000 });
     assert.deepEqual(await windowMismatches(testDb), []);
     assert.equal(processor.isRunning(), true, 'back in its group');
