@@ -2,7 +2,7 @@
 NODE := node_modules/.bin/node
 NPM_INSTALL_STAMP := node_modules/.install-stamp
 
-.PHONY: help install up down logs status reset test test-unit lint typecheck format migrate bench testbed tools
+.PHONY: help install up down logs status reset test test-unit lint typecheck format migrate bench testbed tools cluster cluster-down images e2e
 
 help:
 	@echo "make up        start the local platform (Kafka, PostgreSQL, processor, API, simulators)"
@@ -12,6 +12,10 @@ help:
 	@echo "make reset     stop and delete local data"
 	@echo "make testbed   a real Kubernetes API server + controller-manager in the foreground"
 	@echo "make tools     build/fetch kube binaries, helm, actionlint and CRDs into the cache"
+	@echo "make cluster   a single-node Kubernetes with a real kubelet and containers (root)"
+	@echo "make images    build the app images from the Dockerfile and load them into the node"
+	@echo "make e2e       the user journey on a fresh node: helm install, pods, port-forward"
+	@echo "make cluster-down  stop the node and remove everything it made"
 
 # npm ci only when the lockfile changed since the last install.
 $(NPM_INSTALL_STAMP): package-lock.json package.json
@@ -43,6 +47,24 @@ testbed: $(NPM_INSTALL_STAMP)
 # Builds from the Go module proxy, once per version (the first kube build is long).
 tools: $(NPM_INSTALL_STAMP)
 	$(NODE) apps/devstack/src/cli.ts tools
+
+# A real node (kubelet, containerd, kube-proxy, CoreDNS) in a network namespace of its own.
+cluster: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/devstack/src/cli.ts cluster
+
+cluster-down: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/devstack/src/cli.ts cluster-down
+
+images: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/devstack/src/cli.ts images
+
+# From a clean node: build and load the images, run the journey, stop the node (KEEP_CLUSTER=1
+# leaves it running to look around after a failure).
+e2e: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/devstack/src/cli.ts cluster
+	$(NODE) apps/devstack/src/cli.ts images
+	status=0; $(NODE) node_modules/.bin/mocha --config .mocharc.e2e.json || status=$$?; \
+	  if [ -z "$$KEEP_CLUSTER" ]; then $(NODE) apps/devstack/src/cli.ts cluster-down; fi; exit $$status
 
 migrate: $(NPM_INSTALL_STAMP)
 	$(NODE) apps/shared/src/bin/migrate.ts

@@ -22,12 +22,18 @@ export interface ChildOptions {
   user?: { uid: number; gid: number };
   /** The signal that asks this program for a clean, prompt stop. */
   stopSignal?: NodeJS.Signals;
+  /** Run inside this named network namespace (/run/netns/<name>), e.g. the real node's. */
+  netns?: string;
 }
 
 /** Starts a process whose output goes to a log file; stop() sends SIGTERM, then SIGKILL. */
 export function startChild(options: ChildOptions): Child {
   const fd = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
-  const child = spawn(options.command, options.args, {
+  // nsenter joins the namespace and then execs the program: same pid, signals reach it.
+  const [command, args] = options.netns
+    ? ['nsenter', [`--net=/run/netns/${options.netns}`, '--', options.command, ...options.args]]
+    : [options.command, options.args];
+  const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: ['ignore', fd, fd],

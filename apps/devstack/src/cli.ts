@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installKafka } from './kafka-broker.ts';
 import { startTestbed } from './kube/testbed.ts';
+import { runClusterSupervisor, startCluster, stopCluster } from './node/cluster.ts';
 import { LOCAL_DIR } from './paths.ts';
 import { StopWaiting, waitFor } from './ports.ts';
 import {
@@ -199,6 +200,17 @@ async function tools(): Promise<void> {
   }
 }
 
+async function cluster(): Promise<void> {
+  const started = Date.now();
+  const info = await startCluster();
+  console.log(`node is Ready in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
+  console.log(`  kubeconfig   ${info.kubeconfig}`);
+  console.log(`  API server   ${info.server}`);
+  console.log(`  node address ${info.nodeIp} (Kafka and PostgreSQL for the pods listen here)`);
+  console.log(`  try          export KUBECONFIG=${info.kubeconfig}; ${info.binaries.kubectl} get nodes`);
+  console.log('  images       make images;  stop: make cluster-down');
+}
+
 const command = process.argv[2] ?? 'help';
 const settings = readStackSettings();
 const commands: Record<string, () => Promise<void> | void> = {
@@ -214,6 +226,9 @@ const commands: Record<string, () => Promise<void> | void> = {
   },
   testbed,
   tools,
+  cluster,
+  'cluster-run': runClusterSupervisor,
+  'cluster-down': () => stopCluster(),
   reset: async () => {
     await down();
     rmSync(LOCAL_DIR, { recursive: true, force: true });

@@ -47,6 +47,10 @@ export interface KafkaBrokerOptions {
   port: number;
   controllerPort: number;
   heapMb?: number;
+  /** The address it listens on and advertises. Default 127.0.0.1. */
+  host?: string;
+  /** Run inside this network namespace (the real node's), listening on `host` there. */
+  netns?: string;
   /** Where the broker's output goes; defaults to kafka.log inside `dir`. */
   logFile?: string;
   startTimeoutMs?: number;
@@ -59,12 +63,13 @@ export interface KafkaBroker {
 }
 
 function serverProperties(o: KafkaBrokerOptions): string {
+  const host = o.host ?? '127.0.0.1';
   return [
     'process.roles=broker,controller',
     'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${o.controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${o.port},CONTROLLER://127.0.0.1:${o.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${o.port}`,
+    `controller.quorum.voters=1@${host}:${o.controllerPort}`,
+    `listeners=PLAINTEXT://${host}:${o.port},CONTROLLER://${host}:${o.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${host}:${o.port}`,
     'controller.listener.names=CONTROLLER',
     'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'inter.broker.listener.name=PLAINTEXT',
@@ -138,8 +143,9 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
       config,
     ],
     logFile,
+    netns: options.netns,
   });
-  const brokers = `127.0.0.1:${options.port}`;
+  const brokers = `${options.host ?? '127.0.0.1'}:${options.port}`;
   const stop = () => child.stop(20_000);
   try {
     await Promise.race([

@@ -1,5 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -13,6 +21,12 @@ export interface PostgresServerOptions {
   dataDir: string;
   port: number;
   logFile?: string;
+  /** The address it listens on. Default 127.0.0.1. */
+  host?: string;
+  /** Run inside this network namespace (the real node's), listening on `host` there. */
+  netns?: string;
+  /** Networks (CIDR) allowed to log in with the password besides loopback, e.g. pods'. */
+  allowFrom?: string[];
 }
 
 export interface PostgresServer {
@@ -87,6 +101,16 @@ function initialise(
   }
 }
 
+/** pg_hba.conf lines for more networks (initdb allows loopback only); added once. */
+function allowPasswordLogins(dataDir: string, networks: string[]): void {
+  const hba = path.join(dataDir, 'pg_hba.conf');
+  const text = readFileSync(hba, 'utf8');
+  const missing = networks
+    .map((cidr) => `host all all ${cidr} scram-sha-256`)
+    .filter((line) => !text.includes(line));
+  if (missing.length > 0) appendFileSync(hba, `${missing.join('\n')}\n`);
+}
+
 /** Starts PostgreSQL on loopback (initialising the cluster on first use) and waits for it. */
 export async function startPostgresServer(options: PostgresServerOptions): Promise<PostgresServer> {
   const bin = await binaries();
@@ -94,6 +118,8 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
     initialise(bin, options.dataDir, user);
   }
+  allowPasswordLogins(options.dataDir, options.allowFrom ?? []);
+  const host = options.host ?? '127.0.0.1';
   const child = startChild({
     name: 'postgres',
     command: bin.postgres,
@@ -103,7 +129,7 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
       '-p',
       String(options.port),
       '-c',
-      'listen_addresses=127.0.0.1',
+      `listen_addresses=${host}`,
       '-c',
       'unix_socket_directories=',
       '-c',
@@ -113,9 +139,10 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
     user,
     // SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
     stopSignal: 'SIGINT',
+    netns: options.netns,
   });
   const urlFor = (database: string) =>
-    `postgres://${DEV_DB.user}:${DEV_DB.password}@127.0.0.1:${options.port}/${database}`;
+    `postgres://${DEV_DB.user}:${DEV_DB.password}@${host}:${options.port}/${database}`;
   const stop = () => child.stop(30_000);
   const admin = postgres(urlFor('postgres'), {
     max: 1,

@@ -58,12 +58,18 @@ async function prepareModule(
 
 const STATIC_BUILD = { CGO_ENABLED: '0' };
 
-async function buildKubernetes(outDir: string, workDir: string, logFile: string): Promise<void> {
+/** Builds `k8s.io/kubernetes/cmd/<program>` for each program into outDir. */
+export async function buildKubernetes(
+  outDir: string,
+  workDir: string,
+  logFile: string,
+  programs: string[],
+): Promise<void> {
   const { kubernetes, kubernetesStaging } = TOOL_VERSIONS;
   await prepareModule(workDir, 'k8s.io/kubernetes', kubernetes, kubernetesStaging);
   const buildDate = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const ldflags = ['-s', '-w', ...kubernetesVersionLdflags(kubernetes, buildDate)].join(' ');
-  // One `go build` for both programs lets Go compile their shared packages once, in parallel.
+  // One `go build` for all programs lets Go compile their shared packages once, in parallel.
   await runGo(
     [
       'build',
@@ -71,8 +77,7 @@ async function buildKubernetes(outDir: string, workDir: string, logFile: string)
       `${outDir}/`,
       '-ldflags',
       ldflags,
-      'k8s.io/kubernetes/cmd/kube-apiserver',
-      'k8s.io/kubernetes/cmd/kube-controller-manager',
+      ...programs.map((program) => `k8s.io/kubernetes/cmd/${program}`),
     ],
     { cwd: workDir, env: STATIC_BUILD, logFile },
   );
@@ -112,7 +117,10 @@ export async function ensureKubeBinaries(): Promise<KubeBinaries> {
       rmSync(logFile, { force: true });
       const work = path.join(tempDir, 'modules');
       await buildEtcd(tempDir, path.join(work, 'etcd'), logFile);
-      await buildKubernetes(tempDir, path.join(work, 'kubernetes'), logFile);
+      await buildKubernetes(tempDir, path.join(work, 'kubernetes'), logFile, [
+        'kube-apiserver',
+        'kube-controller-manager',
+      ]);
       rmSync(work, { recursive: true, force: true });
     },
     {

@@ -21,6 +21,8 @@ export interface CertifiedKey {
 
 export interface TestbedPki {
   ca: CertifiedKey;
+  /** Issues more certificates from the same CA (a node's kubelet, scheduler, …). */
+  authority: CertificateAuthority;
   apiserver: CertifiedKey;
   /** Client certificate of the admin user (group system:masters). */
   admin: CertifiedKey;
@@ -49,26 +51,54 @@ function writeCertifiedKey(dir: string, name: string, certDer: Buffer, keyPem: s
   return { certPem, keyPem, certFile, keyFile };
 }
 
-export function createTestbedPki(dir: string): TestbedPki {
-  const caKeys = newKeyPair();
-  const caSubject = { commonName: 'telemetrypulse-testbed-ca' };
-  const issuer: Issuer = { subject: caSubject, privateKey: caKeys.privateKey };
-  const ca = writeCertifiedKey(
-    dir,
-    'ca',
-    issueCertificate({ subject: caSubject, publicKey: caKeys.publicKey, isCa: true }, issuer),
-    privateKeyPem(caKeys.privateKey),
-  );
-  const leaf = (
+/** A certificate authority's certificate and key, and a function that issues leaves from it. */
+export interface CertificateAuthority {
+  ca: CertifiedKey;
+  /** Issues a leaf certificate signed by this CA into `<fileName>.crt` / `.key`. */
+  issue: (
     fileName: string,
     subject: DistinguishedName,
     usages: ('serverAuth' | 'clientAuth')[],
     altNames?: string[],
-  ) => {
-    const keys = newKeyPair();
-    const cert = issueCertificate({ subject, publicKey: keys.publicKey, usages, altNames }, issuer);
-    return writeCertifiedKey(dir, fileName, cert, privateKeyPem(keys.privateKey));
+  ) => CertifiedKey;
+}
+
+export function createCertificateAuthority(
+  dir: string,
+  fileName: string,
+  commonName: string,
+): CertificateAuthority {
+  const caKeys = newKeyPair();
+  const caSubject = { commonName };
+  const issuer: Issuer = { subject: caSubject, privateKey: caKeys.privateKey };
+  const ca = writeCertifiedKey(
+    dir,
+    fileName,
+    issueCertificate({ subject: caSubject, publicKey: caKeys.publicKey, isCa: true }, issuer),
+    privateKeyPem(caKeys.privateKey),
+  );
+  return {
+    ca,
+    issue: (leafName, subject, usages, altNames) => {
+      const keys = newKeyPair();
+      const cert = issueCertificate(
+        { subject, publicKey: keys.publicKey, usages, altNames },
+        issuer,
+      );
+      return writeCertifiedKey(dir, leafName, cert, privateKeyPem(keys.privateKey));
+    },
   };
+}
+
+export interface TestbedPkiOptions {
+  /** More names and addresses the API server's certificate must carry (a node's address). */
+  apiserverAltNames?: string[];
+}
+
+export function createTestbedPki(dir: string, options: TestbedPkiOptions = {}): TestbedPki {
+  const authority = createCertificateAuthority(dir, 'ca', 'telemetrypulse-testbed-ca');
+  const { ca } = authority;
+  const leaf = authority.issue;
   const apiserver = leaf(
     'apiserver',
     { commonName: 'kube-apiserver' },
@@ -81,6 +111,7 @@ export function createTestbedPki(dir: string): TestbedPki {
       'kubernetes.default',
       'kubernetes.default.svc',
       'kubernetes.default.svc.cluster.local',
+      ...(options.apiserverAltNames ?? []),
     ],
   );
   const admin = leaf('admin', ADMIN_USER, ['clientAuth']);
@@ -96,6 +127,7 @@ export function createTestbedPki(dir: string): TestbedPki {
   writeFileSync(serviceAccountPublicKeyFile, publicKeyPem(serviceAccount.publicKey));
   return {
     ca,
+    authority,
     apiserver,
     admin,
     controllerManager,

@@ -14,6 +14,7 @@ import { kubeGet, type ClientCredentials } from './kube-request.ts';
 import { ADMIN_USER, createTestbedPki, SERVICE_CLUSTER_IP_RANGE, type TestbedPki } from './pki.ts';
 
 export interface Testbed {
+  pki: TestbedPki;
   /** kubeconfig of the admin user (group system:masters), credentials inline. */
   kubeconfigPath: string;
   /** https://127.0.0.1:<port> */
@@ -30,6 +31,14 @@ export interface Testbed {
 export interface TestbedOptions {
   /** Where data, certificates and logs go; kept after stop(). Default: a temporary folder. */
   dataDir?: string;
+  /** The API server's address (bound and advertised). Default 127.0.0.1. */
+  address?: string;
+  /** The API server's port. Default: a free one. */
+  apiPort?: number;
+  /** Flags added to kube-apiserver's (a node's kubelet and aggregation settings). */
+  apiserverArgs?: (pki: TestbedPki) => string[];
+  /** Flags added to kube-controller-manager's. */
+  controllerManagerArgs?: string[];
 }
 
 const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
@@ -91,17 +100,18 @@ function startApiserver(
   bin: KubeBinaries,
   dir: string,
   pki: TestbedPki,
-  port: number,
+  endpoint: { address: string; port: number },
   etcdPort: number,
+  extraArgs: string[],
 ): Child {
   return startChild({
     name: 'kube-apiserver',
     command: bin.kubeApiserver,
     args: [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${port}`,
+      `--bind-address=${endpoint.address}`,
+      `--advertise-address=${endpoint.address}`,
+      `--secure-port=${endpoint.port}`,
       `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
       `--tls-cert-file=${pki.apiserver.certFile}`,
       `--tls-private-key-file=${pki.apiserver.keyFile}`,
@@ -110,12 +120,16 @@ function startApiserver(
       `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
       `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
       `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
-      // RBAC only, as in a real cluster, so the chart's Roles are what grants access.
-      '--authorization-mode=RBAC',
+      // RBAC, as in a real cluster, so the chart's Roles are what grants access (a node adds
+      // the Node authorizer in its extra flags).
+      ...(extraArgs.some((a) => a.startsWith('--authorization-mode='))
+        ? []
+        : ['--authorization-mode=RBAC']),
       // The default admission plugins stay on (ServiceAccount included: the controller-manager
       // creates each namespace's "default" ServiceAccount).
       '--allow-privileged=true',
       '--profiling=false',
+      ...extraArgs,
     ],
     logFile: path.join(dir, 'logs', 'kube-apiserver.log'),
   });
@@ -126,6 +140,7 @@ function startControllerManager(
   dir: string,
   pki: TestbedPki,
   kubeconfig: string,
+  extraArgs: string[],
 ): Child {
   return startChild({
     name: 'kube-controller-manager',
@@ -143,6 +158,7 @@ function startControllerManager(
       `--cluster-signing-key-file=${pki.ca.keyFile}`,
       // Its own HTTPS endpoint (health, metrics) is not needed.
       '--secure-port=0',
+      ...extraArgs,
     ],
     logFile: path.join(dir, 'logs', 'kube-controller-manager.log'),
   });
@@ -158,9 +174,11 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   const ownDir = options.dataDir === undefined;
   const dir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'telemetrypulse-kube-'));
   for (const sub of ['logs', 'pki']) mkdirSync(path.join(dir, sub), { recursive: true });
-  const pki = createTestbedPki(path.join(dir, 'pki'));
-  const [etcdPort = 0, peerPort = 0, apiPort = 0] = await freePorts(3);
-  const server = `https://127.0.0.1:${apiPort}`;
+  const address = options.address ?? '127.0.0.1';
+  const pki = createTestbedPki(path.join(dir, 'pki'), { apiserverAltNames: [address] });
+  const [etcdPort = 0, peerPort = 0, freeApiPort = 0] = await freePorts(3);
+  const apiPort = options.apiPort ?? freeApiPort;
+  const server = `https://${address}:${apiPort}`;
   const kubeconfigPath = path.join(dir, 'kubeconfig');
   const controllerManagerKubeconfig = path.join(dir, 'controller-manager.kubeconfig');
   writeKubeconfig(kubeconfigPath, {
@@ -206,7 +224,14 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
       60_000,
     );
 
-    const apiserver = startApiserver(binaries, dir, pki, apiPort, etcdPort);
+    const apiserver = startApiserver(
+      binaries,
+      dir,
+      pki,
+      { address, port: apiPort },
+      etcdPort,
+      options.apiserverArgs?.(pki) ?? [],
+    );
     children.push(apiserver);
     await waitReady(
       apiserver,
@@ -223,6 +248,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
       dir,
       pki,
       controllerManagerKubeconfig,
+      options.controllerManagerArgs ?? [],
     );
     children.push(controllerManager);
     // The service-account controller makes every namespace's "default" ServiceAccount: once it
@@ -241,6 +267,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     throw error;
   }
   return {
+    pki,
     kubeconfigPath,
     server,
     dir,

@@ -5,6 +5,7 @@ export const TOOL_VERSIONS = {
   /** The k8s.io/<staging> modules that belong to `kubernetes` (v1.X.Y ↔ v0.X.Y). */
   kubernetesStaging: 'v0.34.4',
   etcd: 'v3.6.16',
+  coredns: 'v1.15.0',
   helm: 'v3.19.5',
   actionlint: 'v1.7.12',
   keda: 'v2.21.0',

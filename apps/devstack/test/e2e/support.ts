@@ -1,0 +1,134 @@
+// What the journey test drives the real node with: kubectl and helm as a user runs them (the
+// kubeconfig `make cluster` printed), a port-forward, and the failure report (pods, events, logs).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ensureNodeBinaries } from '../../src/node/binaries.ts';
+import { NODE_PATHS } from '../../src/node/layout.ts';
+import { readNodeStatus } from '../../src/node/status.ts';
+import { ensureHelm } from '../../src/tools/helm.ts';
+
+const run = promisify(execFile);
+
+export interface NodeTools {
+  kubectl(args: string[], options?: { timeoutMs?: number }): Promise<string>;
+  helm(args: string[], options?: { timeoutMs?: number }): Promise<string>;
+  kubectlPath: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export async function nodeTools(): Promise<NodeTools> {
+  const status = readNodeStatus();
+  if (status?.state !== 'ready') {
+    throw new Error('no node is Ready: run `make cluster` and `make images` first (make e2e does)');
+  }
+  const { kubectl: kubectlPath } = await ensureNodeBinaries();
+  const helmPath = await ensureHelm();
+  const env = { ...process.env, KUBECONFIG: NODE_PATHS.kubeconfig };
+  const call = async (command: string, args: string[], timeoutMs = 120_000) => {
+    try {
+      const { stdout } = await run(command, args, {
+        env,
+        timeout: timeoutMs,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      return stdout;
+    } catch (error) {
+      const e = error as Error & { stderr?: string; stdout?: string };
+      throw new Error(
+        `${command.split('/').pop() ?? command} ${args.join(' ')} failed: ${e.stderr ?? ''}${e.stdout ?? ''}${e.message}`,
+        { cause: error },
+      );
+    }
+  };
+  return {
+    kubectl: (args, options) => call(kubectlPath, args, options?.timeoutMs),
+    helm: (args, options) => call(helmPath, args, options?.timeoutMs),
+    kubectlPath,
+    env,
+  };
+}
+
+export interface PortForward {
+  url: string;
+  process: ChildProcess;
+  stop(): void;
+}
+
+/** `kubectl port-forward` to a Service on a free local port, as a user reaches the API. */
+export async function portForward(
+  tools: NodeTools,
+  namespace: string,
+  target: string,
+  remotePort: number,
+): Promise<PortForward> {
+  const child = spawn(
+    tools.kubectlPath,
+    ['-n', namespace, 'port-forward', '--address', '127.0.0.1', target, `:${remotePort}`],
+    { env: tools.env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`port-forward did not start: ${output}`));
+    }, 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`port-forward exited (${code}): ${output}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    process: child,
+    stop: () => child.kill('SIGTERM'),
+  };
+}
+
+/** What a person looks at when a deploy fails: pods, events, and the logs of unready pods. */
+export async function failureReport(tools: NodeTools, namespace: string): Promise<string> {
+  const parts: string[] = [];
+  const section = async (title: string, args: string[]) => {
+    const text = await tools.kubectl(args).catch((error: unknown) => (error as Error).message);
+    parts.push(`--- ${title}\n${text}`);
+  };
+  await section('pods', ['-n', namespace, 'get', 'pods', '-o', 'wide']);
+  await section('events', ['-n', namespace, 'get', 'events', '--sort-by=.lastTimestamp']);
+  const pods = JSON.parse(await tools.kubectl(['-n', namespace, 'get', 'pods', '-o', 'json'])) as {
+    items: {
+      metadata: { name: string };
+      status?: { conditions?: { type: string; status: string }[]; phase?: string };
+    }[];
+  };
+  for (const pod of pods.items) {
+    const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    if (ready || pod.status?.phase === 'Succeeded') continue;
+    const name = pod.metadata.name;
+    await section(`logs of ${name}`, [
+      '-n',
+      namespace,
+      'logs',
+      name,
+      '--all-containers',
+      '--tail=60',
+    ]);
+    await section(`previous logs of ${name}`, [
+      '-n',
+      namespace,
+      'logs',
+      name,
+      '--all-containers',
+      '--previous',
+      '--tail=40',
+    ]);
+  }
+  return parts.join('\n');
+}
