@@ -6,6 +6,7 @@ import {
   opsEnv,
   readConfig,
   splitList,
+  startupEnv,
   TOPICS,
 } from '@telemetrypulse/shared';
 
@@ -21,6 +22,7 @@ export const ApiConfigSchema = Type.Object({
   ...databaseEnv,
   ...kafkaEnv,
   ...opsEnv(8000),
+  ...startupEnv,
   // Below the kubelet's default probe timeout (1 s), so a hung database reads as "not ready".
   READINESS_TIMEOUT_MS: Type.Integer({
     minimum: 50,

@@ -7,15 +7,17 @@ import {
   exitOnStartupFailure,
   initTracing,
   onShutdown,
+  startupWait,
   tracingActive,
+  waitForPostgres,
 } from '@telemetrypulse/shared';
 import { createApp } from './app.ts';
 import { authOptionsFrom } from './auth.ts';
 import { ApiConfigSchema, corsOrigins, loadConfig } from './config.ts';
-import { startLiveHub } from './live-hub.ts';
+import { startLiveHub, type LiveHub } from './live-hub.ts';
 import { createKafkaPublisher, warmUp } from './publisher.ts';
 import { PostgresRateLimitStore } from './rate-limit-store.ts';
-import { startServer } from './server.ts';
+import { startServer, type RunningServer } from './server.ts';
 
 const PRELOAD = 'apps/shared/src/tracing-preload.ts';
 const USAGE =
@@ -55,16 +57,42 @@ async function main(): Promise<void> {
     timeoutMs: config.INGEST_TIMEOUT_MS,
     logger,
   });
+  // Kafka is not waited for: the publisher connects lazily, so reads are served while it is down
+  // (/health/ready/ingest tells when ingest works).
   warmUp(publisher);
   const auth = authOptionsFrom(config);
   if (auth.writeKeys.length === 0)
     logger.warn('API_KEYS is empty: ingest and alert actions answer 401');
 
+  // Filled in as startup proceeds, so SIGTERM at any point (also while waiting for the
+  // database) stops what is running and exits 0.
+  const startup = new AbortController();
+  const running: {
+    live?: LiveHub;
+    server?: RunningServer;
+    rateLimitStore?: PostgresRateLimitStore;
+  } = {};
+  onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
+    startup.abort();
+    // Streams first: they never end by themselves and would hold the server open.
+    await running.live?.close();
+    // Leave time for the rest of shutdown within SHUTDOWN_TIMEOUT_MS.
+    await running.server?.close(Math.max(100, config.SHUTDOWN_TIMEOUT_MS - 5000));
+    await publisher.close();
+    running.rateLimitStore?.shutdown();
+    await sql.end({ timeout: 5 });
+  });
+
+  // On a fresh cluster the API may start before PostgreSQL: wait (bounded), do not exit.
+  await waitForPostgres(sql, { ...startupWait(config), logger, signal: startup.signal });
+
   const live = await startLiveHub({ sql, logger, markerMs: config.LIVE_HEARTBEAT_MS });
+  running.live = live;
   const rateLimitStore =
     config.RATE_LIMIT_STORE === 'postgres' && config.RATE_LIMIT_PER_MINUTE > 0
       ? new PostgresRateLimitStore({ sql, logger })
       : undefined;
+  running.rateLimitStore = rateLimitStore;
   const app = createApp({
     sql,
     registry: createMetricsRegistry('api'),
@@ -91,17 +119,8 @@ async function main(): Promise<void> {
     readCacheCoarseTtlMs: config.READ_CACHE_COARSE_TTL_MS,
   });
   const server = await startServer(app, { host: config.HTTP_HOST, port: config.HTTP_PORT });
+  running.server = server;
   logger.info({ host: config.HTTP_HOST, port: server.port }, 'api listening');
-
-  onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
-    // Streams first: they never end by themselves and would hold the server open.
-    await live.close();
-    // Leave time for the rest of shutdown within SHUTDOWN_TIMEOUT_MS.
-    await server.close(Math.max(100, config.SHUTDOWN_TIMEOUT_MS - 5000));
-    await publisher.close();
-    rateLimitStore?.shutdown();
-    await sql.end({ timeout: 5 });
-  });
 }
 
 // A fixed level: LOG_LEVEL itself may be what failed validation.

@@ -8,6 +8,7 @@ import {
   opsEnv,
   QUANTITY_PATTERN,
   readConfig,
+  startupEnv,
   splitList,
 } from '@telemetrypulse/shared';
 
@@ -19,6 +20,7 @@ const quantity = (fallback: string, description: string) =>
 export const OperatorEnv = Type.Object({
   ...commonEnv,
   ...opsEnv(9480),
+  ...startupEnv,
   KUBECONFIG: Type.Optional(
     Type.String({
       description: "kubeconfig file; unset: ~/.kube/config, else the pod's service account",

@@ -8,6 +8,8 @@ import {
   exitOnStartupFailure,
   onShutdown,
   startOpsServer,
+  startupWait,
+  waitForPostgres,
   type Sql,
 } from '@telemetrypulse/shared';
 import { loadConfig, OperatorEnv } from './config.ts';
@@ -35,7 +37,9 @@ async function main(): Promise<void> {
     : undefined;
 
   const running: { stop: () => Promise<void> }[] = [];
+  const startup = new AbortController();
   onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
+    startup.abort();
     // In reverse: the operator (and its Lease) first, the ops server last.
     for (const part of running.reverse()) await part.stop();
     await sql?.end({ timeout: 5 });
@@ -49,6 +53,10 @@ async function main(): Promise<void> {
     ready: () => ready(),
   });
   running.push({ stop: () => ops.close() });
+
+  // With a registry, its database must be there first (a fresh cluster starts us before it):
+  // wait, bounded by STARTUP_WAIT_SECONDS; a wrong password or database name fails at once.
+  if (sql) await waitForPostgres(sql, { ...startupWait(config), logger, signal: startup.signal });
 
   const operator = await startOperator(config, {
     clients,

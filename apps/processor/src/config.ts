@@ -6,6 +6,7 @@ import {
   opsEnv,
   PROCESSOR_GROUP,
   readConfig,
+  startupEnv,
   TOPICS,
 } from '@telemetrypulse/shared';
 
@@ -14,6 +15,7 @@ export const ProcessorEnv = Type.Object({
   ...kafkaEnv,
   ...databaseEnv,
   ...opsEnv(9464),
+  ...startupEnv,
   EVENTS_TOPIC: Type.String({ minLength: 1, default: TOPICS.events }),
   DLQ_TOPIC: Type.String({ minLength: 1, default: TOPICS.dlq }),
   ALERTS_TOPIC: Type.String({ minLength: 1, default: TOPICS.alerts }),

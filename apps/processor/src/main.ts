@@ -14,7 +14,10 @@ import {
   isDatabaseReachable,
   onShutdown,
   startOpsServer,
+  startupWait,
   topicSpecs,
+  waitForKafka,
+  waitForPostgres,
 } from '@telemetrypulse/shared';
 import { startBuildingGauges } from './building-gauges.ts';
 import { loadConfig, ProcessorEnv } from './config.ts';
@@ -41,15 +44,49 @@ async function main(): Promise<void> {
     applicationName: 'processor',
   });
   const maxAgeMs = config.RAW_RETENTION_DAYS * 86_400_000;
+
+  // Filled in as startup proceeds, so SIGTERM at any point (also while waiting for PostgreSQL
+  // and Kafka) stops what is running and exits 0.
+  const startup = new AbortController();
+  const running: {
+    partitionTimer?: NodeJS.Timeout;
+    processor?: Awaited<ReturnType<typeof startProcessor>>;
+    retentionSchedule?: ReturnType<typeof startRetention>;
+    buildingGauges?: ReturnType<typeof startBuildingGauges>;
+    outbox?: Awaited<ReturnType<typeof startOutboxPublisher>>;
+    siteRules?: Awaited<ReturnType<typeof startSiteRules>>;
+    ops?: Awaited<ReturnType<typeof startOpsServer>>;
+  } = {};
+  onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
+    startup.abort();
+    clearInterval(running.partitionTimer);
+    // The last batch commits its outbox rows before the publisher's final flush sends them.
+    await running.processor?.stop();
+    await running.retentionSchedule?.stop();
+    await running.buildingGauges?.stop();
+    await running.outbox?.stop();
+    await running.siteRules?.stop();
+    await running.ops?.close();
+    await sql.end({ timeout: 5 });
+  });
+
+  // On a fresh cluster the processor may start before its dependencies: wait for both at once,
+  // bounded by STARTUP_WAIT_SECONDS, instead of exiting at the first refused connection.
+  const wait = { ...startupWait(config), logger, signal: startup.signal };
+  await Promise.all([
+    waitForPostgres(sql, wait),
+    waitForKafka(config.KAFKA_BROKERS, { ...wait, clientId: 'processor-startup' }),
+  ]);
+
   await ensurePartitions(sql, maxAgeMs);
   // Days roll over while we run: keep partitions ahead of the event times we accept.
-  const partitionTimer = setInterval(() => {
+  running.partitionTimer = setInterval(() => {
     ensurePartitions(sql, maxAgeMs).catch((error: unknown) => {
       logger.error({ err: error }, 'could not create partitions');
     });
   }, PARTITION_CHECK_MS);
   // Drops old raw partitions and aggregate rows now and hourly (one replica at a time).
-  const retentionSchedule = startRetention(sql, retention, logger);
+  running.retentionSchedule = startRetention(sql, retention, logger);
 
   const kafka = createKafka({
     brokers: config.KAFKA_BROKERS,
@@ -72,14 +109,15 @@ async function main(): Promise<void> {
     defaults: DEFAULT_ALERT_RULES,
     refreshMs: config.SITE_RULES_REFRESH_SECONDS * 1000,
   });
-  const outbox = await startOutboxPublisher({
+  running.siteRules = siteRules;
+  running.outbox = await startOutboxPublisher({
     sql,
     kafka,
     logger,
     registry,
     topic: config.ALERTS_TOPIC,
   });
-  const buildingGauges = startBuildingGauges({
+  running.buildingGauges = startBuildingGauges({
     sql,
     registry,
     rules: siteRules,
@@ -103,28 +141,18 @@ async function main(): Promise<void> {
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     lateAfterMs: config.LATE_AFTER_SECONDS * 1000,
   });
+  running.processor = processor;
   const ops = await startOpsServer({
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
     registry,
     ready: async () => processor.isRunning() && (await isDatabaseReachable(sql)),
   });
+  running.ops = ops;
   logger.info(
     { port: ops.port, topic: config.EVENTS_TOPIC, group: config.CONSUMER_GROUP },
     'processor started',
   );
-
-  onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
-    clearInterval(partitionTimer);
-    // The last batch commits its outbox rows before the publisher's final flush sends them.
-    await processor.stop();
-    await retentionSchedule.stop();
-    await buildingGauges.stop();
-    await outbox.stop();
-    await siteRules.stop();
-    await ops.close();
-    await sql.end({ timeout: 5 });
-  });
 }
 
 if (process.argv.includes('--help')) {

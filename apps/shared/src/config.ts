@@ -79,6 +79,25 @@ export const databaseEnv = {
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
 } satisfies TProperties;
 
+/** How long an app (or the migration command) waits at start for PostgreSQL and Kafka. */
+export const startupEnv = {
+  STARTUP_WAIT_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 3600,
+    default: 120,
+    description:
+      'how long to wait at start for PostgreSQL / Kafka to accept connections, retrying with backoff; 0: fail at the first refusal',
+  }),
+} satisfies TProperties;
+
+/** The wait's bound in the form waitForDependency takes. */
+export function startupWait(config: { STARTUP_WAIT_SECONDS: number }): {
+  timeoutMs: number;
+  timeoutSetting: string;
+} {
+  return { timeoutMs: config.STARTUP_WAIT_SECONDS * 1000, timeoutSetting: 'STARTUP_WAIT_SECONDS' };
+}
+
 export const opsEnv = (defaultPort: number) =>
   ({
     HTTP_HOST: Type.String({ default: '0.0.0.0' }),

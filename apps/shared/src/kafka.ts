@@ -1,7 +1,15 @@
 import { Kafka, logLevel, type LogEntry, type Admin } from 'kafkajs';
-import { splitList } from './config.ts';
+import { ConfigError, splitList } from './config.ts';
 import type { Logger } from './log.ts';
 import type { TopicSpec } from './contract/topics.ts';
+import {
+  classifyNetworkError,
+  errorChain,
+  NotReadyYet,
+  waitForDependency,
+  type Verdict,
+  type WaitOptions,
+} from './wait.ts';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -74,4 +82,89 @@ export async function ensureTopics(
     if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders yet`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Retry verdict for a failed connect or metadata request of kafkajs. */
+export function classifyKafkaError(error: unknown): Verdict {
+  for (const e of errorChain(error)) {
+    const name = e instanceof Error ? e.name : '';
+    if (name === 'KafkaJSSASLAuthenticationError') {
+      return {
+        retry: false,
+        code: 'SASL_AUTHENTICATION_FAILED',
+        hint: 'check the Kafka credentials',
+      };
+    }
+  }
+  const network = classifyNetworkError(error);
+  if (network.retry) return network;
+  for (const e of errorChain(error)) {
+    if (!(e instanceof Error) || !e.name.startsWith('KafkaJS')) continue;
+    // The retry wrapper of kafkajs says "non-retriable" for any error once retries ran out.
+    if (e.name === 'KafkaJSNumberOfRetriesExceeded') continue;
+    const { retriable, type } = e as { retriable?: unknown; type?: unknown };
+    // A protocol error's type (LEADER_NOT_AVAILABLE, …), else the class: KafkaJSConnectionError
+    // (e.g. "Connection timeout") reads CONNECTION_ERROR.
+    const code =
+      typeof type === 'string'
+        ? type
+        : e.name
+            .replace(/^KafkaJS/, '')
+            .replace(/([a-z])([A-Z])/g, '$1_$2')
+            .toUpperCase();
+    return { retry: retriable === true, code };
+  }
+  return network;
+}
+
+/** Checks KAFKA_BROKERS before any connection: every entry must be host:port. */
+export function brokerList(brokers: string): string[] {
+  const list = splitList(brokers);
+  const bad = list.filter((b) => !/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/.test(b));
+  if (list.length === 0 || bad.length > 0) {
+    throw new ConfigError(
+      `invalid configuration:\n  KAFKA_BROKERS must list host:port entries (got ${JSON.stringify(brokers)})`,
+    );
+  }
+  return list;
+}
+
+/**
+ * Waits until a broker of `brokers` answers a metadata request naming at least one broker. Its
+ * own quiet client (one connection, no retries of its own): the attempts are logged by the wait.
+ */
+export async function waitForKafka(
+  brokers: string,
+  {
+    clientId = 'telemetrypulse-startup',
+    ...options
+  }: Omit<WaitOptions, 'classify'> & {
+    clientId?: string;
+  },
+): Promise<void> {
+  const kafka = new Kafka({
+    clientId,
+    brokers: brokerList(brokers),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    requestTimeout: 5000,
+    retry: { retries: 0 },
+  });
+  await waitForDependency(
+    'Kafka',
+    brokers,
+    async () => {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        const cluster = await admin.describeCluster();
+        if (cluster.brokers.length === 0) {
+          throw new NotReadyYet('the broker lists no brokers yet', 'NO_BROKERS');
+        }
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    },
+    { classify: classifyKafkaError, ...options },
+  );
 }

@@ -1,4 +1,5 @@
 import type { Logger } from './log.ts';
+import { StartupAborted } from './wait.ts';
 
 const flushers: (() => Promise<void>)[] = [];
 
@@ -47,9 +48,14 @@ export function onShutdown(logger: Logger, timeoutMs: number, stop: () => Promis
   process.once('SIGINT', handle);
 }
 
-/** Logs a startup failure clearly and exits non-zero; used by every main(). */
+/**
+ * Logs a startup failure clearly and exits non-zero; used by every main(). A startup stopped by
+ * SIGTERM (StartupAborted, e.g. while waiting for the database) is no failure: the shutdown
+ * handler that aborted it exits.
+ */
 export function exitOnStartupFailure(logger: Logger) {
-  return (error: unknown): never => {
+  return (error: unknown): void => {
+    if (error instanceof StartupAborted) return;
     logger.fatal({ err: error }, error instanceof Error ? error.message : 'startup failed');
     process.exit(1);
   };

@@ -12,6 +12,7 @@ import {
   opsEnv,
   parseSite,
   readConfig,
+  startupEnv,
   simulatorEnv,
   splitList,
   validateEvent,
@@ -32,6 +33,7 @@ export const SimulatorConfigSchema = Type.Object({
   ...commonEnv,
   ...kafkaEnv,
   ...opsEnv(9470),
+  ...startupEnv,
   SITE_ID: Type.String({
     minLength: 1,
     default: DEFAULT_SITE.SITE_ID,

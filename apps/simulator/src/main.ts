@@ -9,7 +9,9 @@ import {
   initTracing,
   onShutdown,
   startOpsServer,
+  startupWait,
   topicSpecs,
+  waitForKafka,
   type OpsServer,
 } from '@telemetrypulse/shared';
 import { SimulatorConfigSchema, loadConfig } from './config.ts';
@@ -41,7 +43,9 @@ async function main(): Promise<void> {
 
   // Filled in as startup proceeds, so SIGTERM at any point stops what is running.
   const running: { simulator?: Simulator; ops?: OpsServer } = {};
+  const startup = new AbortController();
   onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
+    startup.abort();
     await running.simulator?.stop();
     await running.ops?.close();
   });
@@ -54,6 +58,15 @@ async function main(): Promise<void> {
   });
   running.ops = ops;
   logger.info({ port: ops.port }, 'ops server listening');
+
+  // On a fresh cluster the broker may not be up yet: wait (bounded by STARTUP_WAIT_SECONDS),
+  // alive on /healthz and not ready meanwhile.
+  await waitForKafka(config.KAFKA_BROKERS, {
+    ...startupWait(config),
+    logger,
+    signal: startup.signal,
+    clientId: `simulator-${config.SITE_ID}-startup`,
+  });
 
   const admin = kafka.admin();
   await admin.connect();

@@ -1,0 +1,94 @@
+// The simulator on a fresh cluster: started before the Kafka broker accepts connections, it
+// waits (alive on /healthz, not ready, one log line per attempt) and publishes once the broker
+// is there. The broker "comes up" when a proxy in front of the suite's real broker listens.
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { freePorts, waitFor } from '../../../devstack/src/ports.ts';
+import { createTestTopics, testBrokers } from '../../../devstack/src/test/kafka.ts';
+import {
+  hostPort,
+  spawnNode,
+  tcpProxy,
+  type NodeProcess,
+  type TcpProxy,
+} from '../../../shared/test/startup-support.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+describe('simulator startup waits for Kafka (child process)', () => {
+  let simulator: NodeProcess | undefined;
+  let proxy: TcpProxy | undefined;
+  afterEach(async () => {
+    await simulator?.kill();
+    await proxy?.close();
+  });
+
+  function start(kafkaPort: number, httpPort: number, env: Record<string, string>): NodeProcess {
+    return spawnNode(MAIN, {
+      KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(httpPort),
+      LOG_LEVEL: 'info',
+      SITE_ID: 'site-startup',
+      EVENTS_PER_SECOND: '5',
+      ...env,
+    });
+  }
+
+  it('when the broker comes up after the simulator started, then it waits (alive, not ready) and then becomes ready to publish', async () => {
+    const topics = await createTestTopics(1);
+    const [kafkaPort = 0, httpPort = 0] = await freePorts(2);
+    proxy = tcpProxy(kafkaPort, hostPort(testBrokers()));
+    simulator = start(kafkaPort, httpPort, {
+      EVENTS_TOPIC: topics.events,
+      STARTUP_WAIT_SECONDS: '600',
+    });
+    await simulator.waitForOutput(/"attempt":2,"code":"ECONNREFUSED"/, 'a second refused attempt');
+    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status, 503);
+
+    await proxy.listen();
+    await simulator.waitForOutput(
+      new RegExp(`"msg":"Kafka at 127\\.0\\.0\\.1:${kafkaPort} is up"`),
+    );
+    const waiting = simulator
+      .logLines()
+      .filter((l) => String(l.msg).startsWith('waiting for Kafka'));
+    assert.deepEqual(
+      waiting.map((l) => [l.target, l.attempt, l.code]),
+      waiting.map((_l, i) => [`127.0.0.1:${kafkaPort}`, i + 1, 'ECONNREFUSED']),
+    );
+
+    // The producer connected: /readyz answers 200 (the bound only guards against a hang).
+    await waitFor(
+      'the simulator ready',
+      async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok,
+      60_000,
+    );
+
+    simulator.child.kill('SIGTERM');
+    assert.equal(await simulator.exited, 0, simulator.output());
+  });
+
+  it('when SIGTERM arrives while it waits, then it stops promptly and exits 0', async () => {
+    const [kafkaPort = 0, httpPort = 0] = await freePorts(2);
+    simulator = start(kafkaPort, httpPort, { STARTUP_WAIT_SECONDS: '600' });
+    await simulator.waitForOutput(/waiting for Kafka/);
+    simulator.child.kill('SIGTERM');
+    assert.equal(await simulator.exited, 0, simulator.output());
+    assert.doesNotMatch(simulator.output(), /"level":"fatal"/);
+  });
+
+  it('when the broker does not come within STARTUP_WAIT_SECONDS, then it exits 1 with a clear message', async () => {
+    const [kafkaPort = 0, httpPort = 0] = await freePorts(2);
+    simulator = start(kafkaPort, httpPort, { STARTUP_WAIT_SECONDS: '1' });
+    assert.equal(await simulator.exited, 1, simulator.output());
+    const fatal = simulator.logLines().find((l) => l.level === 'fatal');
+    assert.match(
+      String(fatal?.msg),
+      new RegExp(
+        `^Kafka at 127\\.0\\.0\\.1:${kafkaPort} is not available: gave up after \\d+ attempts in \\d+ s \\(STARTUP_WAIT_SECONDS=1\\)`,
+      ),
+    );
+  });
+});
