@@ -207,7 +207,9 @@ async function cluster(): Promise<void> {
   console.log(`  kubeconfig   ${info.kubeconfig}`);
   console.log(`  API server   ${info.server}`);
   console.log(`  node address ${info.nodeIp} (Kafka and PostgreSQL for the pods listen here)`);
-  console.log(`  try          export KUBECONFIG=${info.kubeconfig}; ${info.binaries.kubectl} get nodes`);
+  console.log(
+    `  try          export KUBECONFIG=${info.kubeconfig}; ${info.binaries.kubectl} get nodes`,
+  );
   console.log('  images       make images;  stop: make cluster-down');
 }
 

@@ -29,8 +29,9 @@ describe('real node configuration', () => {
       plugins: { type: string; bridge?: string; ipam?: { ranges: { subnet: string }[][] } }[];
     };
     const bridge = list.plugins.find((p) => p.type === 'bridge');
-    assert.equal(bridge?.bridge, NODE_NETWORK.bridge);
-    assert.equal(bridge?.ipam?.ranges[0]?.[0]?.subnet, NODE_NETWORK.podCidr);
+    assert.ok(bridge);
+    assert.equal(bridge.bridge, NODE_NETWORK.bridge);
+    assert.equal(bridge.ipam?.ranges[0]?.[0]?.subnet, NODE_NETWORK.podCidr);
   });
 
   it('when the kubelet is configured, then it serves on the node address with webhook auth and points pods at the node DNS', () => {
