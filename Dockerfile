@@ -9,6 +9,10 @@ ARG NODE_IMAGE=node:24-alpine
 
 FROM ${NODE_IMAGE} AS deps
 ARG APP
+# Unset in published builds. A local build that reaches the package registry through a
+# TLS-intercepting proxy mounts the host's CA bundle and names it here for npm
+# (apps/devstack/src/images/build.ts).
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 # Every workspace's package.json: npm ci checks the lockfile against all of them, then installs
 # only what the chosen workspace needs at run time.

@@ -95,7 +95,9 @@ describe('container images (Dockerfile replayed without Docker)', function () {
         await buildDockerfile({
           dockerfile: path.join(REPO_ROOT, 'Dockerfile'),
           context: REPO_ROOT,
-          buildArgs: { APP: app },
+          // The replay runs npm on this machine: the Dockerfile's NODE_EXTRA_CA_CERTS build arg
+          // (empty unless given) would otherwise hide this machine's own setting from npm.
+          buildArgs: { APP: app, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? '' },
           outDir: path.join(workDir, app),
           runEnv: { PATH: PATH_WITH_NODE_24 },
         }),
