@@ -29,15 +29,26 @@ export interface ChildOptions {
 /** Starts a process whose output goes to a log file; stop() sends SIGTERM, then SIGKILL. */
 export function startChild(options: ChildOptions): Child {
   const fd = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
-  // nsenter joins the namespace and then execs the program: same pid, signals reach it.
+  // nsenter joins the namespace (as root: setns needs it), drops to the user if one is given,
+  // then execs the program: same pid, signals reach it.
+  const user = options.user;
   const [command, args] = options.netns
-    ? ['nsenter', [`--net=/run/netns/${options.netns}`, '--', options.command, ...options.args]]
+    ? [
+        'nsenter',
+        [
+          `--net=/run/netns/${options.netns}`,
+          ...(user ? [`--setuid=${user.uid}`, `--setgid=${user.gid}`] : []),
+          '--',
+          options.command,
+          ...options.args,
+        ],
+      ]
     : [options.command, options.args];
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: ['ignore', fd, fd],
-    ...options.user,
+    ...(options.netns ? {} : user),
   });
   if (typeof fd === 'number') closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${options.name}`);

@@ -7,7 +7,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installKafka } from './kafka-broker.ts';
 import { startTestbed } from './kube/testbed.ts';
+import { buildImages, importImages } from './images/build.ts';
 import { runClusterSupervisor, startCluster, stopCluster } from './node/cluster.ts';
+import { NODE_PATHS } from './node/layout.ts';
+import { readNodeStatus } from './node/status.ts';
 import { LOCAL_DIR } from './paths.ts';
 import { StopWaiting, waitFor } from './ports.ts';
 import {
@@ -213,6 +216,18 @@ async function cluster(): Promise<void> {
   console.log('  images       make images;  stop: make cluster-down');
 }
 
+/** Builds the app images from the Dockerfile and loads them into the running node, if any. */
+async function images(): Promise<void> {
+  const built = await buildImages();
+  const archives = Object.values<{ archive: string }>(built.apps).map((image) => image.archive);
+  if (readNodeStatus()?.state !== 'ready') {
+    console.log('no node is running (make cluster): the images are built, not loaded');
+    return;
+  }
+  const names = await importImages(archives, { containerdAddress: NODE_PATHS.containerdSocket });
+  console.log(`loaded into the node: ${names.join(', ')}`);
+}
+
 const command = process.argv[2] ?? 'help';
 const settings = readStackSettings();
 const commands: Record<string, () => Promise<void> | void> = {
@@ -229,6 +244,7 @@ const commands: Record<string, () => Promise<void> | void> = {
   testbed,
   tools,
   cluster,
+  images,
   'cluster-run': runClusterSupervisor,
   'cluster-down': () => stopCluster(),
   reset: async () => {

@@ -25,7 +25,7 @@ export interface NodeBinaries {
 
 const NODE_PROGRAMS = ['kubelet', 'kube-scheduler', 'kube-proxy', 'kubectl'];
 
-/** Debian packages the node runs on; installed by `make tools` when missing. */
+/** Debian packages the node runs on; `make cluster` installs the missing ones (as root). */
 export const NODE_DEBIAN_PACKAGES = [
   'containerd',
   'runc',
@@ -36,8 +36,12 @@ export const NODE_DEBIAN_PACKAGES = [
   'util-linux',
 ];
 
-export async function ensureNodeBinaries(): Promise<NodeBinaries> {
+export async function ensureNodeRuntime(): Promise<void> {
   await ensureDebianPackages(NODE_DEBIAN_PACKAGES);
+}
+
+/** The Go-built programs (no root needed; `make tools` builds them ahead of `make cluster`). */
+export async function ensureNodeBinaries(): Promise<NodeBinaries> {
   const name = `kube-node-${TOOL_VERSIONS.kubernetes}`;
   const logFile = path.join(CACHE_DIR, `${name}.build.log`);
   const dir = await ensureCachedDir(

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureKubeBinaries } from '../kube/binaries.ts';
 import { StopWaiting, waitFor } from '../ports.ts';
 import { ensurePauseImage } from '../images/pause.ts';
-import { ensureNodeBinaries, type NodeBinaries } from './binaries.ts';
+import { ensureNodeBinaries, ensureNodeRuntime, type NodeBinaries } from './binaries.ts';
 import { cleanupNode, supervisorPid } from './cleanup.ts';
 import { NODE_NAME, NODE_NETWORK, NODE_PATHS } from './layout.ts';
 import { createNodeNetwork } from './network.ts';
@@ -37,6 +37,7 @@ export interface ClusterInfo {
 
 /** Everything the node needs, built or installed first (visible progress, cached). */
 export async function prepareNode(): Promise<SupervisorInput> {
+  await ensureNodeRuntime();
   await ensureKubeBinaries();
   const binaries = await ensureNodeBinaries();
   const { name, archive } = await ensurePauseImage();

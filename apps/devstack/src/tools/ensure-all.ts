@@ -1,6 +1,7 @@
 // Everything `make tools` prepares ahead of the tests, so no test has to build it first.
 import path from 'node:path';
 import { ensureKubeBinaries } from '../kube/binaries.ts';
+import { ensureNodeBinaries } from '../node/binaries.ts';
 import { installPrometheus } from '../prometheus/install.ts';
 import { ensureActionlint } from './actionlint.ts';
 import { fetchCrds } from './crds.ts';
@@ -12,6 +13,7 @@ export async function ensureAllTools(): Promise<Record<string, string>> {
   const helm = await ensureHelm();
   const actionlint = await ensureActionlint();
   const kube = await ensureKubeBinaries();
+  const node = await ensureNodeBinaries();
   const prometheus = await installPrometheus();
   return {
     helm,
@@ -19,6 +21,8 @@ export async function ensureAllTools(): Promise<Record<string, string>> {
     'KEDA CRDs': crds.keda.dir,
     'prometheus-operator CRDs': crds.prometheusOperator.dir,
     'kube-apiserver, kube-controller-manager, etcd': kube.dir,
+    'kubelet, kube-scheduler, kube-proxy, kubectl': path.dirname(node.kubelet),
+    CoreDNS: node.coredns,
     'prometheus, promtool': path.dirname(prometheus.prometheus),
   };
 }

@@ -4,7 +4,7 @@
 // settings holding for real. Kafka and PostgreSQL are real servers the test starts inside the
 // node's network namespace (Redpanda's and PostgreSQL's images cannot be pulled here).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startKafkaBroker, type KafkaBroker } from '../../src/kafka-broker.ts';
@@ -54,6 +54,7 @@ describe('the user journey on a real node', function () {
   before(async function () {
     tools = await nodeTools();
     dataDir = mkdtempSync(path.join(tmpdir(), 'telemetrypulse-e2e-'));
+    chmodSync(dataDir, 0o755); // PostgreSQL runs as its own user and makes its folder in here
     const started = Date.now();
     // On the node's address, inside its namespace: reachable by pods and by this test only.
     [kafka, database] = await Promise.all([
@@ -96,6 +97,8 @@ describe('the user journey on a real node', function () {
     writeFileSync(
       values,
       JSON.stringify({
+        // `make images` names the images under localhost/, which containerd takes as it is.
+        imageRegistry: 'localhost',
         redpanda: { enabled: false },
         postgresql: { enabled: false },
         kafka: { brokers: kafka?.brokers },
