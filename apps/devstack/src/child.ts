@@ -22,33 +22,16 @@ export interface ChildOptions {
   user?: { uid: number; gid: number };
   /** The signal that asks this program for a clean, prompt stop. */
   stopSignal?: NodeJS.Signals;
-  /** Run inside this named network namespace (/run/netns/<name>), e.g. the real node's. */
-  netns?: string;
 }
 
 /** Starts a process whose output goes to a log file; stop() sends SIGTERM, then SIGKILL. */
 export function startChild(options: ChildOptions): Child {
   const fd = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
-  // nsenter joins the namespace (as root: setns needs it), drops to the user if one is given,
-  // then execs the program: same pid, signals reach it.
-  const user = options.user;
-  const [command, args] = options.netns
-    ? [
-        'nsenter',
-        [
-          `--net=/run/netns/${options.netns}`,
-          ...(user ? [`--setuid=${user.uid}`, `--setgid=${user.gid}`] : []),
-          '--',
-          options.command,
-          ...options.args,
-        ],
-      ]
-    : [options.command, options.args];
-  const child = spawn(command, args, {
+  const child = spawn(options.command, options.args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: ['ignore', fd, fd],
-    ...(options.netns ? {} : user),
+    ...options.user,
   });
   if (typeof fd === 'number') closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${options.name}`);

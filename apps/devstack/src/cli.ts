@@ -21,6 +21,7 @@ import {
 } from './stack/settings.ts';
 import { runStack } from './stack/supervisor.ts';
 import { ensureAllTools } from './tools/ensure-all.ts';
+import { ensureHelm } from './tools/helm.ts';
 
 function alive(pid: number): boolean {
   try {
@@ -206,14 +207,17 @@ async function tools(): Promise<void> {
 async function cluster(): Promise<void> {
   const started = Date.now();
   const info = await startCluster();
+  const status = readNodeStatus();
   console.log(`node is Ready in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
-  console.log(`  kubeconfig   ${info.kubeconfig}`);
+  console.log(`  kubeconfig   export KUBECONFIG=${info.kubeconfig}`);
+  console.log(`  kubectl      ${info.binaries.kubectl}  (helm: ${await ensureHelm()})`);
   console.log(`  API server   ${info.server}`);
-  console.log(`  node address ${info.nodeIp} (Kafka and PostgreSQL for the pods listen here)`);
-  console.log(
-    `  try          export KUBECONFIG=${info.kubeconfig}; ${info.binaries.kubectl} get nodes`,
-  );
-  console.log('  images       make images;  stop: make cluster-down');
+  console.log(`  Kafka        ${status?.kafkaBrokers ?? '-'}  (for the pods, on the node address)`);
+  console.log(`  PostgreSQL   ${status?.databaseUrl ?? '-'}`);
+  console.log('  next         make images; then, with KUBECONFIG set:');
+  console.log('               helm install telemetrypulse charts/telemetrypulse -n telemetrypulse');
+  console.log('                 --create-namespace -f k8s/node/values.yaml --wait');
+  console.log(`  logs         ${NODE_PATHS.logs}    stop: make cluster-down`);
 }
 
 /** Builds the app images from the Dockerfile and loads them into the running node, if any. */

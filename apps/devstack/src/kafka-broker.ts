@@ -49,8 +49,6 @@ export interface KafkaBrokerOptions {
   heapMb?: number;
   /** The address it listens on and advertises. Default 127.0.0.1. */
   host?: string;
-  /** Run inside this network namespace (the real node's), listening on `host` there. */
-  netns?: string;
   /** Where the broker's output goes; defaults to kafka.log inside `dir`. */
   logFile?: string;
   startTimeoutMs?: number;
@@ -143,7 +141,6 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
       config,
     ],
     logFile,
-    netns: options.netns,
   });
   const brokers = `${options.host ?? '127.0.0.1'}:${options.port}`;
   const stop = () => child.stop(20_000);

@@ -23,8 +23,6 @@ export interface PostgresServerOptions {
   logFile?: string;
   /** The address it listens on. Default 127.0.0.1. */
   host?: string;
-  /** Run inside this network namespace (the real node's), listening on `host` there. */
-  netns?: string;
   /** Networks (CIDR) allowed to log in with the password besides loopback, e.g. pods'. */
   allowFrom?: string[];
 }
@@ -139,7 +137,6 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
     user,
     // SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
     stopSignal: 'SIGINT',
-    netns: options.netns,
   });
   const urlFor = (database: string) =>
     `postgres://${DEV_DB.user}:${DEV_DB.password}@${host}:${options.port}/${database}`;

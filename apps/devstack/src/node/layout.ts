@@ -25,6 +25,8 @@ export const NODE_NETWORK = {
   clusterCidr: '10.244.0.0/16',
   serviceCidr: SERVICE_CLUSTER_IP_RANGE,
   apiPort: 6443,
+  kafkaPort: 9092,
+  postgresPort: 5432,
   kubeletPort: 10250,
 } as const;
 
@@ -37,6 +39,8 @@ export const NODE_PATHS = {
   logs: path.join(STATE_DIR, 'logs'),
   pki: path.join(STATE_DIR, 'pki'),
   controlPlane: path.join(STATE_DIR, 'control-plane'),
+  kafka: path.join(STATE_DIR, 'kafka'),
+  postgres: path.join(STATE_DIR, 'postgres'),
   containerdRoot: path.join(STATE_DIR, 'containerd'),
   containerdState: path.join(RUN_DIR, 'containerd'),
   containerdSocket: path.join(RUN_DIR, 'containerd.sock'),

@@ -9,6 +9,9 @@ export interface NodeStatus {
   error?: string;
   server?: string;
   kubeconfig?: string;
+  /** The external servers the chart's apps use on this node. */
+  kafkaBrokers?: string;
+  databaseUrl?: string;
 }
 
 export function writeNodeStatus(status: NodeStatus): void {

@@ -1,14 +1,17 @@
 // The node's supervisor. It runs inside the node's network namespace (and a mount namespace of
 // its own, so every mount the runtime makes goes away with it) and starts, in order: the control
-// plane (etcd, kube-apiserver with the aggregation layer, kube-controller-manager), containerd,
+// plane (etcd, kube-apiserver with the aggregation layer, kube-controller-manager), Kafka and
+// PostgreSQL on the node's address (the pods' external servers), containerd,
 // the kubelet, kube-scheduler, kube-proxy and CoreDNS. SIGTERM stops them in reverse order.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startChild, type Child } from '../child.ts';
+import { startKafkaBroker } from '../kafka-broker.ts';
 import { writeKubeconfig } from '../kube/kubeconfig.ts';
 import { startTestbed, type Testbed } from '../kube/testbed.ts';
 import { waitFor } from '../ports.ts';
+import { startPostgresServer } from '../postgres-server.ts';
 import type { NodeBinaries } from './binaries.ts';
 import {
   cniConfList,
@@ -62,16 +65,19 @@ export async function runNodeSupervisor(input: SupervisorInput): Promise<void> {
   ]) {
     mkdirSync(dir, { recursive: true });
   }
-  const children: Child[] = [];
+  // Stopped in reverse order of start.
+  const stoppers: { name: string; stop: () => Promise<void> }[] = [];
   let testbed: Testbed | undefined;
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     writeNodeStatus({ state: 'stopping' });
-    for (const child of children.reverse()) {
-      log(`stopping ${child.name}`);
-      await child.stop(20_000);
+    for (const { name, stop } of stoppers.reverse()) {
+      log(`stopping ${name}`);
+      await stop().catch((error: unknown) => {
+        log(`could not stop ${name}: ${String(error)}`);
+      });
     }
     if (testbed) {
       log('stopping the control plane');
@@ -87,7 +93,7 @@ export async function runNodeSupervisor(input: SupervisorInput): Promise<void> {
 
   const start = (name: string, command: string, args: string[]): Child => {
     const child = startChild({ name, command, args, logFile: logFile(name) });
-    children.push(child);
+    stoppers.push({ name, stop: () => child.stop(20_000) });
     void child.exited.then((code) => {
       if (!stopping) log(`${name} exited (${code}); see ${logFile(name)}`);
     });
@@ -135,6 +141,34 @@ export async function runNodeSupervisor(input: SupervisorInput): Promise<void> {
     );
     const schedulerKubeconfig = kubeconfigFor('scheduler', 'system:kube-scheduler', node.scheduler);
     const proxyKubeconfig = kubeconfigFor('kube-proxy', 'system:kube-proxy', node.kubeProxy);
+
+    // What the chart's apps use here as external servers (k8s/node/values.yaml): Redpanda's
+    // and PostgreSQL's images cannot be pulled on these machines.
+    writeNodeStatus({ state: 'starting', step: 'Kafka and PostgreSQL' });
+    log('starting Kafka and PostgreSQL on the node address');
+    const [kafka, postgres] = await Promise.all([
+      startKafkaBroker({
+        dir: NODE_PATHS.kafka,
+        host: NODE_NETWORK.nodeIp,
+        port: NODE_NETWORK.kafkaPort,
+        controllerPort: NODE_NETWORK.kafkaPort + 1,
+        logFile: logFile('kafka'),
+      }),
+      startPostgresServer({
+        dataDir: NODE_PATHS.postgres,
+        host: NODE_NETWORK.nodeIp,
+        port: NODE_NETWORK.postgresPort,
+        logFile: logFile('postgres'),
+        // Pods, the node itself and the machine (tests, psql) through the veth pair.
+        allowFrom: [
+          NODE_NETWORK.podCidr,
+          `${NODE_NETWORK.nodeIp}/32`,
+          `${NODE_NETWORK.hostIp}/32`,
+        ],
+      }),
+    ]);
+    stoppers.push({ name: 'kafka', stop: () => kafka.stop() });
+    stoppers.push({ name: 'postgres', stop: () => postgres.stop() });
 
     writeNodeStatus({ state: 'starting', step: 'containerd' });
     writeFileSync(
@@ -211,7 +245,13 @@ export async function runNodeSupervisor(input: SupervisorInput): Promise<void> {
         found.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false
       );
     });
-    writeNodeStatus({ state: 'ready', server, kubeconfig: NODE_PATHS.kubeconfig });
+    writeNodeStatus({
+      state: 'ready',
+      server,
+      kubeconfig: NODE_PATHS.kubeconfig,
+      kafkaBrokers: kafka.brokers,
+      databaseUrl: postgres.url,
+    });
     log(`node ${NODE_NAME} is Ready; kubeconfig ${NODE_PATHS.kubeconfig}`);
   } catch (error) {
     log(`the node did not start: ${(error as Error).message}`);

@@ -1,17 +1,12 @@
 // The user's journey on a real node (`make e2e`): `helm install` of the chart with its hooks,
 // every pod Ready through its own probes, the operator's simulators publishing, the processor
 // storing, the API reached through `kubectl port-forward`, `helm test`, and the pods' security
-// settings holding for real. Kafka and PostgreSQL are real servers the test starts inside the
-// node's network namespace (Redpanda's and PostgreSQL's images cannot be pulled here).
+// settings holding for real. Kafka and PostgreSQL are the real servers `make cluster` runs on the
+// node's address (Redpanda's and PostgreSQL's images cannot be pulled here).
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startKafkaBroker, type KafkaBroker } from '../../src/kafka-broker.ts';
-import { NODE_NETWORK } from '../../src/node/layout.ts';
 import { REPO_ROOT } from '../../src/paths.ts';
 import { waitFor } from '../../src/ports.ts';
-import { startPostgresServer, type PostgresServer } from '../../src/postgres-server.ts';
 import {
   failureReport,
   nodeTools,
@@ -24,8 +19,6 @@ const NAMESPACE = 'telemetrypulse';
 const RELEASE = 'telemetrypulse';
 const SITES = ['site-01', 'site-02', 'site-03'];
 const DEVICES_PER_SITE = 15; // the chart's default Sites: 5 zones x 3 devices
-const KAFKA_PORT = 9092;
-const POSTGRES_PORT = 5432;
 
 interface PodList {
   items: {
@@ -46,34 +39,10 @@ const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} 
 
 describe('the user journey on a real node', function () {
   let tools: NodeTools;
-  let dataDir: string;
-  let kafka: KafkaBroker | undefined;
-  let database: PostgresServer | undefined;
   let api: PortForward | undefined;
 
   before(async function () {
     tools = await nodeTools();
-    dataDir = mkdtempSync(path.join(tmpdir(), 'telemetrypulse-e2e-'));
-    chmodSync(dataDir, 0o755); // PostgreSQL runs as its own user and makes its folder in here
-    const started = Date.now();
-    // On the node's address, inside its namespace: reachable by pods and by this test only.
-    [kafka, database] = await Promise.all([
-      startKafkaBroker({
-        dir: path.join(dataDir, 'kafka'),
-        host: NODE_NETWORK.nodeIp,
-        port: KAFKA_PORT,
-        controllerPort: KAFKA_PORT + 1,
-        netns: NODE_NETWORK.netns,
-      }),
-      startPostgresServer({
-        dataDir: path.join(dataDir, 'postgres'),
-        host: NODE_NETWORK.nodeIp,
-        port: POSTGRES_PORT,
-        netns: NODE_NETWORK.netns,
-        allowFrom: [NODE_NETWORK.podCidr, `${NODE_NETWORK.hostIp}/32`],
-      }),
-    ]);
-    console.log(`    Kafka ${kafka.brokers} and PostgreSQL up in ${seconds(started)}`);
   });
 
   afterEach(async function () {
@@ -87,26 +56,9 @@ describe('the user journey on a real node', function () {
     await tools
       .helm(['uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '3m'])
       .catch(() => undefined);
-    await kafka?.stop();
-    await database?.stop();
-    if (dataDir && !process.env.KEEP_CLUSTER) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('when the chart is installed with its hooks, then every pod becomes Ready', async function () {
-    const values = path.join(dataDir, 'values.yaml');
-    writeFileSync(
-      values,
-      JSON.stringify({
-        // `make images` names the images under localhost/, which containerd takes as it is.
-        imageRegistry: 'localhost',
-        redpanda: { enabled: false },
-        postgresql: { enabled: false },
-        kafka: { brokers: kafka?.brokers },
-        database: { url: database?.url },
-        // No KEDA on this node yet: one processor replica.
-        processor: { autoscaling: { mode: 'fixed' } },
-      }),
-    );
     const started = Date.now();
     await tools.helm(
       [
@@ -116,8 +68,10 @@ describe('the user journey on a real node', function () {
         '-n',
         NAMESPACE,
         '--create-namespace',
+        // What a user installs with on this node (k8s/README.md): external Kafka and PostgreSQL
+        // on the node's address, images under localhost/, no KEDA.
         '-f',
-        values,
+        path.join(REPO_ROOT, 'k8s', 'node', 'values.yaml'),
         '--wait',
         '--timeout',
         '10m',

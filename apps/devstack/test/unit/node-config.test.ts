@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parse } from 'yaml';
 import {
   cniConfList,
@@ -7,7 +9,10 @@ import {
   kubeletConfig,
   kubeProxyConfig,
 } from '../../src/node/config.ts';
+import { LOCAL_REGISTRY } from '../../src/images/names.ts';
 import { NODE_NETWORK, NODE_PATHS } from '../../src/node/layout.ts';
+import { REPO_ROOT } from '../../src/paths.ts';
+import { DEV_DB } from '../../src/postgres-server.ts';
 
 describe('real node configuration', () => {
   it('when containerd is configured, then sandboxes can start without CAP_SYS_RESOURCE and pod namespaces stay in the node folder', () => {
@@ -61,5 +66,20 @@ describe('real node configuration', () => {
     assert.match(text, new RegExp(`bind ${NODE_NETWORK.nodeIp.replaceAll('.', '\\.')}`));
     assert.match(text, /kubernetes cluster\.local/);
     assert.match(text, /kubeconfig \/admin\.kubeconfig/);
+  });
+});
+
+describe('the chart values for the real node', () => {
+  it('when a user installs with k8s/node/values.yaml, then the apps reach the Kafka and PostgreSQL make cluster runs', () => {
+    const values = parse(
+      readFileSync(path.join(REPO_ROOT, 'k8s', 'node', 'values.yaml'), 'utf8'),
+    ) as { kafka: { brokers: string }; database: { url: string }; imageRegistry: string };
+    assert.equal(values.kafka.brokers, `${NODE_NETWORK.nodeIp}:${NODE_NETWORK.kafkaPort}`);
+    const url = new URL(values.database.url);
+    assert.equal(url.host, `${NODE_NETWORK.nodeIp}:${NODE_NETWORK.postgresPort}`);
+    assert.equal(url.username, DEV_DB.user);
+    assert.equal(url.password, DEV_DB.password);
+    assert.equal(url.pathname, `/${DEV_DB.database}`);
+    assert.equal(values.imageRegistry, LOCAL_REGISTRY);
   });
 });
