@@ -160,11 +160,7 @@ export async function runNodeSupervisor(input: SupervisorInput): Promise<void> {
         port: NODE_NETWORK.postgresPort,
         logFile: logFile('postgres'),
         // Pods, the node itself and the machine (tests, psql) through the veth pair.
-        allowFrom: [
-          NODE_NETWORK.podCidr,
-          `${NODE_NETWORK.nodeIp}/32`,
-          `${NODE_NETWORK.hostIp}/32`,
-        ],
+        allowFrom: [NODE_NETWORK.podCidr, `${NODE_NETWORK.nodeIp}/32`, `${NODE_NETWORK.hostIp}/32`],
       }),
     ]);
     stoppers.push({ name: 'kafka', stop: () => kafka.stop() });
