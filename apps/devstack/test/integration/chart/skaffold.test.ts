@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { findObject, renderChart } from '../../../src/chart/render.ts';
+import { findObject, renderChart, type KubeObject } from '../../../src/chart/render.ts';
 import { CHART_DIR } from '../../../src/chart/values-schema.ts';
 import { REPO_ROOT } from '../../../src/paths.ts';
 import { ensureHelm } from '../../../src/tools/helm.ts';
@@ -99,5 +99,41 @@ describe('skaffold.yaml', function () {
       `Service ${forward.resourceName} has no port ${forward.port}`,
     );
     assert.equal(forward.namespace, release.namespace);
+  });
+
+  it('when skaffold upgrades a release installed with the defaults, then no StatefulSet field the API server refuses to change differs (volumeClaimTemplates)', async () => {
+    const release = skaffold.deploy.helm.releases[0];
+    assert.ok(release);
+    const helm = await ensureHelm();
+    const render = (valuesFiles: string[]) =>
+      renderChart(helm, { release: release.name, namespace: release.namespace, valuesFiles });
+    const installed = await render([]);
+    const dev = await render(release.valuesFiles.map((f) => path.join(REPO_ROOT, f)));
+    // What apps/v1 lets an update change; every other spec field is immutable.
+    const mutable = [
+      'replicas',
+      'ordinals',
+      'template',
+      'updateStrategy',
+      'revisionHistoryLimit',
+      'persistentVolumeClaimRetentionPolicy',
+      'minReadySeconds',
+    ];
+    const immutable = (object: KubeObject) =>
+      Object.fromEntries(
+        Object.entries(object.spec as Record<string, unknown>).filter(
+          ([field]) => !mutable.includes(field),
+        ),
+      );
+    const sets = installed.filter((o) => o.kind === 'StatefulSet');
+    assert.deepEqual(sets.map((s) => s.metadata.name).sort(), [
+      `${release.name}-postgresql`,
+      `${release.name}-redpanda`,
+    ]);
+    for (const set of sets) {
+      const devSet = findObject(dev, 'StatefulSet', set.metadata.name);
+      assert.ok('volumeClaimTemplates' in immutable(set));
+      assert.deepEqual(immutable(devSet), immutable(set), set.metadata.name);
+    }
   });
 });
