@@ -10,6 +10,7 @@ import {
   readConfig,
   startupEnv,
   splitList,
+  TOPICS,
 } from '@telemetrypulse/shared';
 
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -52,7 +53,24 @@ export const OperatorEnv = Type.Object({
     default: '127.0.0.1:19092',
     description: 'Kafka brokers the simulators publish to',
   }),
-  SIMULATOR_LOG_LEVEL: Type.String({ default: 'info', description: 'LOG_LEVEL of simulators' }),
+  // SIMULATOR_<X> becomes the simulators' <X>; changing one rolls every simulator.
+  SIMULATOR_EVENTS_TOPIC: Type.String({
+    pattern: '^[a-zA-Z0-9._-]{1,249}$',
+    default: TOPICS.events,
+    description:
+      "EVENTS_TOPIC of simulators: the topic they publish to (the processor's EVENTS_TOPIC)",
+  }),
+  SIMULATOR_LOG_LEVEL: Type.Unsafe<Static<typeof commonEnv.LOG_LEVEL>>({
+    ...commonEnv.LOG_LEVEL,
+    description: 'LOG_LEVEL of simulators',
+  }),
+  SIMULATOR_OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
+    Type.String({
+      pattern: '^https?://\\S+$',
+      description:
+        'OTEL_EXPORTER_OTLP_ENDPOINT of simulators, with OTEL_SERVICE_NAME=simulator; unset: no traces',
+    }),
+  ),
   DATABASE_URL: Type.Optional(
     Type.String({
       minLength: 1,

@@ -7,6 +7,8 @@ import { simulatorEnv, SITE_API_VERSION, SITE_KIND, type Site } from '@telemetry
 export const FIELD_MANAGER = 'telemetrypulse-operator';
 export const SIMULATOR_PORT = 9470;
 const SIMULATOR_NAME = 'telemetrypulse-simulator';
+/** OTEL_SERVICE_NAME of every simulator (the app's name, as for the chart's other apps). */
+export const SIMULATOR_SERVICE_NAME = 'simulator';
 
 /** What the operator's own config decides for every simulator. */
 export interface SimulatorDefaults {
@@ -14,7 +16,11 @@ export interface SimulatorDefaults {
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   imagePullSecrets: readonly string[];
   kafkaBrokers: string;
+  /** The topic the simulators publish to: the one the processor consumes. */
+  eventsTopic: string;
   logLevel: string;
+  /** OTLP endpoint for the simulators' traces; undefined: tracing off, no OTEL_* variables. */
+  otlpEndpoint?: string | undefined;
   resources: {
     requests: { cpu: string; memory: string };
     limits: { memory: string };
@@ -73,12 +79,19 @@ export function desiredDeployment(
   defaults: SimulatorDefaults,
 ): V1Deployment {
   const labels = siteLabels(site.siteId);
-  const env = {
+  // The operator's settings are part of the pod template: changing one rolls every simulator.
+  const env: Record<string, string> = {
     ...simulatorEnv(site),
     KAFKA_BROKERS: defaults.kafkaBrokers,
+    EVENTS_TOPIC: defaults.eventsTopic,
     HTTP_PORT: String(SIMULATOR_PORT),
     LOG_LEVEL: defaults.logLevel,
   };
+  if (defaults.otlpEndpoint) {
+    // As the chart does for the other apps: the endpoint, and the app's name as the service.
+    env.OTEL_EXPORTER_OTLP_ENDPOINT = defaults.otlpEndpoint;
+    env.OTEL_SERVICE_NAME = SIMULATOR_SERVICE_NAME;
+  }
   const probe = (path: string) => ({
     httpGet: { path, port: 'metrics' },
     periodSeconds: 10,

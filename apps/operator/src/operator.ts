@@ -31,7 +31,9 @@ export function simulatorDefaults(config: OperatorConfig): SimulatorDefaults {
     imagePullPolicy: config.SIMULATOR_IMAGE_PULL_POLICY,
     imagePullSecrets: config.IMAGE_PULL_SECRETS,
     kafkaBrokers: config.KAFKA_BROKERS,
+    eventsTopic: config.SIMULATOR_EVENTS_TOPIC,
     logLevel: config.SIMULATOR_LOG_LEVEL,
+    otlpEndpoint: config.SIMULATOR_OTEL_EXPORTER_OTLP_ENDPOINT,
     resources: {
       requests: { cpu: config.SIMULATOR_CPU_REQUEST, memory: config.SIMULATOR_MEMORY_REQUEST },
       limits: { memory: config.SIMULATOR_MEMORY_LIMIT },

@@ -11,7 +11,7 @@ import {
 import { loadConfig } from '../../src/config.ts';
 import { loadKubeConfig, makeClients, mergePatch } from '../../src/kube.ts';
 import { createOperatorMetrics } from '../../src/metrics.ts';
-import { startOperator } from '../../src/operator.ts';
+import { startOperator, type Operator } from '../../src/operator.ts';
 import { sqlRegistry } from '../../src/registry.ts';
 import { eventually, installSiteCrd, SiteClient } from './kube.ts';
 
@@ -38,24 +38,32 @@ describe('operator against a real API server and controller-manager', function (
     sites = new SiteClient(testbed.kubeConfig(), namespace.name);
     db = await createTestDatabase();
     cleanup.push(() => db.drop());
-    const config = loadConfig({
+    operatorEnv = {
       KUBECONFIG: testbed.kubeconfigPath,
       WATCH_NAMESPACE: namespace.name,
       LEADER_ELECTION: 'false',
       SIMULATOR_IMAGE: 'telemetrypulse/simulator:test',
       KAFKA_BROKERS: 'redpanda.test:9092',
+      SIMULATOR_EVENTS_TOPIC: 'plant.telemetry',
+      SIMULATOR_LOG_LEVEL: 'debug',
+      SIMULATOR_OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.test:4318',
       IMAGE_PULL_SECRETS: PULL_SECRET,
       POD_NAME: 'operator-test',
-    });
-    const logger = createLogger('operator-test', 'warn');
-    const operator = await startOperator(config, {
+    };
+    await startWith(operatorEnv);
+    cleanup.push(() => operator.stop());
+  });
+
+  let operatorEnv: Record<string, string>;
+  let operator: Operator;
+  async function startWith(environment: Record<string, string>) {
+    operator = await startOperator(loadConfig(environment), {
       clients: makeClients(loadKubeConfig(testbed.kubeconfigPath)),
       registry: sqlRegistry(db.sql),
       metrics: createOperatorMetrics(createMetricsRegistry('operator-test')),
-      logger,
+      logger: createLogger('operator-test', 'warn'),
     });
-    cleanup.push(() => operator.stop());
-  });
+  }
 
   after(async () => {
     for (const undo of cleanup.reverse()) await undo();
@@ -90,6 +98,13 @@ describe('operator against a real API server and controller-manager', function (
     assert.equal(env(container.env, 'EVENTS_PER_SECOND'), '4');
     assert.equal(env(container.env, 'SENSORS'), 'co2,temperature');
     assert.equal(env(container.env, 'KAFKA_BROKERS'), 'redpanda.test:9092');
+    assert.equal(env(container.env, 'EVENTS_TOPIC'), 'plant.telemetry');
+    assert.equal(env(container.env, 'LOG_LEVEL'), 'debug');
+    assert.equal(
+      env(container.env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
+      'http://otel-collector.test:4318',
+    );
+    assert.equal(env(container.env, 'OTEL_SERVICE_NAME'), 'simulator');
 
     // No kubelet runs the pod, so the rollout waits; and the pull secret does not exist yet.
     await sites.conditionBecomes('hq', 'Progressing', 'True', 'RollingOut');
@@ -219,6 +234,32 @@ describe('operator against a real API server and controller-manager', function (
       const rows = await db.sql<{ spec: object }[]>`select spec from sites where site_id = 'plant'`;
       return rows.length === 1 && Object.keys(rows[0]!.spec).length === 0 ? true : undefined;
     });
+  });
+
+  it('when the operator restarts with a renamed events topic and no tracing, then its simulators roll to them', async () => {
+    await sites.create('works', {});
+    const before = await eventually('sim-works', () => sites.deployment('sim-works'));
+    await operator.stop();
+    await startWith({
+      ...operatorEnv,
+      SIMULATOR_EVENTS_TOPIC: 'plant.telemetry.v2',
+      // Empty is unset: tracing off.
+      SIMULATOR_OTEL_EXPORTER_OTLP_ENDPOINT: '',
+    });
+    const rolled = await eventually('EVENTS_TOPIC=plant.telemetry.v2', async () => {
+      const d = await sites.deployment('sim-works');
+      const topic = env(d?.spec?.template.spec?.containers[0]?.env, 'EVENTS_TOPIC');
+      return topic === 'plant.telemetry.v2' ? d : undefined;
+    });
+    assert.ok(rolled.metadata!.generation! > before.metadata!.generation!);
+    const vars = rolled.spec!.template.spec!.containers[0]!.env ?? [];
+    assert.deepEqual(
+      vars.filter((e) => e.name.startsWith('OTEL_')),
+      [],
+      'server-side apply drops the variables the operator no longer sets',
+    );
+    assert.equal(env(vars, 'SITE_ID'), 'works');
+    assert.equal(env(vars, 'LOG_LEVEL'), 'debug');
   });
 
   it('when a Site passes the API server but breaks a contract rule, then it is reported InvalidSpec and nothing runs', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config.ts';
+import { simulatorDefaults } from '../../src/operator.ts';
 
 describe('operator config', () => {
   it('when nothing is set, then every namespace is watched with leader election and no registry', () => {
@@ -10,6 +11,29 @@ describe('operator config', () => {
     assert.deepEqual(config.IMAGE_PULL_SECRETS, []);
     assert.equal(config.LEASE_NAME, 'telemetrypulse-operator');
     assert.ok(config.POD_NAME.length > 0);
+  });
+
+  it('when nothing is set for the simulators, then they publish to telemetry.events at info, without traces', () => {
+    const defaults = simulatorDefaults(loadConfig({}));
+    assert.equal(defaults.kafkaBrokers, '127.0.0.1:19092');
+    assert.equal(defaults.eventsTopic, 'telemetry.events');
+    assert.equal(defaults.logLevel, 'info');
+    assert.equal(defaults.otlpEndpoint, undefined);
+  });
+
+  it("when the simulators' topic, log level and OTLP endpoint are set, then every simulator gets them", () => {
+    const defaults = simulatorDefaults(
+      loadConfig({
+        KAFKA_BROKERS: 'kafka-0:9092,kafka-1:9092',
+        SIMULATOR_EVENTS_TOPIC: 'plant.telemetry-events_v2',
+        SIMULATOR_LOG_LEVEL: 'debug',
+        SIMULATOR_OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.monitoring:4318',
+      }),
+    );
+    assert.equal(defaults.kafkaBrokers, 'kafka-0:9092,kafka-1:9092');
+    assert.equal(defaults.eventsTopic, 'plant.telemetry-events_v2');
+    assert.equal(defaults.logLevel, 'debug');
+    assert.equal(defaults.otlpEndpoint, 'http://otel-collector.monitoring:4318');
   });
 
   it('when variables are set, then they are typed and lists are split', () => {
@@ -45,5 +69,14 @@ describe('operator config', () => {
     assert.throws(() => loadConfig({ SIMULATOR_CPU_REQUEST: 'lots' }), /SIMULATOR_CPU_REQUEST/);
     assert.throws(() => loadConfig({ IMAGE_PULL_SECRETS: 'Bad_Name' }), /IMAGE_PULL_SECRETS/);
     assert.throws(() => loadConfig({ LEASE_NAMESPACE: 'No' }), /LEASE_NAMESPACE/);
+    assert.throws(
+      () => loadConfig({ SIMULATOR_EVENTS_TOPIC: 'telemetry events' }),
+      /SIMULATOR_EVENTS_TOPIC/,
+    );
+    assert.throws(() => loadConfig({ SIMULATOR_LOG_LEVEL: 'verbose' }), /SIMULATOR_LOG_LEVEL/);
+    assert.throws(
+      () => loadConfig({ SIMULATOR_OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector:4318' }),
+      /SIMULATOR_OTEL_EXPORTER_OTLP_ENDPOINT/,
+    );
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { parseSite, SITE_API_VERSION, SITE_KIND } from '@telemetrypulse/shared';
+import { loadConfig as loadSimulatorConfig } from '../../../simulator/src/config.ts';
 import { desiredDeployment, type SimulatorDefaults } from '../../src/desired.ts';
 
 const DEFAULTS: SimulatorDefaults = {
@@ -7,7 +8,8 @@ const DEFAULTS: SimulatorDefaults = {
   imagePullPolicy: 'IfNotPresent',
   imagePullSecrets: ['registry-cred'],
   kafkaBrokers: 'redpanda:9092',
-  logLevel: 'info',
+  eventsTopic: 'plant.telemetry',
+  logLevel: 'debug',
   resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
 };
 const OWNER = { name: 'hq', namespace: 'plant', uid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' };
@@ -61,7 +63,7 @@ describe('operator desired Deployment', () => {
     assert.deepEqual(spec.template.spec!.imagePullSecrets, [{ name: 'registry-cred' }]);
   });
 
-  it('when a Site is given, then the simulator gets its zones, devices, rate and sensors plus the brokers', () => {
+  it("when a Site is given, then the simulator gets its zones, devices, rate and sensors plus the operator's brokers, topic and log level", () => {
     const env = container({
       zoneNames: ['lobby', 'floor-2'],
       devicesPerZone: 4,
@@ -75,9 +77,60 @@ describe('operator desired Deployment', () => {
       { name: 'EVENTS_PER_SECOND', value: '2.5' },
       { name: 'SENSORS', value: 'co2' },
       { name: 'KAFKA_BROKERS', value: 'redpanda:9092' },
+      { name: 'EVENTS_TOPIC', value: 'plant.telemetry' },
       { name: 'HTTP_PORT', value: '9470' },
-      { name: 'LOG_LEVEL', value: 'info' },
+      { name: 'LOG_LEVEL', value: 'debug' },
     ]);
+  });
+
+  it('when the operator has no OTLP endpoint, then the simulator gets no OTEL variables', () => {
+    const names = (container({}).env ?? []).map((e) => e.name);
+    assert.deepEqual(
+      names.filter((name) => name.startsWith('OTEL_')),
+      [],
+    );
+    const emptyEndpoint = desiredDeployment(site({}), OWNER, { ...DEFAULTS, otlpEndpoint: '' });
+    assert.deepEqual(
+      emptyEndpoint.spec!.template.spec!.containers[0]!.env,
+      container({}).env,
+      'an empty endpoint is no endpoint',
+    );
+  });
+
+  it('when the operator has an OTLP endpoint, then the simulator exports traces to it as service simulator', () => {
+    const c = desiredDeployment(site({}), OWNER, {
+      ...DEFAULTS,
+      otlpEndpoint: 'http://otel-collector.monitoring:4318',
+    }).spec!.template.spec!.containers[0]!;
+    const otel = (c.env ?? []).filter((e) => e.name.startsWith('OTEL_'));
+    assert.deepEqual(otel, [
+      { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://otel-collector.monitoring:4318' },
+      { name: 'OTEL_SERVICE_NAME', value: 'simulator' },
+    ]);
+  });
+
+  it('when the simulator reads the env it is given, then it publishes to that topic at that level', () => {
+    const env = Object.fromEntries(
+      (container({ zones: 2 }).env ?? []).map((e) => [e.name, e.value]),
+    );
+    const config = loadSimulatorConfig(env);
+    assert.equal(config.EVENTS_TOPIC, 'plant.telemetry');
+    assert.equal(config.LOG_LEVEL, 'debug');
+    assert.equal(config.KAFKA_BROKERS, 'redpanda:9092');
+    assert.equal(config.HTTP_PORT, 9470);
+    assert.deepEqual(config.SITE_ZONES, ['zone-01', 'zone-02']);
+  });
+
+  it("when one of the operator's simulator settings changes, then the pod template changes (the simulators roll)", () => {
+    const before = desiredDeployment(site({}), OWNER, DEFAULTS).spec!.template;
+    for (const change of [
+      { eventsTopic: 'renamed.events' },
+      { logLevel: 'warn' },
+      { otlpEndpoint: 'http://collector:4318' },
+    ]) {
+      const after = desiredDeployment(site({}), OWNER, { ...DEFAULTS, ...change }).spec!.template;
+      assert.notDeepEqual(after, before, JSON.stringify(change));
+    }
   });
 
   it('when a Site is paused, then it has 0 replicas and keeps everything else', () => {
