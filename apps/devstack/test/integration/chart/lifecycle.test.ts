@@ -1,14 +1,16 @@
 // The release's life on a real kube-apiserver (the testbed; no kubelet, so no Pod runs and
-// releases are installed with --no-hooks): the documented order `helm install` then
-// `skaffold dev` (an upgrade with values-dev.yaml).
+// releases are installed with --no-hooks): what survives `helm uninstall` and a reinstall, and
+// the documented order `helm install` then `skaffold dev` (an upgrade with values-dev.yaml).
+// helm's `lookup` only sees objects on a real API server, so these cannot be render tests.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AppsV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { runHelm } from '../../../src/chart/render.ts';
 import { CHART_DIR } from '../../../src/chart/values-schema.ts';
 import { REPO_ROOT } from '../../../src/paths.ts';
+import { waitFor } from '../../../src/ports.ts';
 import {
   createTestNamespace,
   TESTBED_START_TIMEOUT_MS,
@@ -64,6 +66,96 @@ describe('Helm chart: install, upgrade, uninstall and reinstall on a real kube-a
     assert.equal(result.code, 0, `helm ${args.join(' ')}:\n${result.stderr}`);
     return result;
   };
+
+  describe('uninstall and reinstall', () => {
+    let namespace: TestNamespace;
+    before(async () => {
+      namespace = await createTestNamespace(testbed, 'chart-reinstall');
+    });
+    after(async () => {
+      await namespace.delete();
+    });
+
+    const secretData = async (name: string) => {
+      const core = testbed.kubeConfig().makeApiClient(CoreV1Api);
+      const secret = await core.readNamespacedSecret({
+        name,
+        namespace: namespace.name,
+      });
+      return Object.fromEntries(
+        Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+      );
+    };
+    const install = () =>
+      helmOk(['install', RELEASE, CHART_DIR, '--namespace', namespace.name, '--no-hooks']);
+
+    it('when the release is uninstalled and installed again, then PostgreSQL’s password and the API key are the ones first generated, which the kept volume was initialised with', async () => {
+      await install();
+      const database = await secretData('telemetrypulse-postgresql');
+      const keys = await secretData('telemetrypulse-api-keys');
+      assert.match(database.POSTGRES_PASSWORD ?? '', /^[A-Za-z0-9]{32}$/);
+      assert.match(keys.API_KEYS ?? '', /^[A-Za-z0-9]{40}$/);
+      // The StatefulSet controller makes the claims (they stay Pending: the testbed has no storage).
+      const core = testbed.kubeConfig().makeApiClient(CoreV1Api);
+      const claims = ['data-telemetrypulse-postgresql-0', 'data-telemetrypulse-redpanda-0'];
+      // k8s/README.md's clean-up after an uninstall selects what was kept by this label.
+      const labelSelector = `app.kubernetes.io/instance=${RELEASE}`;
+      const claimNames = async () =>
+        (
+          await core.listNamespacedPersistentVolumeClaim({
+            namespace: namespace.name,
+            labelSelector,
+          })
+        ).items
+          .map((c) => c.metadata?.name ?? '')
+          .sort();
+      await waitFor(
+        'the StatefulSets’ PersistentVolumeClaims',
+        async () => (await claimNames()).join() === claims.join(),
+        60_000,
+        500,
+      );
+
+      await helmOk(['uninstall', RELEASE, '--namespace', namespace.name, '--wait']);
+      const apps = testbed.kubeConfig().makeApiClient(AppsV1Api);
+      const sets = await apps.listNamespacedStatefulSet({
+        namespace: namespace.name,
+      });
+      assert.deepEqual(sets.items, [], 'the release is gone');
+      // What Helm keeps by design: the PVCs (StatefulSets never delete theirs) and the Secrets
+      // with generated credentials; nothing else of the release.
+      assert.deepEqual(await claimNames(), claims);
+      const secrets = await core.listNamespacedSecret({
+        namespace: namespace.name,
+        labelSelector,
+      });
+      assert.deepEqual(secrets.items.map((s) => s.metadata?.name).sort(), [
+        'telemetrypulse-api-keys',
+        'telemetrypulse-postgresql',
+      ]);
+      assert.deepEqual(await secretData('telemetrypulse-postgresql'), database);
+      assert.deepEqual(await secretData('telemetrypulse-api-keys'), keys);
+
+      await install();
+      assert.deepEqual(await secretData('telemetrypulse-postgresql'), database);
+      assert.deepEqual(await secretData('telemetrypulse-api-keys'), keys);
+      // The reinstalled release owns the Secrets again: a later upgrade still finds and keeps them.
+      const manifest = await helmOk(['get', 'manifest', RELEASE, '--namespace', namespace.name]);
+      assert.match(manifest.stdout, /name: telemetrypulse-postgresql\n/);
+      assert.match(manifest.stdout, /name: telemetrypulse-api-keys\n/);
+      await helmOk([
+        'upgrade',
+        RELEASE,
+        CHART_DIR,
+        '--namespace',
+        namespace.name,
+        '--no-hooks',
+        '--reuse-values',
+      ]);
+      assert.deepEqual(await secretData('telemetrypulse-postgresql'), database);
+      assert.deepEqual(await secretData('telemetrypulse-api-keys'), keys);
+    });
+  });
 
   describe('helm install, then skaffold dev', () => {
     let namespace: TestNamespace;

@@ -183,6 +183,22 @@ describe('Helm chart: lint and render over the values matrix', function () {
     assert.match(JSON.stringify(test), /telemetrypulse-api:8000\/health\/ready/);
   });
 
+  it('when the chart generates the database password or the API key, then helm uninstall keeps their Secrets; Secrets of given values go with the release', async () => {
+    const keep = (objects: KubeObject[], name: string) =>
+      findObject(objects, 'Secret', name).metadata.annotations?.['helm.sh/resource-policy'];
+    const generated = await renderChart(helm);
+    assert.equal(keep(generated, 'telemetrypulse-postgresql'), 'keep');
+    assert.equal(keep(generated, 'telemetrypulse-api-keys'), 'keep');
+    const given = await renderChart(helm, {
+      values: {
+        postgresql: { auth: { password: 'given-password' } },
+        api: { auth: { apiKeys: ['given-key-0123456789'] } },
+      },
+    });
+    assert.equal(keep(given, 'telemetrypulse-postgresql'), undefined);
+    assert.equal(keep(given, 'telemetrypulse-api-keys'), undefined);
+  });
+
   it('when the cluster serves KEDA, then auto scales the processor on consumer lag up to the partitions', async () => {
     const objects = await renderChart(helm, { apiVersions: [KEDA_API] });
     const scaled = findObject(objects, 'ScaledObject', 'telemetrypulse-processor');
