@@ -1,6 +1,8 @@
 // skaffold.yaml against what it points at (no skaffold binary or Docker engine here): every
 // image it builds is an app with a Dockerfile build arg, goes into the chart value the chart
-// reads it from, and the API it port-forwards is the Service the chart renders for that release.
+// reads it from, and the API it port-forwards is the Service the chart renders for that release;
+// its status check waits long enough for the chart's pods, and its values can upgrade a release
+// installed with the defaults.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -22,7 +24,13 @@ interface SkaffoldConfig {
   build: {
     artifacts: { image: string; docker: { dockerfile: string; buildArgs: { APP: string } } }[];
   };
-  deploy: { helm: { releases: HelmRelease[] } };
+  deploy: {
+    helm: { releases: HelmRelease[] };
+    statusCheck?: boolean;
+    statusCheckDeadlineSeconds?: number;
+    tolerateFailuresUntilDeadline?: boolean;
+    [field: string]: unknown;
+  };
   portForward: {
     resourceType: string;
     resourceName: string;
@@ -36,6 +44,36 @@ interface SkaffoldConfig {
 const skaffold = parseYaml(
   readFileSync(path.join(REPO_ROOT, 'skaffold.yaml'), 'utf8'),
 ) as SkaffoldConfig;
+
+/**
+ * The fields of `deploy` in skaffold's config schema v4beta11 (DeployConfig in skaffold v2's
+ * docs-v2/content/en/schemas/v4beta11.json): skaffold refuses any other, and there is no skaffold
+ * binary here to ask.
+ */
+const DEPLOY_FIELDS = [
+  'docker',
+  'helm',
+  'kpt',
+  'kubectl',
+  'cloudrun',
+  'statusCheck',
+  'statusCheckDeadlineSeconds',
+  'tolerateFailuresUntilDeadline',
+  'kubeContext',
+  'logs',
+];
+
+interface Probe {
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  failureThreshold?: number;
+}
+
+/** The longest a startup probe lets a container take before the kubelet restarts it. */
+const startupBudget = (probe: Probe | undefined) =>
+  probe
+    ? (probe.initialDelaySeconds ?? 0) + (probe.periodSeconds ?? 10) * (probe.failureThreshold ?? 3)
+    : 0;
 
 /** skaffold's IMAGE_REPO_/IMAGE_TAG_ suffix for an image name. */
 const templateKey = (image: string) => image.replace(/[^A-Za-z0-9]/g, '_');
@@ -99,6 +137,58 @@ describe('skaffold.yaml', function () {
       `Service ${forward.resourceName} has no port ${forward.port}`,
     );
     assert.equal(forward.namespace, release.namespace);
+  });
+
+  it('when the first deploy waits for Redpanda and PostgreSQL, then skaffold tolerates failing pods until a deadline that covers the chart’s startup probes', async () => {
+    const deploy = skaffold.deploy;
+    assert.deepEqual(
+      Object.keys(deploy).filter((field) => !DEPLOY_FIELDS.includes(field)),
+      [],
+      'fields skaffold v4beta11 does not know',
+    );
+    for (const profile of skaffold.profiles) {
+      for (const patch of profile.patches) {
+        const field = /^\/deploy\/(\w+)/.exec(patch.path)?.[1] ?? '';
+        assert.ok(DEPLOY_FIELDS.includes(field), `${profile.name}: ${patch.path}`);
+      }
+    }
+    assert.notEqual(deploy.statusCheck, false);
+    assert.equal(deploy.tolerateFailuresUntilDeadline, true);
+    const deadline = deploy.statusCheckDeadlineSeconds ?? 600;
+
+    const release = deploy.helm.releases[0];
+    assert.ok(release);
+    const objects = await renderChart(await ensureHelm(), {
+      release: release.name,
+      namespace: release.namespace,
+      valuesFiles: release.valuesFiles.map((f) => path.join(REPO_ROOT, f)),
+    });
+    const budget = (kind: string) =>
+      Math.max(
+        ...objects
+          .filter((o) => o.kind === kind)
+          .flatMap((o) => {
+            const spec = o.spec as {
+              template: { spec: { containers: { startupProbe?: Probe }[] } };
+            };
+            return spec.template.spec.containers.map((c) => startupBudget(c.startupProbe));
+          }),
+      );
+    // The apps start once the infrastructure answers: the slowest of each, one after the other.
+    const infrastructure = budget('StatefulSet');
+    const apps = budget('Deployment');
+    assert.ok(infrastructure >= 120 && apps >= 120, `${infrastructure} s, ${apps} s`);
+    assert.ok(
+      deadline >= infrastructure + apps,
+      `statusCheckDeadlineSeconds ${deadline} < ${infrastructure} s (infrastructure) + ${apps} s (apps)`,
+    );
+    // skaffold waits for a Deployment only until the smaller of its progressDeadlineSeconds and
+    // statusCheckDeadlineSeconds: a shorter progress deadline would cut the wait.
+    for (const object of objects.filter((o) => o.kind === 'Deployment')) {
+      const progress =
+        (object.spec as { progressDeadlineSeconds?: number }).progressDeadlineSeconds ?? 600;
+      assert.ok(progress >= deadline, `${object.metadata.name}: ${progress} s < ${deadline} s`);
+    }
   });
 
   it('when skaffold upgrades a release installed with the defaults, then no StatefulSet field the API server refuses to change differs (volumeClaimTemplates)', async () => {
