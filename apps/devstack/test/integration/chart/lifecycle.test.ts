@@ -67,6 +67,31 @@ describe('Helm chart: install, upgrade, uninstall and reinstall on a real kube-a
     return result;
   };
 
+  it('when networkPolicy.apiFrom is set without metricsFrom, then the install notes say it leaves the API open', async () => {
+    const args = (extra: string[]) => [
+      'install',
+      RELEASE,
+      CHART_DIR,
+      '--namespace',
+      'default',
+      '--dry-run=server',
+      '--set',
+      'networkPolicy.enabled=true',
+      '--set-json',
+      'networkPolicy.apiFrom=[{"namespaceSelector":{}}]',
+      // No Sites: a dry run does not install the CRD they need.
+      '--set-json',
+      'sites={"site-01":null,"site-02":null,"site-03":null}',
+      ...extra,
+    ];
+    const alone = await helmOk(args([]));
+    assert.match(alone.stdout, /networkPolicy\.apiFrom does not restrict the API's port/);
+    const both = await helmOk(
+      args(['--set-json', 'networkPolicy.metricsFrom=[{"namespaceSelector":{}}]']),
+    );
+    assert.doesNotMatch(both.stdout, /does not restrict/);
+  });
+
   describe('uninstall and reinstall', () => {
     let namespace: TestNamespace;
     before(async () => {

@@ -421,6 +421,140 @@ describe('Helm chart: lint and render over the values matrix', function () {
     );
   });
 
+  describe('NetworkPolicies admit what each port serves', () => {
+    type Peer = Record<string, unknown> & {
+      podSelector?: { matchLabels?: Record<string, string> };
+    };
+    interface Rule {
+      ports: { port: number | string }[];
+      from?: Peer[];
+    }
+    const ingress = {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } },
+    };
+    const prometheus = {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+    };
+    const render = (networkPolicy: Record<string, unknown>) =>
+      renderChart(helm, { values: { networkPolicy: { enabled: true, ...networkPolicy } } });
+    const rules = (objects: KubeObject[], name: string) =>
+      (findObject(objects, 'NetworkPolicy', `telemetrypulse-${name}`).spec as { ingress: Rule[] })
+        .ingress;
+    /** Who may connect to the port: 'anyone', the peers, or 'no one' (no rule names the port). */
+    const admitted = (objects: KubeObject[], name: string, port: number) => {
+      const matching = rules(objects, name).filter((r) => r.ports.some((p) => p.port === port));
+      if (matching.length === 0) return 'no one';
+      if (matching.some((r) => !r.from)) return 'anyone';
+      return matching.flatMap((r) => r.from ?? []);
+    };
+    const selects = (peer: Peer, labels: Record<string, string> | undefined) =>
+      !('namespaceSelector' in peer) &&
+      Object.entries(peer.podSelector?.matchLabels ?? { none: '' }).every(
+        ([key, value]) => labels?.[key] === value,
+      );
+    const helmTest = (objects: KubeObject[]) => {
+      const test = objects.find((o) => o.metadata.annotations?.['helm.sh/hook'] === 'test');
+      assert.ok(test);
+      return test;
+    };
+
+    it('when only apiFrom is set, then Prometheus and helm test still reach the API (its one port stays open, as documented) and every /metrics stays open', async () => {
+      const objects = await render({ apiFrom: [ingress] });
+      assert.equal(admitted(objects, 'api', 8000), 'anyone');
+      assert.equal(admitted(objects, 'processor', 9464), 'anyone');
+      assert.equal(admitted(objects, 'operator', 9480), 'anyone');
+      assert.equal(admitted(objects, 'simulators', 9470), 'anyone');
+      assert.equal(admitted(objects, 'redpanda', 9644), 'anyone');
+    });
+
+    it('when only metricsFrom is set, then the API stays open to everyone and every metrics port admits only metricsFrom', async () => {
+      const objects = await render({ metricsFrom: [prometheus] });
+      assert.equal(admitted(objects, 'api', 8000), 'anyone');
+      for (const [name, port] of [
+        ['processor', 9464],
+        ['operator', 9480],
+        ['simulators', 9470],
+        ['redpanda', 9644],
+      ] as const) {
+        assert.deepEqual(admitted(objects, name, port), [prometheus], name);
+      }
+    });
+
+    it('when apiFrom and metricsFrom are both set, then the API’s port admits both and the chart’s helm test pod, and nobody else', async () => {
+      const objects = await render({ apiFrom: [ingress], metricsFrom: [prometheus] });
+      const peers = admitted(objects, 'api', 8000);
+      assert.ok(Array.isArray(peers), `the API admits ${JSON.stringify(peers)}`);
+      assert.deepEqual(peers.slice(0, 2), [ingress, prometheus]);
+      assert.equal(peers.length, 3);
+      const testPeer = peers[2];
+      assert.ok(testPeer && selects(testPeer, helmTest(objects).metadata.labels), 'helm test');
+      const api = deployment(objects, 'api').spec as {
+        template: { metadata: { labels: Record<string, string> } };
+      };
+      assert.ok(!selects(testPeer, api.template.metadata.labels), 'the test peer is the test pod');
+      assert.deepEqual(admitted(objects, 'processor', 9464), [prometheus]);
+      // Without helm test in the chart, its pod is not admitted either.
+      const noTests = await renderChart(helm, {
+        values: {
+          networkPolicy: { enabled: true, apiFrom: [ingress], metricsFrom: [prometheus] },
+          tests: { enabled: false },
+        },
+      });
+      assert.deepEqual(admitted(noTests, 'api', 8000), [ingress, prometheus]);
+    });
+
+    it('when any policy is on, then Redpanda admits its Kafka clients and the admin port its probes use, and every port a probe uses is open', async () => {
+      for (const networkPolicy of [{}, { apiFrom: [ingress], metricsFrom: [prometheus] }]) {
+        const objects = await render(networkPolicy);
+        const kafka = admitted(objects, 'redpanda', 9092);
+        assert.ok(Array.isArray(kafka));
+        assert.ok(
+          kafka.some((peer) =>
+            selects(peer, {
+              'app.kubernetes.io/component': 'processor',
+              'app.kubernetes.io/name': 'telemetrypulse',
+              'app.kubernetes.io/instance': 'telemetrypulse',
+            }),
+          ),
+        );
+        assert.notEqual(admitted(objects, 'redpanda', 9644), 'no one');
+        const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+        for (const workload of objects.filter((o) =>
+          ['Deployment', 'StatefulSet'].includes(o.kind),
+        )) {
+          const template = (
+            workload.spec as { template: { metadata: { labels: Record<string, string> } } }
+          ).template;
+          const policy = policies.find((p) => selects(p.spec as Peer, template.metadata.labels));
+          assert.ok(policy, `no NetworkPolicy selects ${workload.metadata.name}`);
+          for (const container of podSpec(workload)?.containers ?? []) {
+            const c = container as Container & {
+              ports?: { name?: string; containerPort: number }[];
+            };
+            for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) {
+              const action = probe as
+                | { httpGet?: { port: number | string }; tcpSocket?: { port: number | string } }
+                | undefined;
+              const named = action?.httpGet?.port ?? action?.tcpSocket?.port;
+              if (named === undefined) continue;
+              const port =
+                typeof named === 'number'
+                  ? named
+                  : c.ports?.find((p) => p.name === named)?.containerPort;
+              assert.ok(port, `${workload.metadata.name}: probe port ${named}`);
+              const name = policy.metadata.name.replace(/^telemetrypulse-/, '');
+              assert.notEqual(
+                admitted(objects, name, port),
+                'no one',
+                `${workload.metadata.name} probes ${port}`,
+              );
+            }
+          }
+        }
+      }
+    });
+  });
+
   it('values.schema.json checks Sites with the Site contract itself', () => {
     const definitions = readValuesSchema().definitions as Record<string, unknown>;
     assert.deepEqual(
