@@ -3,7 +3,9 @@ import { deviceId, SENSOR_TYPES, type TelemetryEvent } from '@telemetrypulse/sha
 import type { TestDatabase } from '../../devstack/src/test/database.ts';
 
 /** Raw rows and distinct event ids: equal when nothing was stored twice. */
-export async function rawCounts(db: TestDatabase): Promise<{ rows: number; distinct: number }> {
+export async function rawCounts(
+  db: Pick<TestDatabase, 'sql'>,
+): Promise<{ rows: number; distinct: number }> {
   const [row] = await db.sql<{ rows: number; distinct: number }[]>`
     select count(*)::int as rows, count(distinct event_id)::int as distinct from telemetry_events`;
   return row ?? { rows: 0, distinct: 0 };
@@ -17,7 +19,7 @@ const WINDOWS = {
 
 /** Rows where a stored aggregate and a recomputation from raw events disagree, both ways. */
 export async function aggregateMismatches(
-  db: TestDatabase,
+  db: Pick<TestDatabase, 'sql'>,
   table: keyof typeof WINDOWS,
 ): Promise<unknown[]> {
   const width = WINDOWS[table];
@@ -39,7 +41,7 @@ export async function aggregateMismatches(
 }
 
 /** aggregateMismatches of every window table, each row tagged with its table. */
-export async function windowMismatches(db: TestDatabase): Promise<unknown[]> {
+export async function windowMismatches(db: Pick<TestDatabase, 'sql'>): Promise<unknown[]> {
   const tables = Object.keys(WINDOWS) as (keyof typeof WINDOWS)[];
   const found = await Promise.all(
     tables.map(async (table) =>

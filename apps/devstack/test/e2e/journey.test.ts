@@ -5,17 +5,23 @@
 // node's address (Redpanda's and PostgreSQL's images cannot be pulled here).
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import postgres, { type Sql } from 'postgres';
+import { readNodeStatus } from '../../src/node/status.ts';
 import { REPO_ROOT } from '../../src/paths.ts';
+import { windowMismatches } from '../../../processor/test/invariants.ts';
 import { waitFor } from '../../src/ports.ts';
 import {
   failureReport,
   nodeTools,
   portForward,
+  publishKnownEvents,
+  storedCounts,
   type NodeTools,
   type PortForward,
 } from './support.ts';
 
 const NAMESPACE = 'telemetrypulse';
+const CHART = path.join(REPO_ROOT, 'charts', 'telemetrypulse');
 const RELEASE = 'telemetrypulse';
 const SITES = ['site-01', 'site-02', 'site-03'];
 const DEVICES_PER_SITE = 15; // the chart's default Sites: 5 zones x 3 devices
@@ -40,9 +46,87 @@ const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} 
 describe('the user journey on a real node', function () {
   let tools: NodeTools;
   let api: PortForward | undefined;
+  let node: { kafkaBrokers: string; databaseUrl: string };
+  let sql: Sql;
+  let uninstalled = false;
+
+  const deploymentNames = async () =>
+    (
+      JSON.parse(await tools.kubectl(['-n', NAMESPACE, 'get', 'deployments', '-o', 'json'])) as {
+        items: { metadata: { name: string } }[];
+      }
+    ).items.map((d) => d.metadata.name);
+
+  const podNames = async (component: string) =>
+    (
+      JSON.parse(
+        await tools.kubectl([
+          '-n',
+          NAMESPACE,
+          'get',
+          'pods',
+          '-l',
+          `app.kubernetes.io/component=${component}`,
+          '--field-selector=status.phase=Running',
+          '-o',
+          'json',
+        ]),
+      ) as { items: { metadata: { name: string; deletionTimestamp?: string } }[] }
+    ).items
+      .filter((p) => !p.metadata.deletionTimestamp)
+      .map((p) => p.metadata.name);
+
+  const deploymentEnv = async (deployment: string, name: string) => {
+    const found = JSON.parse(
+      await tools.kubectl(['-n', NAMESPACE, 'get', 'deployment', deployment, '-o', 'json']),
+    ) as {
+      spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
+    };
+    return found.spec.template.spec.containers[0]?.env?.find((e) => e.name === name)?.value;
+  };
+
+  const setSitesPaused = async (paused: boolean) => {
+    for (const site of SITES) {
+      await tools.kubectl([
+        '-n',
+        NAMESPACE,
+        'patch',
+        'site',
+        site,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { paused } }),
+      ]);
+    }
+    await waitFor(
+      `the simulators to be ${paused ? 'stopped' : 'running'}`,
+      async () => {
+        const pods = await podNames('simulator');
+        return paused ? pods.length === 0 : pods.length === SITES.length;
+      },
+      3 * 60_000,
+      1000,
+    );
+  };
+
+  const expectStoredOnce = async (ids: string[]) => {
+    await waitFor(
+      `all ${ids.length} known events to be stored`,
+      async () => [...(await storedCounts(sql, ids)).values()].every((n) => n > 0),
+      5 * 60_000,
+      1000,
+    );
+    const counts = await storedCounts(sql, ids);
+    const notOnce = [...counts].filter(([, n]) => n !== 1);
+    assert.deepEqual(notOnce, [], 'each known event is stored exactly once');
+  };
 
   before(async function () {
     tools = await nodeTools();
+    const status = readNodeStatus();
+    assert.ok(status?.kafkaBrokers && status.databaseUrl, 'make cluster runs Kafka and PostgreSQL');
+    node = { kafkaBrokers: status.kafkaBrokers, databaseUrl: status.databaseUrl };
+    sql = postgres(node.databaseUrl, { max: 2, onnotice: () => undefined });
   });
 
   afterEach(async function () {
@@ -53,9 +137,12 @@ describe('the user journey on a real node', function () {
 
   after(async function () {
     api?.stop();
-    await tools
-      .helm(['uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '3m'])
-      .catch(() => undefined);
+    await sql.end();
+    if (!uninstalled) {
+      await tools
+        .helm(['uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '3m'])
+        .catch(() => undefined);
+    }
   });
 
   it('when the chart is installed with its hooks, then every pod becomes Ready', async function () {
@@ -64,7 +151,7 @@ describe('the user journey on a real node', function () {
       [
         'install',
         RELEASE,
-        path.join(REPO_ROOT, 'charts', 'telemetrypulse'),
+        CHART,
         '-n',
         NAMESPACE,
         '--create-namespace',
@@ -188,5 +275,164 @@ describe('the user journey on a real node', function () {
         assert.equal(seen.root, 'EROFS', `${where}: the root filesystem is read-only`);
       }
     }
+  });
+
+  it('when a Site is applied, then its simulator runs and its data reaches the API; when it is deleted, its Deployment goes', async function () {
+    const started = Date.now();
+    await tools.kubectl([
+      '-n',
+      NAMESPACE,
+      'apply',
+      '-f',
+      path.join(REPO_ROOT, 'k8s/kind/site-lab.yaml'),
+    ]);
+    await waitFor(
+      'site-lab in /api/v1/sites with its 6 devices',
+      async () => {
+        const sites = (await (await fetch(`${api?.url}/api/v1/sites`)).json()) as {
+          site_id: string;
+          device_count: number;
+        }[];
+        return sites.some((s) => s.site_id === 'site-lab' && s.device_count === 6);
+      },
+      3 * 60_000,
+      2000,
+    );
+    console.log(`    new Site's data in the API: ${seconds(started)}`);
+    await tools.kubectl(['-n', NAMESPACE, 'delete', 'site', 'site-lab', '--wait']);
+    await waitFor(
+      'sim-site-lab to be deleted with its Site',
+      async () => !(await deploymentNames()).includes('sim-site-lab'),
+      60_000,
+      1000,
+    );
+  });
+
+  it('when the processor pod is deleted while events flow, then every event is stored once and every aggregate equals its raw events', async function () {
+    const known = publishKnownEvents(node.kafkaBrokers, 'site-chaos', 30, 100, 200);
+    await waitFor(
+      'the first known events to be stored',
+      async () => {
+        const counts = await storedCounts(sql, known.ids.slice(0, 100));
+        return [...counts.values()].some((n) => n > 0);
+      },
+      60_000,
+      500,
+    );
+    const [victim] = await podNames('processor');
+    assert.ok(victim, 'a processor pod runs');
+    await tools.kubectl(['-n', NAMESPACE, 'delete', 'pod', victim, '--wait=false']);
+    await known.done;
+    const started = Date.now();
+    await tools.kubectl(
+      ['-n', NAMESPACE, 'rollout', 'status', `deployment/${RELEASE}-processor`, '--timeout=5m'],
+      { timeoutMs: 6 * 60_000 },
+    );
+    await expectStoredOnce(known.ids);
+    console.log(
+      `    ${known.ids.length} known events stored once, ${seconds(started)} after the processor pod was deleted`,
+    );
+    // Pause the Sites so nothing flows, let the processor drain, then compare every window.
+    await setSitesPaused(true);
+    let last = -1;
+    await waitFor(
+      'the raw table to stop growing',
+      async () => {
+        const [row] = await sql<{ n: number }[]>`select count(*)::int as n from telemetry_events`;
+        const same = row?.n === last;
+        last = row?.n ?? -1;
+        return same;
+      },
+      3 * 60_000,
+      5000,
+    );
+    assert.deepEqual(await windowMismatches({ sql }), []);
+    await setSitesPaused(false);
+  });
+
+  it('when an API pod is deleted, then the Service answers again once its replacement is Ready', async function () {
+    const [victim] = await podNames('api');
+    assert.ok(victim, 'an API pod runs');
+    await tools.kubectl(['-n', NAMESPACE, 'delete', 'pod', victim, '--wait=false']);
+    await tools.kubectl(
+      ['-n', NAMESPACE, 'rollout', 'status', `deployment/${RELEASE}-api`, '--timeout=5m'],
+      { timeoutMs: 6 * 60_000 },
+    );
+    // From inside the cluster, through the Service's name: every answer comes from a Ready pod.
+    const [client] = await podNames('operator');
+    assert.ok(client, 'an operator pod runs');
+    const out = await tools.kubectl([
+      '-n',
+      NAMESPACE,
+      'exec',
+      client,
+      '--',
+      'node',
+      '--input-type=module',
+      '-e',
+      `const codes = [];
+       for (let i = 0; i < 20; i++) codes.push((await fetch('http://${RELEASE}-api:8000/health/ready')).status);
+       console.log(JSON.stringify(codes));`,
+    ]);
+    assert.deepEqual(JSON.parse(out.trim()), Array(20).fill(200));
+  });
+
+  it('when helm upgrade changes a value, then the Deployments roll without losing an event, and helm rollback restores it', async function () {
+    const before = await podNames('processor');
+    const known = publishKnownEvents(node.kafkaBrokers, 'site-upgrade', 30, 100, 300);
+    const started = Date.now();
+    await tools.helm(
+      [
+        'upgrade',
+        RELEASE,
+        CHART,
+        '-n',
+        NAMESPACE,
+        '--reuse-values',
+        '--set',
+        'logLevel=debug',
+        '--wait',
+        '--timeout',
+        '10m',
+      ],
+      { timeoutMs: 11 * 60_000 },
+    );
+    console.log(`    helm upgrade --wait: ${seconds(started)}`);
+    await known.done;
+    await expectStoredOnce(known.ids);
+    const after = await podNames('processor');
+    assert.ok(
+      after.every((name) => !before.includes(name)),
+      'the processor pods were replaced',
+    );
+    assert.equal(await deploymentEnv(`${RELEASE}-processor`, 'LOG_LEVEL'), 'debug');
+
+    await tools.helm(['rollback', RELEASE, '1', '-n', NAMESPACE, '--wait', '--timeout', '10m'], {
+      timeoutMs: 11 * 60_000,
+    });
+    assert.equal(await deploymentEnv(`${RELEASE}-processor`, 'LOG_LEVEL'), 'info');
+    const history = JSON.parse(
+      await tools.helm(['history', RELEASE, '-n', NAMESPACE, '-o', 'json']),
+    ) as { revision: number; status: string; description: string }[];
+    assert.equal(history.at(-1)?.status, 'deployed');
+    assert.match(history.at(-1)?.description ?? '', /Rollback to 1/);
+  });
+
+  it('when the release is uninstalled, then no pod, Service or Job of it is left', async function () {
+    await tools.helm(['uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '5m'], {
+      timeoutMs: 6 * 60_000,
+    });
+    uninstalled = true;
+    await waitFor(
+      'every pod, Service and Job of the release to go',
+      async () => {
+        const left = JSON.parse(
+          await tools.kubectl(['-n', NAMESPACE, 'get', 'pods,services,jobs', '-o', 'json']),
+        ) as { items: unknown[] };
+        return left.items.length === 0;
+      },
+      3 * 60_000,
+      2000,
+    );
   });
 });

@@ -2,6 +2,10 @@
 // kubeconfig `make cluster` printed), a port-forward, and the failure report (pods, events, logs).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
+import { TOPICS } from '@telemetrypulse/shared';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Sql } from 'postgres';
+import { syntheticEvents } from '../../../processor/test/invariants.ts';
 import { ensureNodeBinaries } from '../../src/node/binaries.ts';
 import { NODE_PATHS } from '../../src/node/layout.ts';
 import { readNodeStatus } from '../../src/node/status.ts';
@@ -131,4 +135,52 @@ export async function failureReport(tools: NodeTools, namespace: string): Promis
     ]);
   }
   return parts.join('\n');
+}
+
+export interface KnownEvents {
+  ids: string[];
+  /** Resolves when every batch was sent. */
+  done: Promise<void>;
+}
+
+/**
+ * Publishes `batches` batches of known events straight to the events topic on the node's Kafka,
+ * one every `intervalMs`, so a test can check later that every one of them was stored once.
+ */
+export function publishKnownEvents(
+  brokers: string,
+  siteId: string,
+  batches: number,
+  perBatch: number,
+  intervalMs: number,
+): KnownEvents {
+  const ids: string[] = [];
+  const done = (async () => {
+    const producer = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    try {
+      for (let batch = 0; batch < batches; batch += 1) {
+        const events = syntheticEvents(perBatch, siteId, 10 * 60_000);
+        ids.push(...events.map((e) => e.event_id));
+        await producer.send({
+          topic: TOPICS.events,
+          messages: events.map((e) => ({ key: e.device_id, value: JSON.stringify(e) })),
+        });
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      }
+    } finally {
+      await producer.disconnect();
+    }
+  })();
+  return { ids, done };
+}
+
+/** How often each of `ids` is stored in the raw table (a missing id counts 0). */
+export async function storedCounts(sql: Sql, ids: string[]): Promise<Map<string, number>> {
+  const rows = await sql<{ event_id: string; n: number }[]>`
+    select event_id::text, count(*)::int as n from telemetry_events
+    where event_id = any(${ids}::uuid[]) group by event_id`;
+  const counts = new Map(ids.map((id) => [id, 0]));
+  for (const row of rows) counts.set(row.event_id, row.n);
+  return counts;
 }
