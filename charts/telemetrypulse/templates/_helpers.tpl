@@ -228,3 +228,51 @@ Events (events.k8s.io/v1), and (only with imagePullSecrets) a check that those S
 {{- end -}}
 {{- join "," $names -}}
 {{- end -}}
+
+{{/*
+PostgreSQL connections the release's apps may hold at once, at full scale-out: every pod's pool
+(DATABASE_POOL_SIZE: database.poolSize, or a component's env; the operator's own default is 2)
+times the most pods of its Deployment, including a rolling update's surge (the Deployments'
+default maxSurge, 25% rounded up), plus the pre-upgrade migration Job (2). The processor counts
+at autoscaling.maxReplicas (keda, hpa, and auto, which turns into KEDA whenever the cluster has
+it) or processor.replicas (fixed). The migrate init containers (2 connections) finish before
+their pod's pool opens: they count within that pod's share.
+*/}}
+{{- define "tp.databaseConnections" -}}
+{{- $v := .Values -}}
+{{- $init := ternary 2 0 (eq (include "tp.migrateInPods" .) "true") -}}
+{{- $scaling := $v.processor.autoscaling -}}
+{{- $processors := int $scaling.maxReplicas -}}
+{{- if eq $scaling.mode "fixed" -}}
+{{- $processors = int $v.processor.replicas -}}
+{{- else if eq $scaling.mode "auto" -}}
+{{- $processors = max $processors (int $v.processor.replicas) | int -}}
+{{- end -}}
+{{- $total := 0 -}}
+{{- range $deployment := list
+  (dict "pods" $processors "pool" (index $v.processor.env "DATABASE_POOL_SIZE" | default $v.database.poolSize) "init" $init)
+  (dict "pods" (int $v.api.replicas) "pool" (index $v.api.env "DATABASE_POOL_SIZE" | default $v.database.poolSize) "init" $init)
+  (dict "pods" (int $v.operator.replicas) "pool" (index $v.operator.env "DATABASE_POOL_SIZE" | default 2) "init" 0) -}}
+{{- $pods := int $deployment.pods -}}
+{{- $surge := div (add $pods 3) 4 -}}
+{{- $perPod := max (int $deployment.pool) (int $deployment.init) -}}
+{{- $total = add $total (mul $perPod (add $pods $surge)) -}}
+{{- end -}}
+{{- if $v.migrations.enabled -}}
+{{- $total = add $total 2 -}}
+{{- end -}}
+{{- $total -}}
+{{- end -}}
+
+{{/*
+max_connections of the in-release PostgreSQL: postgresql.maxConnections, or the apps' connections
+with headroom (a tenth more, and 10 for superuser_reserved_connections and a few psql sessions).
+*/}}
+{{- define "tp.postgresqlMaxConnections" -}}
+{{- $need := int (include "tp.databaseConnections" .) -}}
+{{- if .Values.postgresql.maxConnections -}}
+{{- int .Values.postgresql.maxConnections -}}
+{{- else -}}
+{{- add $need (div $need 10) 10 -}}
+{{- end -}}
+{{- end -}}

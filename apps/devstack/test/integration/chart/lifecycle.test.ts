@@ -92,6 +92,23 @@ describe('Helm chart: install, upgrade, uninstall and reinstall on a real kube-a
     assert.doesNotMatch(both.stdout, /does not restrict/);
   });
 
+  it('when the database is external, then the install notes give the connections its max_connections must allow', async () => {
+    const result = await helmOk([
+      'install',
+      RELEASE,
+      CHART_DIR,
+      '--namespace',
+      'default',
+      '--dry-run=server',
+      '-f',
+      path.join(CHART_DIR, 'ci', 'external-infra-values.yaml'),
+      '--set-json',
+      'sites={"site-01":null,"site-02":null,"site-03":null}',
+    ]);
+    // 10 x (12 + 3) processor, 10 x (2 + 1) API, 2 x (1 + 1) operator, 2 migration Job.
+    assert.match(result.stdout, /the apps hold up to 186\s+connections at once/);
+  });
+
   describe('uninstall and reinstall', () => {
     let namespace: TestNamespace;
     before(async () => {

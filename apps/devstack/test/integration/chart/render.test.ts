@@ -27,6 +27,7 @@ interface Container {
   name: string;
   image: string;
   command?: string[];
+  args?: string[];
   env?: {
     name: string;
     value?: string;
@@ -419,6 +420,109 @@ describe('Helm chart: lint and render over the values matrix', function () {
       !allowed.includes('"app.kubernetes.io/component":"simulator"'),
       'simulators never reach PostgreSQL',
     );
+  });
+
+  describe('PostgreSQL’s max_connections and the pools', () => {
+    /**
+     * The connections the rendered apps may hold at once, counted from the rendered objects: each
+     * Deployment with DATABASE_URL holds its pool (the last DATABASE_POOL_SIZE, as the kubelet
+     * takes it; the operator's default is 2) in each of its most pods (replicas, or its
+     * ScaledObject's or HPA's maximum), plus a rolling update's surge (maxSurge 25%, rounded
+     * up) when withSurge, plus the migration Job's 2.
+     */
+    const connections = (objects: KubeObject[], withSurge: boolean) => {
+      let total = objects.some((o) => o.kind === 'Job') ? 2 : 0;
+      for (const object of objects.filter((o) => o.kind === 'Deployment')) {
+        const container = mainContainer(object);
+        if (!envOf(container, 'DATABASE_URL')) continue;
+        const sizes = (container.env ?? []).filter((e) => e.name === 'DATABASE_POOL_SIZE');
+        const pool = Number(sizes.at(-1)?.value ?? 2);
+        const scaler = objects.find(
+          (o) =>
+            ['ScaledObject', 'HorizontalPodAutoscaler'].includes(o.kind) &&
+            o.metadata.name === object.metadata.name,
+        );
+        const scalerSpec = scaler?.spec as
+          { maxReplicaCount?: number; maxReplicas?: number } | undefined;
+        const pods =
+          scalerSpec?.maxReplicaCount ??
+          scalerSpec?.maxReplicas ??
+          (object.spec as { replicas?: number }).replicas ??
+          1;
+        total += pool * (pods + (withSurge ? Math.ceil(pods / 4) : 0));
+      }
+      return total;
+    };
+    const maxConnections = (objects: KubeObject[]) => {
+      const args = mainContainer(
+        findObject(objects, 'StatefulSet', 'telemetrypulse-postgresql'),
+      ).args;
+      const setting = args?.find((a) => a.startsWith('max_connections='));
+      assert.ok(setting && args?.[0] === 'postgres', `postgres args: ${JSON.stringify(args)}`);
+      return Number(setting.split('=')[1]);
+    };
+    const cases: { name: string; values: Record<string, unknown> }[] = [
+      { name: 'the defaults', values: {} },
+      {
+        name: 'a raised maxReplicas',
+        values: {
+          kafka: { eventsPartitions: 24 },
+          processor: { autoscaling: { maxReplicas: 24 } },
+        },
+      },
+      {
+        name: 'bigger pools and more API and operator replicas',
+        values: {
+          database: { poolSize: 20 },
+          api: { replicas: 5 },
+          operator: { replicas: 2, env: { DATABASE_POOL_SIZE: 4 } },
+          processor: { env: { DATABASE_POOL_SIZE: 15 } },
+        },
+      },
+      {
+        name: 'an HPA',
+        values: { processor: { autoscaling: { mode: 'hpa', maxReplicas: 8 } } },
+      },
+      {
+        name: 'fixed processor replicas',
+        values: { processor: { replicas: 6, autoscaling: { mode: 'fixed' } } },
+      },
+    ];
+    for (const { name, values } of cases) {
+      it(`when rendered with ${name}, then max_connections exceeds every pool at full scale-out, rolling updates included`, async () => {
+        const objects = await renderChart(helm, { values, apiVersions: [KEDA_API] });
+        const steady = connections(objects, false);
+        const rolling = connections(objects, true);
+        const max = maxConnections(objects);
+        // PostgreSQL keeps superuser_reserved_connections (3) of max_connections to itself.
+        assert.ok(max >= rolling + 3, `max_connections ${max} < ${rolling} + 3 (steady ${steady})`);
+        assert.ok(max <= 2 * rolling + 20, `max_connections ${max} is far above ${rolling}`);
+      });
+    }
+
+    it('when maxReplicas is raised, then max_connections rises with it; without KEDA in the cluster, auto still sizes for KEDA’s maximum', async () => {
+      const base = maxConnections(await renderChart(helm));
+      const raised = maxConnections(
+        await renderChart(helm, {
+          values: {
+            kafka: { eventsPartitions: 24 },
+            processor: { autoscaling: { maxReplicas: 24 } },
+          },
+        }),
+      );
+      // 12 more processor pods (+3 surge) with 10 connections each.
+      assert.ok(raised >= base + 150, `${base} -> ${raised}`);
+      const withKeda = await renderChart(helm, { apiVersions: [KEDA_API] });
+      assert.equal(maxConnections(withKeda), base, 'installing KEDA later does not restart it');
+    });
+
+    it('when postgresql.maxConnections is given, then it is used, and refused below the pools’ sum', async () => {
+      const objects = await renderChart(helm, { values: { postgresql: { maxConnections: 500 } } });
+      assert.equal(maxConnections(objects), 500);
+      const low = await helmTemplate(helm, { values: { postgresql: { maxConnections: 100 } } });
+      assert.notEqual(low.code, 0);
+      assert.match(low.stderr, /postgresql.maxConnections \(100\) is below .* \(189\)/);
+    });
   });
 
   describe('NetworkPolicies admit what each port serves', () => {
