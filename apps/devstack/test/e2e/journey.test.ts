@@ -22,6 +22,7 @@ import {
 
 const NAMESPACE = 'telemetrypulse';
 const CHART = path.join(REPO_ROOT, 'charts', 'telemetrypulse');
+const EVENTS_TOPIC = 'e2e.telemetry.events';
 const RELEASE = 'telemetrypulse';
 const SITES = ['site-01', 'site-02', 'site-03'];
 const DEVICES_PER_SITE = 15; // the chart's default Sites: 5 zones x 3 devices
@@ -155,6 +156,9 @@ describe('the user journey on a real node', function () {
         '-n',
         NAMESPACE,
         '--create-namespace',
+        // A renamed events topic must reach every app, the operator's simulators included.
+        '--set',
+        `kafka.topics.events=${EVENTS_TOPIC}`,
         // What a user installs with on this node (k8s/README.md): external Kafka and PostgreSQL
         // on the node's address, images under localhost/, no KEDA.
         '-f',
@@ -309,7 +313,7 @@ describe('the user journey on a real node', function () {
   });
 
   it('when the processor pod is deleted while events flow, then every event is stored once and every aggregate equals its raw events', async function () {
-    const known = publishKnownEvents(node.kafkaBrokers, 'site-chaos', 30, 100, 200);
+    const known = publishKnownEvents(node.kafkaBrokers, EVENTS_TOPIC, 'site-chaos', 30, 100, 200);
     await waitFor(
       'the first known events to be stored',
       async () => {
@@ -321,7 +325,8 @@ describe('the user journey on a real node', function () {
     );
     const [victim] = await podNames('processor');
     assert.ok(victim, 'a processor pod runs');
-    await tools.kubectl(['-n', NAMESPACE, 'delete', 'pod', victim, '--wait=false']);
+    // As a crash would: no graceful stop, so the batches it had taken are delivered again.
+    await tools.kubectl(['-n', NAMESPACE, 'delete', 'pod', victim, '--grace-period=0', '--force']);
     await known.done;
     const started = Date.now();
     await tools.kubectl(
@@ -330,7 +335,12 @@ describe('the user journey on a real node', function () {
     );
     await expectStoredOnce(known.ids);
     console.log(
-      `    ${known.ids.length} known events stored once, ${seconds(started)} after the processor pod was deleted`,
+      `    ${known.ids.length} known events stored once, ${seconds(started)} after the last was published`,
+    );
+    const replacements = await podNames('processor');
+    assert.ok(
+      replacements.length > 0 && !replacements.includes(victim),
+      'a new processor pod runs',
     );
     // Pause the Sites so nothing flows, let the processor drain, then compare every window.
     await setSitesPaused(true);
@@ -379,7 +389,7 @@ describe('the user journey on a real node', function () {
 
   it('when helm upgrade changes a value, then the Deployments roll without losing an event, and helm rollback restores it', async function () {
     const before = await podNames('processor');
-    const known = publishKnownEvents(node.kafkaBrokers, 'site-upgrade', 30, 100, 300);
+    const known = publishKnownEvents(node.kafkaBrokers, EVENTS_TOPIC, 'site-upgrade', 30, 100, 300);
     const started = Date.now();
     await tools.helm(
       [

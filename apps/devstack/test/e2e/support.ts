@@ -2,7 +2,6 @@
 // kubeconfig `make cluster` printed), a port-forward, and the failure report (pods, events, logs).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { TOPICS } from '@telemetrypulse/shared';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Sql } from 'postgres';
 import { syntheticEvents } from '../../../processor/test/invariants.ts';
@@ -149,6 +148,7 @@ export interface KnownEvents {
  */
 export function publishKnownEvents(
   brokers: string,
+  topic: string,
   siteId: string,
   batches: number,
   perBatch: number,
@@ -163,7 +163,7 @@ export function publishKnownEvents(
         const events = syntheticEvents(perBatch, siteId, 10 * 60_000);
         ids.push(...events.map((e) => e.event_id));
         await producer.send({
-          topic: TOPICS.events,
+          topic,
           messages: events.map((e) => ({ key: e.device_id, value: JSON.stringify(e) })),
         });
         await new Promise((resolve) => setTimeout(resolve, intervalMs));
