@@ -9,6 +9,8 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { findObject, renderChart, type KubeObject } from '../../../src/chart/render.ts';
 import { CHART_DIR } from '../../../src/chart/values-schema.ts';
+import { parseSkaffoldImage } from '../../../src/images/skaffold-build.ts';
+import { NODE_NAME } from '../../../src/node/layout.ts';
 import { REPO_ROOT } from '../../../src/paths.ts';
 import { ensureHelm } from '../../../src/tools/helm.ts';
 
@@ -38,7 +40,22 @@ interface SkaffoldConfig {
     port: number;
     localPort: number;
   }[];
-  profiles: { name: string; patches: { op: string; path: string; value: unknown }[] }[];
+  profiles: {
+    name: string;
+    patches?: { op: string; path: string; value: unknown }[];
+    build?: {
+      local?: { push?: boolean };
+      artifacts: {
+        image: string;
+        custom: { buildCommand: string; dependencies: { paths: string[] } };
+      }[];
+    };
+    deploy?: {
+      kubeContext?: string;
+      tolerateFailuresUntilDeadline?: boolean;
+      helm: { releases: (HelmRelease & { setValues?: Record<string, unknown> })[] };
+    } & Record<string, unknown>;
+  }[];
 }
 
 const skaffold = parseYaml(
@@ -91,7 +108,11 @@ describe('skaffold.yaml', function () {
         existsSync(path.join(REPO_ROOT, 'apps', artifact.docker.buildArgs.APP, 'src', 'main.ts')),
       );
     }
-    assert.deepEqual(skaffold.profiles.map((p) => p.name).sort(), ['kind', 'minikube']);
+    assert.deepEqual(skaffold.profiles.map((p) => p.name).sort(), [
+      'kind',
+      'local-node',
+      'minikube',
+    ]);
   });
 
   it('when deployed, then the chart runs the images skaffold built, and the API it forwards exists', async () => {
@@ -147,7 +168,7 @@ describe('skaffold.yaml', function () {
       'fields skaffold v4beta11 does not know',
     );
     for (const profile of skaffold.profiles) {
-      for (const patch of profile.patches) {
+      for (const patch of profile.patches ?? []) {
         const field = /^\/deploy\/(\w+)/.exec(patch.path)?.[1] ?? '';
         assert.ok(DEPLOY_FIELDS.includes(field), `${profile.name}: ${patch.path}`);
       }
@@ -224,6 +245,51 @@ describe('skaffold.yaml', function () {
       const devSet = findObject(dev, 'StatefulSet', set.metadata.name);
       assert.ok('volumeClaimTemplates' in immutable(set));
       assert.deepEqual(immutable(devSet), immutable(set), set.metadata.name);
+    }
+  });
+
+  it('when the local-node profile builds, then each app goes through the custom builder into the chart value that reads it, without a second localhost/ prefix', async () => {
+    const profile = skaffold.profiles.find((p) => p.name === 'local-node');
+    assert.ok(profile?.build && profile.deploy);
+    assert.equal(profile.build.local?.push, false);
+    assert.equal(profile.deploy.kubeContext, NODE_NAME);
+    assert.equal(profile.deploy.tolerateFailuresUntilDeadline, true);
+    assert.deepEqual(
+      Object.keys(profile.deploy).filter((field) => !DEPLOY_FIELDS.includes(field)),
+      [],
+    );
+    const release = profile.deploy.helm.releases[0];
+    assert.ok(release);
+    assert.ok(release.valuesFiles.includes('k8s/node/values.yaml'));
+    const values: Record<string, Record<string, Record<string, string>>> = {};
+    for (const artifact of profile.build.artifacts) {
+      const { app } = parseSkaffoldImage(`${artifact.image}:probe`);
+      const [command, script] = artifact.custom.buildCommand.split(' ');
+      assert.ok(command && existsSync(path.join(REPO_ROOT, command)), command);
+      assert.ok(script && existsSync(path.join(REPO_ROOT, script)), script);
+      for (const dependency of artifact.custom.dependencies.paths) {
+        assert.ok(existsSync(path.join(REPO_ROOT, dependency)), dependency);
+      }
+      assert.ok(artifact.custom.dependencies.paths.includes(`apps/${app}/src`));
+      const key = templateKey(artifact.image);
+      assert.equal(release.setValueTemplates[`${app}.image.repository`], `{{.IMAGE_REPO_${key}}}`);
+      assert.equal(release.setValueTemplates[`${app}.image.tag`], `{{.IMAGE_TAG_${key}}}`);
+      values[app] = { image: { repository: artifact.image, tag: `skaffold-${app}` } };
+    }
+    const objects = await renderChart(await ensureHelm(), {
+      release: release.name,
+      namespace: release.namespace,
+      valuesFiles: release.valuesFiles.map((f) => path.join(REPO_ROOT, f)),
+      values: { ...values, imageRegistry: '', redpanda: { console: { enabled: false } } },
+    });
+    assert.deepEqual(release.setValues, { imageRegistry: '', 'redpanda.console.enabled': false });
+    for (const app of ['api', 'processor', 'operator']) {
+      const deployment = findObject(objects, 'Deployment', `${release.name}-${app}`);
+      const spec = deployment.spec as { template: { spec: { containers: { image: string }[] } } };
+      assert.equal(
+        spec.template.spec.containers[0]?.image,
+        `localhost/telemetrypulse/${app}:skaffold-${app}`,
+      );
     }
   });
 });
