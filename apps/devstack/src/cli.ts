@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { alive, runningPid } from './child.ts';
 import { installKafka } from './kafka-broker.ts';
 import { startTestbed } from './kube/testbed.ts';
 import { buildImages, importImages } from './images/build.ts';
@@ -23,15 +24,6 @@ import { runStack } from './stack/supervisor.ts';
 import { ensureAllTools } from './tools/ensure-all.ts';
 import { ensureHelm } from './tools/helm.ts';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function readState(): StackState | undefined {
   if (!existsSync(STACK_FILES.state)) return undefined;
   try {
@@ -42,9 +34,7 @@ function readState(): StackState | undefined {
 }
 
 function supervisorPid(): number | undefined {
-  if (!existsSync(STACK_FILES.pid)) return undefined;
-  const pid = Number(readFileSync(STACK_FILES.pid, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+  return runningPid(STACK_FILES.pid);
 }
 
 function printEndpoints(state: StackState, settings: StackSettings): void {

@@ -5,26 +5,16 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { alive, runningPid } from '../child.ts';
 import { KUBEPODS_CGROUP, NODE_PATHS } from './layout.ts';
 import { deleteNodeNetwork, nodeNetnsInode } from './network.ts';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function supervisorPid(): number | undefined {
-  if (!existsSync(NODE_PATHS.supervisorPid)) return undefined;
-  const pid = Number(readFileSync(NODE_PATHS.supervisorPid, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+  return runningPid(NODE_PATHS.supervisorPid);
 }
 
 /** Asks the supervisor to stop its components in order; kills it after `graceMs`. */
