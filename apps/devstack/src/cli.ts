@@ -2,7 +2,7 @@
 // The local platform: `up` (detached), `down`, `logs`, `status`, `run` (foreground), `install`;
 // `testbed` (a Kubernetes control plane in the foreground) and `tools` (helm, actionlint, CRDs).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alive, runningPid } from './child.ts';
@@ -20,6 +20,8 @@ import {
   type StackSettings,
   type StackState,
 } from './stack/settings.ts';
+import { showLogs } from './stack/logs.ts';
+import { formatStatus } from './stack/status.ts';
 import { runStack } from './stack/supervisor.ts';
 import { ensureAllTools } from './tools/ensure-all.ts';
 import { ensureHelm } from './tools/helm.ts';
@@ -145,13 +147,13 @@ async function down(): Promise<void> {
   console.log(pid || leftovers.length > 0 ? 'stopped; data kept in .local/' : 'not running');
 }
 
+/** Every log file's last lines, each prefixed with its process (`[processor] …`); then follows. */
 function logs(follow: boolean): void {
   if (!existsSync(STACK_FILES.logs)) {
     console.log('no logs yet: run make up');
     return;
   }
-  const files = readdirSync(STACK_FILES.logs).map((f) => path.join(STACK_FILES.logs, f));
-  spawn('tail', [follow ? '-F' : '-n50', ...files], { stdio: 'inherit' });
+  showLogs(STACK_FILES.logs, { lines: follow ? 10 : 50, follow });
 }
 
 function status(): void {
@@ -161,12 +163,7 @@ function status(): void {
     console.log('not running');
     return;
   }
-  console.log(`${state.state} (supervisor pid ${pid})`);
-  for (const [name, p] of Object.entries(state.pids)) {
-    console.log(
-      `  ${name.padEnd(24)} pid ${String(p).padEnd(8)} ${alive(p) ? 'running' : 'EXITED'}`,
-    );
-  }
+  for (const line of formatStatus(state, pid, alive, Date.now())) console.log(line);
 }
 
 /** Runs the Kubernetes testbed until Ctrl-C or SIGTERM, then stops it cleanly. */

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { readConfig } from '@telemetrypulse/shared';
 import { LOCAL_DIR, REPO_ROOT } from '../paths.ts';
+import type { ExitReason } from './restart-policy.ts';
 
 /**
  * The local stack's ports and sources. Defaults keep clear of a PostgreSQL on 5432 and a Kafka on
@@ -34,12 +35,26 @@ export const STACK_FILES = {
   postgres: path.join(LOCAL_DIR, 'postgres'),
 };
 
+/** One app the supervisor keeps running (restarted with backoff when it exits on its own). */
+export interface AppStatus {
+  pid: number;
+  /** restarting: it exited and the supervisor starts it again at `restartAt`. */
+  status: 'running' | 'restarting' | 'stopped';
+  startedAt: string;
+  /** Restarts since `make up`. */
+  restarts: number;
+  lastExit?: ExitReason & { at: string };
+  restartAt?: string;
+}
+
 export interface StackState {
   state: 'starting' | 'ready' | 'stopping' | 'failed';
   error?: string;
   supervisorPid: number;
   /** Every process the stack started, by name, so `down` can stop leftovers by PID. */
   pids: Record<string, number>;
+  /** The apps (processor, API, simulators), by name; absent in a state written before them. */
+  apps?: Record<string, AppStatus>;
   endpoints: Record<string, string>;
   sites: string[];
 }

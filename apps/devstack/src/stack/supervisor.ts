@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   createLogger,
@@ -13,7 +13,15 @@ import { REPO_ROOT } from '../paths.ts';
 import { isListening, waitFor } from '../ports.ts';
 import { startPostgresServer } from '../postgres-server.ts';
 import { loadSites } from '../sites.ts';
-import { STACK_FILES, type StackSettings, type StackState } from './settings.ts';
+import {
+  decideRestart,
+  DEFAULT_RESTART_POLICY,
+  describeExit,
+  exitReason,
+  type ExitReason,
+  type RestartPolicy,
+} from './restart-policy.ts';
+import { STACK_FILES, type AppStatus, type StackSettings, type StackState } from './settings.ts';
 
 const log = (message: string) => {
   console.log(`[${new Date().toISOString()}] ${message}`);
@@ -33,21 +41,33 @@ function appEntry(app: string): string[] {
   return ['--import', TRACING_PRELOAD, path.join(REPO_ROOT, 'apps', app, 'src', 'main.ts')];
 }
 
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+
 /**
  * Runs the whole local platform in the foreground until SIGTERM: Kafka, PostgreSQL, migrations,
  * the processor, the API and one simulator per Site manifest. `make up` starts this detached.
+ * An app that exits on its own is started again after a backoff (`policy`); Kafka and PostgreSQL
+ * are not. Nothing is restarted once stopping has begun.
  */
-export async function runStack(settings: StackSettings): Promise<void> {
+export async function runStack(
+  settings: StackSettings,
+  policy: RestartPolicy = DEFAULT_RESTART_POLICY,
+): Promise<void> {
   mkdirSync(STACK_FILES.logs, { recursive: true });
+  const apps: Record<string, AppStatus> = {};
   const state: StackState = {
     state: 'starting',
     supervisorPid: process.pid,
     pids: {},
+    apps,
     endpoints: {},
     sites: [],
   };
+  // Written whole and renamed, so `make status` never reads half a file.
   const save = () => {
-    writeFileSync(STACK_FILES.state, `${JSON.stringify(state, null, 2)}\n`);
+    const tmp = `${STACK_FILES.state}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+    renameSync(tmp, STACK_FILES.state);
   };
   const stoppers: { name: string; stop: () => Promise<void> }[] = [];
   let stopping = false;
@@ -118,20 +138,81 @@ export async function runStack(settings: StackSettings): Promise<void> {
       HTTP_HOST: '127.0.0.1',
     };
     const logFile = (name: string) => path.join(STACK_FILES.logs, `${name}.log`);
-    const start = (name: string, app: string[], extra: Record<string, string>): Child => {
-      const child = startChild({
+    /** Starts an app and keeps it running: each unexpected exit is logged and restarted. */
+    const start = (name: string, app: string[], extra: Record<string, string>): void => {
+      let child: Child | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let failures = 0;
+      const exitedOnItsOwn = (startedAt: number, reason: ExitReason, pid?: number) => {
+        if (stopping) return;
+        const exitedAt = Date.now();
+        const decision = decideRestart(policy, failures, startedAt, exitedAt);
+        failures = decision.failures;
+        const status = apps[name];
+        if (status) {
+          status.status = 'restarting';
+          status.lastExit = { ...reason, at: new Date(exitedAt).toISOString() };
+          status.restartAt = new Date(decision.restartAt).toISOString();
+        }
+        save();
+        log(
+          `${name}${pid === undefined ? '' : ` (pid ${pid})`} exited with ${describeExit(reason)} ` +
+            `after ${seconds(exitedAt - startedAt)}; restarting in ${seconds(decision.delayMs)}; ` +
+            `see ${logFile(name)}`,
+        );
+        timer = setTimeout(() => {
+          timer = undefined;
+          if (stopping) return;
+          launch(true);
+        }, decision.delayMs);
+      };
+      const launch = (restart: boolean) => {
+        const startedAt = Date.now();
+        const previous = apps[name];
+        const restarts = (previous?.restarts ?? 0) + (restart ? 1 : 0);
+        try {
+          child = startChild({
+            name,
+            command: process.execPath,
+            args: app,
+            env: { ...env, ...extra },
+            logFile: logFile(name),
+          });
+        } catch (error) {
+          if (previous) previous.restarts = restarts;
+          exitedOnItsOwn(startedAt, {
+            error: error instanceof Error ? error.message : String(error),
+          });
+          return;
+        }
+        const { pid, exited } = child;
+        state.pids[name] = pid;
+        apps[name] = {
+          pid,
+          status: 'running',
+          startedAt: new Date(startedAt).toISOString(),
+          restarts,
+          ...(previous?.lastExit ? { lastExit: previous.lastExit } : {}),
+        };
+        save();
+        if (restart) log(`${name} restarted (pid ${pid}, restart ${restarts})`);
+        void exited.then((how) => {
+          exitedOnItsOwn(startedAt, exitReason(how), pid);
+        });
+      };
+      launch(false);
+      stoppers.push({
         name,
-        command: process.execPath,
-        args: app,
-        env: { ...env, ...extra },
-        logFile: logFile(name),
+        stop: async () => {
+          clearTimeout(timer);
+          await child?.stop();
+          const status = apps[name];
+          if (status) {
+            status.status = 'stopped';
+            delete status.restartAt;
+          }
+        },
       });
-      state.pids[name] = child.pid;
-      stoppers.push({ name, stop: () => child.stop() });
-      void child.exited.then((code) => {
-        if (!stopping) log(`${name} exited (${code}); see ${logFile(name)}`);
-      });
-      return child;
     };
 
     log('applying migrations');
@@ -188,6 +269,7 @@ export async function runStack(settings: StackSettings): Promise<void> {
     save();
     log('ready');
   } catch (error) {
+    stopping = true;
     state.state = 'failed';
     state.error = error instanceof Error ? error.message : String(error);
     save();
