@@ -7,6 +7,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  writeFileSync,
   writeSync,
   closeSync,
 } from 'node:fs';
@@ -47,10 +48,52 @@ function tryLock(lockPath: string): number | 'locked' {
 export interface CachedDirOptions {
   /** Said once when this process starts building, e.g. "building helm v3.19.5". */
   announce?: string;
+  /** How often a running build says it is still going (default 30 s). */
+  heartbeatMs?: number;
+  /** Where announcements and heartbeats go (default stderr). */
+  log?: (line: string) => void;
   /** Poll interval while another process builds. */
   pollMs?: number;
   /** Default: CACHE_DIR. */
   cacheDir?: string;
+}
+
+const minutesAndSeconds = (ms: number) => {
+  const total = Math.round(ms / 1000);
+  return `${Math.floor(total / 60)}m${String(total % 60).padStart(2, '0')}s`;
+};
+
+/**
+ * What a build of `name` is called whatever its version ("kube-v1.34.4-etcd-v3.6.16" → "kube"),
+ * so the last build of an earlier version tells how long this one may take.
+ */
+export function buildKind(name: string): string {
+  const words: string[] = [];
+  for (const word of name.split('-')) {
+    if (/^v?\d/.test(word)) break;
+    words.push(word);
+  }
+  return words.join('-') || name;
+}
+
+/** The line a long build prints every so often. */
+export function heartbeatLine(name: string, elapsedMs: number, lastMs?: number): string {
+  const last =
+    lastMs === undefined ? '' : `; the last build here took ${minutesAndSeconds(lastMs)}`;
+  return `  still building ${name}: ${minutesAndSeconds(elapsedMs)} so far${last}`;
+}
+
+function lastBuildFile(cacheDir: string, name: string): string {
+  return path.join(cacheDir, `${buildKind(name)}.last-build-ms`);
+}
+
+function lastBuildMs(cacheDir: string, name: string): number | undefined {
+  try {
+    const ms = Number(readFileSync(lastBuildFile(cacheDir, name), 'utf8'));
+    return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -84,9 +127,25 @@ export async function ensureCachedDir(
     if (existsSync(finalDir)) return finalDir;
     rmSync(tempDir, { recursive: true, force: true });
     mkdirSync(tempDir, { recursive: true });
-    if (options.announce) console.error(`${options.announce} into ${finalDir}`);
-    await build(tempDir);
+    const log =
+      options.log ??
+      ((line: string) => {
+        console.error(line);
+      });
+    if (options.announce) log(`${options.announce} into ${finalDir}`);
+    const started = Date.now();
+    const lastMs = lastBuildMs(cacheDir, name);
+    // A long build that prints nothing looks hung: say every so often that it is still going.
+    const heartbeat = setInterval(() => {
+      log(heartbeatLine(name, Date.now() - started, lastMs));
+    }, options.heartbeatMs ?? 30_000);
+    try {
+      await build(tempDir);
+    } finally {
+      clearInterval(heartbeat);
+    }
     renameSync(tempDir, finalDir);
+    writeFileSync(lastBuildFile(cacheDir, name), String(Date.now() - started));
     return finalDir;
   } finally {
     rmSync(tempDir, { recursive: true, force: true });

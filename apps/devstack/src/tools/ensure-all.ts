@@ -7,14 +7,28 @@ import { ensureActionlint } from './actionlint.ts';
 import { fetchCrds } from './crds.ts';
 import { ensureHelm } from './helm.ts';
 
-export async function ensureAllTools(): Promise<Record<string, string>> {
-  // One after another: each build already uses every core.
-  const crds = await fetchCrds();
-  const helm = await ensureHelm();
-  const actionlint = await ensureActionlint();
-  const kube = await ensureKubeBinaries();
-  const node = await ensureNodeBinaries();
-  const prometheus = await installPrometheus();
+export async function ensureAllTools(
+  log: (line: string) => void = (line) => {
+    console.error(line);
+  },
+): Promise<Record<string, string>> {
+  const steps = 6;
+  let step = 0;
+  // One after another (each build already uses every core), each saying which step it is.
+  const next = <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    step += 1;
+    log(`tools [${step}/${steps}] ${what}`);
+    return run();
+  };
+  const crds = await next('KEDA and prometheus-operator CRDs', fetchCrds);
+  const helm = await next('helm', ensureHelm);
+  const actionlint = await next('actionlint', ensureActionlint);
+  const kube = await next('kube-apiserver, kube-controller-manager, etcd', ensureKubeBinaries);
+  const node = await next(
+    'kubelet, kube-scheduler, kube-proxy, kubectl, CoreDNS',
+    ensureNodeBinaries,
+  );
+  const prometheus = await next('prometheus, promtool', installPrometheus);
   return {
     helm,
     actionlint,

@@ -1,6 +1,6 @@
 // Thin wrappers over the `go` command: module downloads and builds from the Go module proxy.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 export interface GoRunOptions {
@@ -10,7 +10,15 @@ export interface GoRunOptions {
   logFile?: string;
 }
 
-/** Runs `go ARGS`; resolves with stdout, rejects with the tail of stderr. */
+function logTail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Runs `go ARGS`; resolves with stdout, rejects with the tail of stderr (or of its log). */
 export async function runGo(args: string[], options: GoRunOptions = {}): Promise<string> {
   const log = options.logFile ? openSync(options.logFile, 'a') : undefined;
   const child = spawn('go', args, {
@@ -33,7 +41,9 @@ export async function runGo(args: string[], options: GoRunOptions = {}): Promise
     child.once('close', resolve);
   });
   if (code !== 0) {
-    const detail = options.logFile ? `see ${options.logFile}` : stderr.trim();
+    const detail = options.logFile
+      ? `end of ${options.logFile}:\n${logTail(options.logFile)}`
+      : stderr.trim();
     throw new Error(`go ${args.join(' ')} failed (exit ${code ?? 'signal'}): ${detail}`);
   }
   return stdout;

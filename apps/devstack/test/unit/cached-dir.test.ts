@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ensureCachedDir } from '../../src/tools/cached-dir.ts';
+import { buildKind, ensureCachedDir, heartbeatLine } from '../../src/tools/cached-dir.ts';
 
 describe('cached folder', () => {
   let cacheDir: string;
@@ -38,7 +38,11 @@ describe('cached folder', () => {
     assert.equal(a, b);
     assert.equal(counter.builds, 1);
     assert.equal(readFileSync(path.join(a, 'tool'), 'utf8'), 'built');
-    assert.deepEqual(readdirSync(cacheDir), ['tool-v1']);
+    // The lock and the dead builder's folder are gone (the build's duration is kept beside).
+    assert.deepEqual(
+      readdirSync(cacheDir).filter((f) => !f.endsWith('.last-build-ms')),
+      ['tool-v1'],
+    );
   });
 
   it('when it is cached, then it is not built again', async () => {
@@ -75,6 +79,57 @@ describe('cached folder', () => {
     const dir = await ensureCachedDir('tool-v1', build(counter), { cacheDir, pollMs: 10 });
     assert.equal(counter.builds, 1);
     assert.ok(existsSync(path.join(dir, 'tool')));
-    assert.deepEqual(readdirSync(cacheDir), ['tool-v1']);
+    // The lock and the dead builder's folder are gone (the build's duration is kept beside).
+    assert.deepEqual(
+      readdirSync(cacheDir).filter((f) => !f.endsWith('.last-build-ms')),
+      ['tool-v1'],
+    );
+  });
+});
+
+describe('cached folder progress', () => {
+  it('when a build has a version in its name, then its kind is what stays across versions', () => {
+    assert.equal(buildKind('kube-v1.34.4-etcd-v3.6.16'), 'kube');
+    assert.equal(buildKind('kube-node-v1.34.4'), 'kube-node');
+    assert.equal(buildKind('coredns-v1.15.0'), 'coredns');
+    assert.equal(buildKind('base-node-24.21.0-bookworm'), 'base-node');
+  });
+
+  it('when a build is still going, then the heartbeat says for how long and how long the last one took', () => {
+    assert.equal(heartbeatLine('kube-v1', 95_000), '  still building kube-v1: 1m35s so far');
+    assert.equal(
+      heartbeatLine('kube-v1', 30_000, 1_800_000),
+      '  still building kube-v1: 0m30s so far; the last build here took 30m00s',
+    );
+  });
+
+  it('when a build finished, then the next build of that kind is told how long it took', async () => {
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'telemetrypulse-cache-test-'));
+    try {
+      const lines: string[] = [];
+      await ensureCachedDir(
+        'tool-v1',
+        async (dir) => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          writeFileSync(path.join(dir, 'tool'), 'built');
+        },
+        { cacheDir, log: (line) => lines.push(line) },
+      );
+      const recorded = Number(readFileSync(path.join(cacheDir, 'tool.last-build-ms'), 'utf8'));
+      assert.ok(recorded > 0, 'the duration of the build is kept');
+      // The next version's build hears about it in its heartbeat (a 1 ms interval and a build
+      // that waits for the first heartbeat: no timing is asserted).
+      await ensureCachedDir(
+        'tool-v2',
+        async (dir) => {
+          while (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+          writeFileSync(path.join(dir, 'tool'), 'built');
+        },
+        { cacheDir, heartbeatMs: 1, log: (line) => lines.push(line) },
+      );
+      assert.match(lines[0] ?? '', /still building tool-v2: .* the last build here took/);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 });
