@@ -2,6 +2,7 @@ import { Kafka, logLevel, type LogEntry, type Admin } from 'kafkajs';
 import { ConfigError, splitList } from './config.ts';
 import type { Logger } from './log.ts';
 import type { TopicSpec } from './contract/topics.ts';
+import { patchKafkajsRequestQueue } from './kafkajs-request-queue.ts';
 import {
   classifyNetworkError,
   errorChain,
@@ -10,6 +11,12 @@ import {
   type Verdict,
   type WaitOptions,
 } from './wait.ts';
+
+// Before any client connects: kafkajs 2.2.4 sets a timer with a negative delay after each response
+// (Node's TimeoutNegativeWarning on stderr and a 1 ms polling loop), see kafkajs-request-queue.ts.
+// Every app loads this module through @telemetrypulse/shared, so every kafkajs client of the
+// process, also one made with `new Kafka` elsewhere, gets the fix.
+patchKafkajsRequestQueue();
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
