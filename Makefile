@@ -5,17 +5,21 @@ NPM_INSTALL_STAMP := node_modules/.install-stamp
 .PHONY: help install up down logs status reset test test-unit lint typecheck format migrate bench testbed tools cluster cluster-down images e2e
 
 help:
-	@echo "make up        start the local platform (Kafka, PostgreSQL, processor, API, simulators)"
-	@echo "make down      stop it (data is kept in .local/)"
-	@echo "make logs      follow the logs;  make status: what runs"
-	@echo "make test      lint, typecheck and the whole test suite (real Kafka + PostgreSQL)"
-	@echo "make reset     stop and delete local data"
-	@echo "make testbed   a real Kubernetes API server + controller-manager in the foreground"
-	@echo "make tools     build/fetch kube binaries, helm, actionlint and CRDs into the cache"
-	@echo "make cluster   a single-node Kubernetes with a real kubelet and containers (root)"
-	@echo "make images    build the app images from the Dockerfile and load them into the node"
-	@echo "make e2e       the user journey on a fresh node: helm install, pods, port-forward"
-	@echo "make cluster-down  stop the node and remove everything it made"
+	@echo "make up           start the local platform (Kafka, PostgreSQL, processor, API, simulators)"
+	@echo "make down         stop it (data is kept in .local/)"
+	@echo "make status       what runs, restarts and last exits;  make logs: follow the logs"
+	@echo "make reset        stop and delete local data"
+	@echo "make install      npm packages (Node 24 included) and the Kafka jars"
+	@echo "make migrate      apply postgres/migrations to DATABASE_URL"
+	@echo "make test         lint, typecheck and the whole test suite (real Kafka + PostgreSQL)"
+	@echo "make test-unit    the unit tests alone;  make lint, make typecheck, make format"
+	@echo "make bench        benchmarks (processor, simulator, API); prints figures as JSON"
+	@echo "make tools        build/fetch kube binaries, helm, actionlint, CoreDNS, CRDs into the cache"
+	@echo "make testbed      a real Kubernetes API server + controller-manager in the foreground"
+	@echo "make cluster      a single-node Kubernetes with a real kubelet and containers (root)"
+	@echo "make images       build the app images from the Dockerfile and load them into the node"
+	@echo "make e2e          the user journey on a fresh node: helm install, pods, port-forward, chaos"
+	@echo "make cluster-down stop the node and remove everything it made"
 
 # npm ci only when the lockfile changed since the last install.
 $(NPM_INSTALL_STAMP): package-lock.json package.json
