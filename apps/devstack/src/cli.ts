@@ -14,6 +14,7 @@ import { NODE_PATHS } from './node/layout.ts';
 import { readNodeStatus } from './node/status.ts';
 import { LOCAL_DIR } from './paths.ts';
 import { StopWaiting, waitFor } from './ports.ts';
+import { removeDataDir } from './postgres-reach.ts';
 import {
   readStackSettings,
   STACK_FILES,
@@ -240,6 +241,7 @@ const commands: Record<string, () => Promise<void> | void> = {
   'cluster-down': () => stopCluster(),
   reset: async () => {
     await down();
+    removeDataDir(STACK_FILES.postgres);
     rmSync(LOCAL_DIR, { recursive: true, force: true });
     console.log('local data removed');
   },

@@ -3,9 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { patchKafkajsRequestQueue } from '@telemetrypulse/shared';
 import { startChild, type Child } from './child.ts';
 import { CACHE_DIR, DEVSTACK_DIR } from './paths.ts';
 import { waitFor } from './ports.ts';
+
+// Its admin client waits for the broker: without the fix, Node warns on stderr (see shared).
+patchKafkajsRequestQueue();
 
 /** The broker version we test against; kafkajs 2.2.4 speaks protocol versions Kafka 4 accepts. */
 export const KAFKA_VERSION = process.env.KAFKA_VERSION ?? '4.1.1';

