@@ -110,10 +110,10 @@ async function up(settings: StackSettings): Promise<void> {
   const state = readState();
   if (!state) throw new Error('the stack state disappeared');
   // Live KPIs need the first events to reach the database; the simulators start at once.
-  process.stdout.write('waiting for every site to show in /kpis/live …');
+  process.stdout.write('waiting for every simulated site to show in /kpis/live …');
   await waitFor(
-    'every site in /kpis/live',
-    async () => (await sitesLive(settings, state.sites)).length === state.sites.length,
+    'every simulated site in /kpis/live',
+    async () => (await sitesLive(settings, state.simulated)).length === state.simulated.length,
     90_000,
     1000,
   );

@@ -57,4 +57,6 @@ export interface StackState {
   apps?: Record<string, AppStatus>;
   endpoints: Record<string, string>;
   sites: string[];
+  /** The sites with a running simulator (every site but the paused ones). */
+  simulated: string[];
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  clearSiteSpecs,
   createLogger,
   createSql,
   simulatorEnv,
@@ -21,6 +22,7 @@ import {
   type ExitReason,
   type RestartPolicy,
 } from './restart-policy.ts';
+import { planSimulators, watchSites, type SimulatorSpec } from './site-sync.ts';
 import { STACK_FILES, type AppStatus, type StackSettings, type StackState } from './settings.ts';
 
 const log = (message: string) => {
@@ -39,6 +41,12 @@ const TRACING_PRELOAD = path.join(REPO_ROOT, 'apps', 'shared', 'src', 'tracing-p
 
 function appEntry(app: string): string[] {
   return ['--import', TRACING_PRELOAD, path.join(REPO_ROOT, 'apps', app, 'src', 'main.ts')];
+}
+
+interface RunningSimulator {
+  spec: SimulatorSpec;
+  port: number;
+  stop: () => Promise<void>;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
@@ -62,6 +70,7 @@ export async function runStack(
     apps,
     endpoints: {},
     sites: [],
+    simulated: [],
   };
   // Written whole and renamed, so `make status` never reads half a file.
   const save = () => {
@@ -138,13 +147,20 @@ export async function runStack(
       HTTP_HOST: '127.0.0.1',
     };
     const logFile = (name: string) => path.join(STACK_FILES.logs, `${name}.log`);
-    /** Starts an app and keeps it running: each unexpected exit is logged and restarted. */
-    const start = (name: string, app: string[], extra: Record<string, string>): void => {
+    /**
+     * Starts an app and keeps it running: each unexpected exit is logged and restarted. The
+     * returned function stops it for good (a simulator whose Site went away).
+     */
+    const start = (
+      name: string,
+      app: string[],
+      extra: Record<string, string>,
+    ): (() => Promise<void>) => {
       let child: Child | undefined;
       let timer: NodeJS.Timeout | undefined;
       let failures = 0;
       const exitedOnItsOwn = (startedAt: number, reason: ExitReason, pid?: number) => {
-        if (stopping) return;
+        if (stopping || stopped) return;
         const exitedAt = Date.now();
         const decision = decideRestart(policy, failures, startedAt, exitedAt);
         failures = decision.failures;
@@ -162,7 +178,7 @@ export async function runStack(
         );
         timer = setTimeout(() => {
           timer = undefined;
-          if (stopping) return;
+          if (stopping || stopped) return;
           launch(true);
         }, decision.delayMs);
       };
@@ -201,9 +217,11 @@ export async function runStack(
         });
       };
       launch(false);
-      stoppers.push({
+      let stopped = false;
+      const stopper = {
         name,
         stop: async () => {
+          stopped = true;
           clearTimeout(timer);
           await child?.stop();
           const status = apps[name];
@@ -212,7 +230,14 @@ export async function runStack(
             delete status.restartAt;
           }
         },
-      });
+      };
+      stoppers.push(stopper);
+      return async () => {
+        stoppers.splice(stoppers.indexOf(stopper), 1);
+        await stopper.stop();
+        delete apps[name];
+        delete state.pids[name];
+      };
     };
 
     log('applying migrations');
@@ -248,16 +273,91 @@ export async function runStack(
       HTTP_PORT: String(settings.API_PORT),
       API_KEYS: settings.API_KEYS,
     });
-    sites.forEach((site, i) => {
-      start(`simulator-${site.siteId}`, appEntry('simulator'), {
-        ...simulatorEnv(site),
-        HTTP_PORT: String(settings.SIMULATOR_METRICS_PORT + i),
+    const simulators = new Map<string, RunningSimulator>();
+    const startSimulator = (site: Site) => {
+      const used = new Set([...simulators.values()].map((s) => s.port));
+      let port = settings.SIMULATOR_METRICS_PORT;
+      while (used.has(port)) port += 1;
+      const spec = simulatorEnv(site);
+      const stop = start(`simulator-${site.siteId}`, appEntry('simulator'), {
+        ...spec,
+        HTTP_PORT: String(port),
       });
-    });
+      simulators.set(site.siteId, { spec, port, stop });
+    };
+    const showSimulators = () => {
+      state.simulated = [...simulators.keys()].sort();
+      const ports = [...simulators.values()].map((s) => s.port).sort((a, b) => a - b);
+      state.endpoints.simulatorMetrics =
+        ports.length === 0
+          ? '(no simulator: every site is paused)'
+          : `http://localhost:${ports.join(',')}/metrics`;
+    };
+    for (const site of planSimulators(new Map(), sites).start) startSimulator(site);
+    showSimulators();
     state.endpoints.api = `http://localhost:${settings.API_PORT}`;
     state.endpoints.processorMetrics = `http://localhost:${settings.PROCESSOR_METRICS_PORT}/metrics`;
-    state.endpoints.simulatorMetrics = `http://localhost:${settings.SIMULATOR_METRICS_PORT}..${settings.SIMULATOR_METRICS_PORT + sites.length - 1}/metrics`;
     save();
+
+    // Edited manifests apply while the stack runs, as the operator applies edited Sites: the
+    // registry gets the specs (the processor reloads its alert rules on the notification) and
+    // simulators start, restart or stop to match.
+    let current = sites;
+    const applySites = async (next: Site[]) => {
+      if (stopping) return;
+      const nextIds = new Set(next.map((site) => site.siteId));
+      const gone = current.filter((site) => !nextIds.has(site.siteId)).map((site) => site.siteId);
+      const sql = createSql({
+        url: databaseUrl,
+        poolSize: 1,
+        logger: createLogger('stack', 'warn'),
+        applicationName: 'stack',
+      });
+      let changed: string[];
+      try {
+        changed = [...(await upsertSites(sql, next)), ...(await clearSiteSpecs(sql, gone))];
+      } finally {
+        await sql.end();
+      }
+      const running = new Map([...simulators].map(([id, sim]) => [id, sim.spec]));
+      const plan = planSimulators(running, next);
+      for (const id of [...plan.stop, ...plan.restart.map((site) => site.siteId)]) {
+        await simulators.get(id)?.stop();
+        simulators.delete(id);
+      }
+      for (const site of [...plan.restart, ...plan.start]) startSimulator(site);
+      current = next;
+      state.sites = next.map((site) => site.siteId);
+      showSimulators();
+      save();
+      const names = (list: Site[]) => list.map((site) => site.siteId).join(', ') || '-';
+      log(
+        `sites applied from ${settings.SITES_DIR}: specs changed ${changed.join(', ') || '-'}; ` +
+          `simulators started ${names(plan.start)}, restarted ${names(plan.restart)}, ` +
+          `stopped ${plan.stop.join(', ') || '-'}`,
+      );
+    };
+    let applying = Promise.resolve();
+    const stopWatching = watchSites(
+      settings.SITES_DIR,
+      (next) => {
+        applying = applying
+          .then(() => applySites(next))
+          .catch((error: unknown) => {
+            log(`could not apply the sites: ${String(error)}`);
+          });
+      },
+      (error) => {
+        log(`sites in ${settings.SITES_DIR} not applied, the running ones stay: ${error.message}`);
+      },
+    );
+    stoppers.push({
+      name: 'the watch on the Site manifests',
+      stop: async () => {
+        stopWatching();
+        await applying;
+      },
+    });
 
     await waitFor(
       'the API to be ready',

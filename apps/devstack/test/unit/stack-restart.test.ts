@@ -91,6 +91,7 @@ describe('make status', () => {
     },
     endpoints: {},
     sites: [],
+    simulated: [],
   };
 
   it('when apps were restarted, then each shows its pid, state, restarts and last exit', () => {
