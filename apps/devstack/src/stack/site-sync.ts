@@ -17,7 +17,7 @@ export function planSimulators(
   running: ReadonlyMap<string, SimulatorSpec>,
   sites: readonly Site[],
 ): SimulatorPlan {
-  const wanted = sites.filter((site) => site.spec.paused !== true);
+  const wanted = sites.filter((site) => !site.spec.paused);
   const wantedIds = new Set(wanted.map((site) => site.siteId));
   const plan: SimulatorPlan = { start: [], restart: [], stop: [] };
   for (const site of wanted) {

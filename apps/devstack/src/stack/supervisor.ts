@@ -235,8 +235,9 @@ export async function runStack(
       return async () => {
         stoppers.splice(stoppers.indexOf(stopper), 1);
         await stopper.stop();
-        delete apps[name];
-        delete state.pids[name];
+        // Gone from `make status`, as a deleted Site's simulator is gone from the cluster.
+        Reflect.deleteProperty(apps, name);
+        Reflect.deleteProperty(state.pids, name);
       };
     };
 

@@ -89,7 +89,10 @@ describe('watchSites', () => {
 
   it('reports a manifest that does not parse as an error, naming the file', async () => {
     const failed = new Promise<Error>((resolve, reject) => {
-      stop = watchSites(dir, () => reject(new Error('bad sites were applied')), resolve, 50);
+      const applied = () => {
+        reject(new Error('bad sites were applied'));
+      };
+      stop = watchSites(dir, applied, resolve, 50);
     });
     writeFileSync(path.join(dir, 'sites.yaml'), manifest('a', '  zones: many\n'));
     const error = await failed;
