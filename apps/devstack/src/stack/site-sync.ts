@@ -23,7 +23,8 @@ export function planSimulators(
   for (const site of wanted) {
     const current = running.get(site.siteId);
     if (!current) plan.start.push(site);
-    else if (JSON.stringify(current) !== JSON.stringify(simulatorEnv(site))) plan.restart.push(site);
+    else if (JSON.stringify(current) !== JSON.stringify(simulatorEnv(site)))
+      plan.restart.push(site);
   }
   plan.stop = [...running.keys()].filter((id) => !wantedIds.has(id)).sort();
   return plan;
