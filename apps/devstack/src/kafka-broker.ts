@@ -24,20 +24,35 @@ export function installKafka(version = KAFKA_VERSION): string {
   if (existsSync(path.join(libs, '.complete'))) return libs;
   const staging = `${libs}.partial-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
-  execFileSync(
-    'mvn',
-    [
-      '-q',
-      '-B',
-      '-f',
-      path.join(DEVSTACK_DIR, 'kafka', 'pom.xml'),
-      'dependency:copy-dependencies',
-      `-Dkafka.version=${version}`,
-      '-DincludeScope=runtime',
-      `-DoutputDirectory=${staging}`,
-    ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
+  console.log(`fetching the Kafka ${version} broker jars with Maven into ${libs}`);
+  try {
+    execFileSync(
+      'mvn',
+      [
+        '-q',
+        '-B',
+        '-f',
+        path.join(DEVSTACK_DIR, 'kafka', 'pom.xml'),
+        'dependency:copy-dependencies',
+        `-Dkafka.version=${version}`,
+        '-DincludeScope=runtime',
+        `-DoutputDirectory=${staging}`,
+      ],
+      // Maven 3.8 prints colour resets even when quiet: show its output only when it fails.
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as {
+      stdout?: Buffer | string;
+      stderr?: Buffer | string;
+    };
+    throw new Error(
+      `mvn could not fetch the Kafka ${version} jars:\n${String(stdout)}${String(stderr)}`,
+      {
+        cause: error,
+      },
+    );
+  }
   writeFileSync(path.join(staging, '.complete'), `${version}\n`);
   rmSync(libs, { recursive: true, force: true });
   mkdirSync(path.dirname(libs), { recursive: true });
