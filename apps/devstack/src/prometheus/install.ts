@@ -39,6 +39,12 @@ function download(dir: string, version: string): string {
 }
 
 function updatePackageLists(): void {
+  if (process.getuid?.() !== 0) {
+    throw new Error(
+      `apt's package lists do not offer ${PACKAGE} and updating them needs root: ` +
+        'run `sudo apt-get update` once, then this again',
+    );
+  }
   console.error(`apt-get update (the package lists do not offer ${PACKAGE})`);
   run('apt-get', ['update']);
 }
