@@ -21,7 +21,7 @@ export const ApiConfigSchema = Type.Object({
   ...commonEnv,
   ...databaseEnv,
   ...kafkaEnv,
-  ...opsEnv(8000),
+  ...opsEnv(8000, 'the API'),
   ...startupEnv,
   // Below the kubelet's default probe timeout (1 s), so a hung database reads as "not ready".
   READINESS_TIMEOUT_MS: Type.Integer({
@@ -36,7 +36,11 @@ export const ApiConfigSchema = Type.Object({
     default: 60,
     description: 'how far back /kpis/live looks for the latest window of a sensor',
   }),
-  EVENTS_TOPIC: Type.String({ minLength: 1, default: TOPICS.events }),
+  EVENTS_TOPIC: Type.String({
+    minLength: 1,
+    default: TOPICS.events,
+    description: 'Kafka topic ingested events are published to',
+  }),
   // Secrets: mounted from a Kubernetes Secret as comma-separated lists.
   API_KEYS: Type.String({
     default: '',
@@ -73,7 +77,12 @@ export const ApiConfigSchema = Type.Object({
     default: 1,
     description: 'proxies (ingress) in front of the API whose X-Forwarded-For is trusted',
   }),
-  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1_048_576 }),
+  BODY_LIMIT_BYTES: Type.Integer({
+    minimum: 1024,
+    maximum: 16 * 1024 * 1024,
+    default: 1_048_576,
+    description: 'largest JSON request body accepted',
+  }),
   REQUEST_TIMEOUT_MS: Type.Integer({
     minimum: 100,
     maximum: 120_000,
@@ -86,7 +95,12 @@ export const ApiConfigSchema = Type.Object({
     default: 5000,
     description: 'how long ingest waits for Kafka before answering 503',
   }),
-  INGEST_RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 5 }),
+  INGEST_RETRY_AFTER_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: 5,
+    description: 'Retry-After of the 503 ingest answers while Kafka is unavailable',
+  }),
   RESPONSE_COMPRESSION: Type.Unsafe<Switch>({
     type: 'string',
     enum: [...SWITCH],
@@ -108,8 +122,18 @@ export const ApiConfigSchema = Type.Object({
     description:
       'how long series of 1h and 1d buckets are cached (only their newest bucket changes); never less than READ_CACHE_TTL_MS, off with it',
   }),
-  LIVE_HEARTBEAT_MS: Type.Integer({ minimum: 1000, maximum: 120_000, default: 15_000 }),
-  LIVE_MAX_CLIENTS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
+  LIVE_HEARTBEAT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 120_000,
+    default: 15_000,
+    description: 'how often each live stream is sent a heartbeat comment',
+  }),
+  LIVE_MAX_CLIENTS: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    default: 1000,
+    description: 'live streams one replica serves at once; more answer 503',
+  }),
   LIVE_REPLAY_MINUTES: Type.Integer({
     minimum: 1,
     maximum: 24 * 60,

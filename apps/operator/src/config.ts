@@ -16,7 +16,12 @@ import {
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 const quantity = (fallback: string, description: string) =>
-  Type.String({ pattern: QUANTITY_PATTERN, default: fallback, description });
+  Type.String({
+    pattern: QUANTITY_PATTERN,
+    'x-allowed': 'a Kubernetes quantity (50m, 0.5, 128Mi)',
+    default: fallback,
+    description,
+  });
 
 export const OperatorEnv = Type.Object({
   ...commonEnv,
@@ -40,6 +45,7 @@ export const OperatorEnv = Type.Object({
     type: 'string',
     enum: ['Always', 'IfNotPresent', 'Never'],
     default: 'IfNotPresent',
+    description: 'imagePullPolicy of the simulator containers',
   }),
   IMAGE_PULL_SECRETS: Type.String({
     default: '',
@@ -77,23 +83,52 @@ export const OperatorEnv = Type.Object({
       description: 'sites registry (alert thresholds for the processor); unset: not kept',
     }),
   ),
-  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 20, default: 2 }),
+  DATABASE_POOL_SIZE: Type.Integer({
+    minimum: 1,
+    maximum: 20,
+    default: 2,
+    description: 'connections to the sites registry database the operator may hold',
+  }),
   LEADER_ELECTION: Type.Boolean({
     default: true,
     description: 'hold a Lease so only one replica reconciles',
   }),
-  LEASE_NAME: Type.String({ pattern: DNS_LABEL, default: 'telemetrypulse-operator' }),
+  LEASE_NAME: Type.String({
+    pattern: DNS_LABEL,
+    default: 'telemetrypulse-operator',
+    description: 'name of the coordination.k8s.io Lease the replicas elect a leader with',
+  }),
   LEASE_NAMESPACE: Type.Optional(
     Type.String({
       pattern: DNS_LABEL,
-      description: "default: the pod's namespace, else WATCH_NAMESPACE, else default",
+      description:
+        "namespace of the Lease; unset: the pod's namespace, else WATCH_NAMESPACE, else default",
     }),
   ),
-  LEASE_DURATION_SECONDS: Type.Integer({ minimum: 2, maximum: 600, default: 15 }),
-  LEASE_RENEW_DEADLINE_SECONDS: Type.Integer({ minimum: 1, maximum: 600, default: 10 }),
-  LEASE_RETRY_SECONDS: Type.Number({ minimum: 0.1, maximum: 60, default: 2 }),
+  LEASE_DURATION_SECONDS: Type.Integer({
+    minimum: 2,
+    maximum: 600,
+    default: 15,
+    description: 'how long a Lease not renewed keeps others from taking over (after a crash)',
+  }),
+  LEASE_RENEW_DEADLINE_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 600,
+    default: 10,
+    description:
+      'a leader that could not renew for this long stops leading; below LEASE_DURATION_SECONDS',
+  }),
+  LEASE_RETRY_SECONDS: Type.Number({
+    minimum: 0.1,
+    maximum: 60,
+    default: 2,
+    description: 'how often the Lease is renewed or tried for; below LEASE_RENEW_DEADLINE_SECONDS',
+  }),
   POD_NAME: Type.Optional(
-    Type.String({ minLength: 1, description: 'identity in the Lease; default: host name + id' }),
+    Type.String({
+      minLength: 1,
+      description: 'identity in the Lease and on events; unset: host name + a random id',
+    }),
   ),
   RESYNC_SECONDS: Type.Integer({
     minimum: 1,
@@ -101,7 +136,12 @@ export const OperatorEnv = Type.Object({
     default: 300,
     description: 'every Site is reconciled again this often',
   }),
-  MAX_CONCURRENT_RECONCILES: Type.Integer({ minimum: 1, maximum: 32, default: 2 }),
+  MAX_CONCURRENT_RECONCILES: Type.Integer({
+    minimum: 1,
+    maximum: 32,
+    default: 2,
+    description: 'Sites reconciled at once (never the same Site twice at once)',
+  }),
 });
 
 type Env = Static<typeof OperatorEnv>;

@@ -16,25 +16,90 @@ export const ProcessorEnv = Type.Object({
   ...databaseEnv,
   ...opsEnv(9464),
   ...startupEnv,
-  EVENTS_TOPIC: Type.String({ minLength: 1, default: TOPICS.events }),
-  DLQ_TOPIC: Type.String({ minLength: 1, default: TOPICS.dlq }),
-  ALERTS_TOPIC: Type.String({ minLength: 1, default: TOPICS.alerts }),
+  EVENTS_TOPIC: Type.String({
+    minLength: 1,
+    default: TOPICS.events,
+    description: 'Kafka topic the events are read from',
+  }),
+  DLQ_TOPIC: Type.String({
+    minLength: 1,
+    default: TOPICS.dlq,
+    description: 'dead-letter topic: invalid messages go there with the reason',
+  }),
+  ALERTS_TOPIC: Type.String({
+    minLength: 1,
+    default: TOPICS.alerts,
+    description: 'topic every alert open and resolve is published to (transactional outbox)',
+  }),
   // Site rule changes arrive by notification; this reload is the safety net behind it.
-  SITE_RULES_REFRESH_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
-  // The zone, alert and last-event gauges are read from the database this often.
-  BUILDING_METRICS_REFRESH_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 15 }),
-  CONSUMER_GROUP: Type.String({ minLength: 1, default: PROCESSOR_GROUP }),
-  PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, maximum: 64, default: 3 }),
-  // How long the group waits for a silent replica (e.g. killed) before giving its partitions away.
-  KAFKA_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 6000, maximum: 300_000, default: 30_000 }),
-  RAW_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
+  SITE_RULES_REFRESH_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 86_400,
+    default: 60,
+    description:
+      'how often the per-site alert rules are reloaded from the sites registry, besides on its notification',
+  }),
+  BUILDING_METRICS_REFRESH_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: 15,
+    description: 'how often the zone, open-alert and last-event gauges are read from the database',
+  }),
+  CONSUMER_GROUP: Type.String({
+    minLength: 1,
+    default: PROCESSOR_GROUP,
+    description: 'Kafka consumer group the processor replicas share',
+  }),
+  PARTITIONS_CONCURRENTLY: Type.Integer({
+    minimum: 1,
+    maximum: 64,
+    default: 3,
+    description: "how many of its partitions' batches one replica stores at once",
+  }),
+  KAFKA_SESSION_TIMEOUT_MS: Type.Integer({
+    minimum: 6000,
+    maximum: 300_000,
+    default: 30_000,
+    description:
+      'how long the group waits for a silent replica (e.g. killed) before giving its partitions away',
+  }),
+  RAW_RETENTION_DAYS: Type.Integer({
+    minimum: 1,
+    maximum: 3650,
+    default: 30,
+    description: 'raw event partitions older than this are dropped; older events go to the DLQ',
+  }),
   // Aggregates outlive the raw rows: at least RAW_RETENTION_DAYS (checked by retentionPolicy).
-  AGG_5M_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36500, default: 90 }),
-  AGG_15M_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36500, default: 400 }),
-  MAX_FUTURE_SECONDS: Type.Integer({ minimum: 0, default: 300 }),
-  // Late events still update the window they belong to; this only decides what is counted late.
-  LATE_AFTER_SECONDS: Type.Integer({ minimum: 1, default: 300 }),
-  MAX_MESSAGE_BYTES: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 16_384 }),
+  AGG_5M_RETENTION_DAYS: Type.Integer({
+    minimum: 1,
+    maximum: 36500,
+    default: 90,
+    description: '5-minute aggregate rows older than this are deleted; at least RAW_RETENTION_DAYS',
+  }),
+  AGG_15M_RETENTION_DAYS: Type.Integer({
+    minimum: 1,
+    maximum: 36500,
+    default: 400,
+    description:
+      '15-minute aggregate rows older than this are deleted; at least RAW_RETENTION_DAYS',
+  }),
+  MAX_FUTURE_SECONDS: Type.Integer({
+    minimum: 0,
+    default: 300,
+    description: 'events timed further ahead of the clock than this go to the DLQ',
+  }),
+  LATE_AFTER_SECONDS: Type.Integer({
+    minimum: 1,
+    default: 300,
+    description:
+      'events older than this on arrival are counted late (telemetry_processor_events_late_total); they still update their window',
+  }),
+  MAX_MESSAGE_BYTES: Type.Integer({
+    minimum: 256,
+    maximum: 1_048_576,
+    default: 16_384,
+    description: 'larger messages go to the DLQ unparsed',
+  }),
 });
 export type ProcessorConfig = Static<typeof ProcessorEnv>;
 

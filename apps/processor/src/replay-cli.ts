@@ -14,9 +14,21 @@ import { REPLAY_GROUP, type ReplaySummary } from './replay.ts';
 export const ReplayEnv = Type.Object({
   LOG_LEVEL: commonEnv.LOG_LEVEL,
   ...kafkaEnv,
-  DLQ_TOPIC: Type.String({ minLength: 1, default: TOPICS.dlq }),
-  EVENTS_TOPIC: Type.String({ minLength: 1, default: TOPICS.events }),
-  DLQ_REPLAY_GROUP: Type.String({ minLength: 1, default: REPLAY_GROUP }),
+  DLQ_TOPIC: Type.String({
+    minLength: 1,
+    default: TOPICS.dlq,
+    description: 'dead-letter topic to read (--from)',
+  }),
+  EVENTS_TOPIC: Type.String({
+    minLength: 1,
+    default: TOPICS.events,
+    description: 'topic the dead letters are republished to (--to)',
+  }),
+  DLQ_REPLAY_GROUP: Type.String({
+    minLength: 1,
+    default: REPLAY_GROUP,
+    description: 'consumer group that remembers how far replays got (--group)',
+  }),
 });
 
 export interface ReplayCommand {

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Type } from '@sinclair/typebox';
+import { commonEnv, databaseEnv, startupEnv } from './config.ts';
 import type { Sql } from './db.ts';
 import type { Logger } from './log.ts';
 
@@ -9,6 +11,26 @@ import type { Logger } from './log.ts';
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(
   new URL('../../../postgres/migrations', import.meta.url),
 );
+
+/**
+ * The migration command's environment (`make migrate`, the chart's Job and init containers). It
+ * holds two connections and finishes on its own, so the pool size and shutdown bound are not here.
+ */
+export const MigrateEnv = Type.Object({
+  LOG_LEVEL: commonEnv.LOG_LEVEL,
+  DATABASE_URL: databaseEnv.DATABASE_URL,
+  ...startupEnv,
+  MIGRATIONS_DIR: Type.String({
+    default: DEFAULT_MIGRATIONS_DIR,
+    description: 'folder of the numbered .sql migrations, applied in file name order',
+  }),
+  RAW_RETENTION_DAYS: Type.Integer({
+    minimum: 1,
+    default: 30,
+    description:
+      "raw event partitions are created from this many days back (the processor's RAW_RETENTION_DAYS) to 2 days ahead",
+  }),
+});
 
 // Any constant works; it only has to be the same for every migrating process.
 const MIGRATION_LOCK_KEY = 7_301_001;

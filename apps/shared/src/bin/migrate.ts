@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // The one migration command: local stack, tests and the Helm pre-install/pre-upgrade Job.
-import { Type } from '@sinclair/typebox';
-import { commonEnv, databaseEnv, readConfig, startupEnv, startupWait } from '../config.ts';
+import { describeEnv, readConfig, startupWait } from '../config.ts';
 import { createSql, waitForPostgres } from '../db.ts';
 import { createLogger } from '../log.ts';
-import { DEFAULT_MIGRATIONS_DIR, migrate } from '../migrate.ts';
+import { migrate, MigrateEnv } from '../migrate.ts';
 import { ensurePartitions } from '../partitions.ts';
 import { exitOnStartupFailure } from '../shutdown.ts';
 import { StartupAborted } from '../wait.ts';
@@ -41,16 +40,16 @@ async function waitForDatabase(
   }
 }
 
-try {
-  const config = readConfig(
-    Type.Object({
-      ...commonEnv,
-      ...databaseEnv,
-      ...startupEnv,
-      MIGRATIONS_DIR: Type.String({ default: DEFAULT_MIGRATIONS_DIR }),
-      RAW_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 30 }),
-    }),
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(
+    'TelemetryPulse migrate: applies postgres/migrations and creates the raw event partitions.\n\n' +
+      describeEnv(MigrateEnv.properties),
   );
+  process.exit(0);
+}
+
+try {
+  const config = readConfig(MigrateEnv);
   const sql = createSql({
     url: config.DATABASE_URL,
     poolSize: 2,

@@ -124,7 +124,7 @@ describe('config', () => {
   });
 
   describe('describeEnv', () => {
-    it('when help is printed, then every variable appears with its default and description', () => {
+    it('when help is printed, then every variable appears with its default, what it accepts and its description', () => {
       const help = describeEnv(Schema.properties);
       const lines = help.trimEnd().split('\n');
       assert.equal(lines[0], 'Environment variables:');
@@ -132,10 +132,18 @@ describe('config', () => {
         lines.slice(1).map((line) => line.trim().split(/\s+/)[0]),
         Object.keys(Schema.properties),
       );
-      assert.match(help, /^ {2}LOG_LEVEL {20}default "info"$/m);
-      assert.match(help, /^ {2}HTTP_PORT\s+default 9000$/m);
-      assert.match(help, /^ {2}BATCH_SIZE\s+default 500 {2}events per batch$/m);
-      assert.match(help, /^ {2}KAFKA_CLIENT_ID\s+default \(unset\)$/m);
+      assert.match(
+        help,
+        /^ {2}LOG_LEVEL {20}default "info" {2}\[fatal, error, warn, info, debug, trace, silent\] {2}lowest level/m,
+      );
+      assert.match(
+        help,
+        /^ {2}HTTP_PORT\s+default 9000 {2}\[integer 0–65535\] {2}port of \/metrics/m,
+      );
+      assert.match(help, /^ {2}BATCH_SIZE\s+default 500 {2}\[integer ≥ 1\] {2}events per batch$/m);
+      assert.match(help, /^ {2}KAFKA_CLIENT_ID\s+default \(unset\) {2}Kafka client id/m);
+      assert.match(help, /^ {2}RATIO\s+default 0\.5 {2}\[number 0–1\]$/m);
+      assert.match(help, /^ {2}DRY_RUN\s+default false {2}\[true, false\]$/m);
       assert.ok(help.endsWith('\n'));
     });
   });
