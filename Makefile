@@ -2,7 +2,7 @@
 NODE := node_modules/.bin/node
 NPM_INSTALL_STAMP := node_modules/.install-stamp
 
-.PHONY: help install up down logs status reset test test-unit lint typecheck format migrate bench testbed tools cluster cluster-down images e2e
+.PHONY: help install up down logs status reset test test-unit lint typecheck format docs migrate bench testbed tools cluster cluster-down images e2e
 
 help:
 	@echo "make up           start the local platform (Kafka, PostgreSQL, processor, API, simulators)"
@@ -13,6 +13,7 @@ help:
 	@echo "make migrate      apply postgres/migrations to DATABASE_URL"
 	@echo "make test         lint, typecheck and the whole test suite (real Kafka + PostgreSQL)"
 	@echo "make test-unit    the unit tests alone;  make lint, make typecheck, make format"
+	@echo "make docs         regenerate the variable tables of docs/configuration.md from the apps"
 	@echo "make bench        benchmarks (processor, simulator, API); prints figures as JSON"
 	@echo "make tools        build/fetch kube binaries, helm, actionlint, CoreDNS, CRDs into the cache"
 	@echo "make testbed      a real Kubernetes API server + controller-manager in the foreground"
@@ -85,9 +86,13 @@ format: $(NPM_INSTALL_STAMP)
 test-unit: $(NPM_INSTALL_STAMP)
 	npm run test:unit
 
+# The environment-variable tables of docs/configuration.md, from the apps' config schemas.
+docs: $(NPM_INSTALL_STAMP)
+	npm run docs
+
 # tools first: a cold machine builds Kubernetes and helm visibly here, not inside a test hook.
 test: install tools lint typecheck
-	npm test
+	npm run test:all
 
 bench: install
 	npm run bench
