@@ -100,8 +100,8 @@ async function main(): Promise<void> {
       trend_24h_5m: '/api/v1/series?site_id=site-01&sensor_type=co2&bucket=5m',
       trend_30d_1h: `/api/v1/series?site_id=site-01&sensor_type=co2&bucket=1h&from=${encodeURIComponent(from30d)}`,
       alerts_page: '/api/v1/alerts?limit=50&site_id=site-01',
-      original_trends: '/trends?sensor_type=co2',
-      original_alerts: '/alerts?limit=10',
+      compat_trends: '/trends?sensor_type=co2',
+      compat_alerts: '/alerts?limit=10',
     };
     const targets = ['kpis_live', 'trend_24h_5m', 'trend_30d_1h', 'alerts_page'];
     // autocannon names no encoding, so the runs above get identity; browsers ask for gzip.

@@ -1,16 +1,23 @@
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { DEFAULT_LIMITS, type Logger, type Sql } from '@telemetrypulse/shared';
-import { createAuth, type AuthOptions } from './auth.ts';
-import { createResponseCache } from './cache.ts';
-import { responseCompression } from './compression.ts';
-import { httpMetrics, liveClientsGauge } from './metrics.ts';
+import { createAuth, type AuthOptions } from './http/auth.ts';
+import { responseCompression } from './http/compression.ts';
+import { errorHandler, notFoundHandler } from './http/problem.ts';
+import { requestContext } from './http/request-context.ts';
+import { httpMetrics, liveClientsGauge } from './http/request-metrics.ts';
+import { createResponseCache } from './http/response-cache.ts';
+import { apiRouter, RouteCatalog } from './http/route.ts';
+import {
+  corsPolicy,
+  rateLimiter,
+  requestTimeout,
+  securityHeaders,
+  type SecurityOptions,
+} from './http/security.ts';
+import type { EventPublisher } from './ingest/publisher.ts';
+import type { LiveHub } from './live/hub.ts';
 import { buildOpenApi, type OpenApiDocument } from './openapi.ts';
-import { errorHandler, notFoundHandler } from './problem.ts';
-import type { LiveHub } from './live-hub.ts';
-import type { EventPublisher } from './publisher.ts';
-import { requestContext } from './request-context.ts';
-import { apiRouter, RouteCatalog } from './route.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { compatRoutes } from './routes/compat.ts';
 import { deviceRoutes } from './routes/devices.ts';
@@ -21,13 +28,6 @@ import { liveRoutes } from './routes/live.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { seriesRoutes } from './routes/series.ts';
 import { siteRoutes } from './routes/sites.ts';
-import {
-  corsPolicy,
-  rateLimiter,
-  requestTimeout,
-  securityHeaders,
-  type SecurityOptions,
-} from './security.ts';
 
 export const API_VERSION = '1.0.0';
 

@@ -12,11 +12,11 @@ import {
   waitForPostgres,
 } from '@telemetrypulse/shared';
 import { createApp } from './app.ts';
-import { authOptionsFrom } from './auth.ts';
 import { ApiConfigSchema, corsOrigins, loadConfig } from './config.ts';
-import { startLiveHub, type LiveHub } from './live-hub.ts';
-import { createKafkaPublisher, warmUp } from './publisher.ts';
-import { PostgresRateLimitStore } from './rate-limit-store.ts';
+import { authOptionsFrom } from './http/auth.ts';
+import { PostgresRateLimitStore } from './http/rate-limit-store.ts';
+import { createKafkaPublisher, warmUp } from './ingest/publisher.ts';
+import { startLiveHub, type LiveHub } from './live/hub.ts';
 import { startServer, type RunningServer } from './server.ts';
 
 const PRELOAD = 'apps/shared/src/tracing-preload.ts';

@@ -1,7 +1,7 @@
 import type { TObject, TSchema } from '@sinclair/typebox';
-import type { RouteSpec } from './route.ts';
+import { PROBLEM_CONTENT_TYPE } from './http/problem.ts';
+import type { RouteSpec } from './http/route.ts';
 import { ProblemSchema } from './schemas.ts';
-import { PROBLEM_CONTENT_TYPE } from './problem.ts';
 
 export type OpenApiDocument = Record<string, unknown> & {
   paths: Record<string, Record<string, Operation>>;

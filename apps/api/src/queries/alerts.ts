@@ -1,6 +1,6 @@
 import type { Sql } from '@telemetrypulse/shared';
-import type { Position } from '../cursor.ts';
-import { traced } from '../db-span.ts';
+import type { Position } from '../http/page-cursor.ts';
+import { traced } from './db-span.ts';
 
 export interface AlertRow {
   alert_id: number;

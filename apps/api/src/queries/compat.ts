@@ -1,7 +1,8 @@
 import type { Sql } from '@telemetrypulse/shared';
-import { traced } from '../db-span.ts';
+import { traced } from './db-span.ts';
 
-// Row shapes of the original API's routes; field names are the original's.
+// Row shapes of the compat routes (the original system's routes): field names are the ones its
+// clients read.
 
 export interface TrendPoint {
   /** Window start, ISO-8601 UTC. */
@@ -58,7 +59,7 @@ interface AlertRow {
   status: string;
 }
 
-export interface LegacyAlert {
+export interface CompatAlert {
   alert_id: number;
   site_id: string;
   zone_id: string;
@@ -88,9 +89,9 @@ async function newestAlerts(sql: Sql, limit: number): Promise<AlertRow[]> {
     limit ${limit}`;
 }
 
-export const selectLegacyAlerts = traced(
-  'selectLegacyAlerts',
-  async function selectLegacyAlerts(sql: Sql, limit: number): Promise<LegacyAlert[]> {
+export const selectCompatAlerts = traced(
+  'selectCompatAlerts',
+  async function selectCompatAlerts(sql: Sql, limit: number): Promise<CompatAlert[]> {
     return (await newestAlerts(sql, limit)).map((r) => ({
       alert_id: r.alert_id,
       site_id: r.site_id,

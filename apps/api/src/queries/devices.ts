@@ -1,5 +1,5 @@
 import { SENSOR_TYPES, type Sql } from '@telemetrypulse/shared';
-import { traced } from '../db-span.ts';
+import { traced } from './db-span.ts';
 
 export interface SensorLatest {
   sensor_type: string;

@@ -1,7 +1,7 @@
 import type { Sql } from '@telemetrypulse/shared';
-import { traced } from '../db-span.ts';
+import { traced } from './db-span.ts';
 
-/** One row of `GET /kpis/live`; field names are the original API's. */
+/** One row of `GET /kpis/live`; field names are the compat routes'. */
 export interface LiveKpi {
   site_id: string;
   zone_id: string;

@@ -1,6 +1,6 @@
 import type { Sql } from '@telemetrypulse/shared';
 import { ALERT_COLUMNS, toAlert, type Alert, type AlertRow } from './alerts.ts';
-import { traced } from '../db-span.ts';
+import { traced } from './db-span.ts';
 
 export interface LiveWindow {
   site_id: string;

@@ -1,5 +1,5 @@
 import type { Sql } from '@telemetrypulse/shared';
-import { traced } from '../db-span.ts';
+import { traced } from './db-span.ts';
 
 export interface SiteSummary {
   site_id: string;

@@ -1,16 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
-import type { ResponseCache } from '../cache.ts';
-import { conditionalResponses, sendJson } from '../json-body.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
-import { conflict, invalidParameter, notFound } from '../problem.ts';
+import { conditionalResponses, sendJson } from '../http/json-body.ts';
+import { decodeCursor, encodeCursor } from '../http/page-cursor.ts';
+import { conflict, invalidParameter, notFound } from '../http/problem.ts';
+import type { ResponseCache } from '../http/response-cache.ts';
+import type { ApiRouter } from '../http/route.ts';
 import {
   applyAlertAction,
   selectAlert,
   selectAlerts,
   type AlertAction,
 } from '../queries/alerts.ts';
-import type { ApiRouter } from '../route.ts';
 import {
   AlertStatus,
   Nullable,

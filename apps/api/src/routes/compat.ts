@@ -1,17 +1,17 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
-import type { ResponseCache } from '../cache.ts';
-import { conditionalResponses, sendJson } from '../json-body.ts';
-import { notFound } from '../problem.ts';
+import { conditionalResponses, sendJson } from '../http/json-body.ts';
+import { notFound } from '../http/problem.ts';
+import type { ResponseCache } from '../http/response-cache.ts';
+import type { ApiRouter } from '../http/route.ts';
 import {
   selectDeviceSummary,
-  selectLegacyAlerts,
+  selectCompatAlerts,
   selectOccupancy,
   selectRecentAlerts,
   selectTrend,
 } from '../queries/compat.ts';
 import { selectLiveKpis } from '../queries/kpis.ts';
-import type { ApiRouter } from '../route.ts';
 import {
   DeviceId,
   Nullable,
@@ -22,7 +22,8 @@ import {
   ZoneId,
 } from '../schemas.ts';
 
-// The original API's routes: paths, parameters, defaults and field names as its clients know them.
+// The compat routes: the original system's paths, parameters, defaults and field names, as its
+// clients know them.
 
 /** A site id here is what the event contract accepts, so every stored site can be asked for. */
 export const LiveKpisQuery = Type.Object({ site_id: Type.Optional(SiteId) });
@@ -63,7 +64,7 @@ const RecentAlert = Type.Object({
   time: Timestamp,
 });
 
-const LegacyAlert = Type.Object({
+const CompatAlert = Type.Object({
   alert_id: Type.Integer(),
   site_id: Type.String(),
   zone_id: Type.String(),
@@ -99,7 +100,9 @@ export interface CompatRoutesOptions {
 }
 
 const HOUR_MS = 3_600_000;
-const TAGS = ['original'];
+/** The compat routes' OpenAPI tag, as published: generated clients group operations by it. */
+export const COMPAT_TAG = 'original';
+const TAGS = [COMPAT_TAG];
 
 export function compatRoutes(api: ApiRouter, options: CompatRoutesOptions): void {
   const { sql, now, cache } = options;
@@ -180,10 +183,10 @@ export function compatRoutes(api: ApiRouter, options: CompatRoutesOptions): void
       tags: TAGS,
       access: 'read',
       query: Type.Object({ limit: limit(10) }),
-      responses: { 200: { description: 'alerts', schema: Type.Array(LegacyAlert) } },
+      responses: { 200: { description: 'alerts', schema: Type.Array(CompatAlert) } },
     },
     async ({ query }, _req, res) => {
-      res.json(await selectLegacyAlerts(sql, query.limit));
+      res.json(await selectCompatAlerts(sql, query.limit));
     },
   );
 

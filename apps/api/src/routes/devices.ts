@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
-import { periodFrom } from '../period.ts';
-import { notFound } from '../problem.ts';
+import { periodFrom } from '../http/period.ts';
+import { notFound } from '../http/problem.ts';
+import type { ApiRouter } from '../http/route.ts';
 import { selectDevice } from '../queries/devices.ts';
-import type { ApiRouter } from '../route.ts';
 import { DeviceId, SensorType, Timestamp } from '../schemas.ts';
 
 const DeviceDetail = Type.Object(

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { isDatabaseReachable, type Sql } from '@telemetrypulse/shared';
-import { warmUp, type EventPublisher } from '../publisher.ts';
-import type { ApiRouter } from '../route.ts';
+import type { ApiRouter } from '../http/route.ts';
+import { warmUp, type EventPublisher } from '../ingest/publisher.ts';
 import { StringEnum } from '../schemas.ts';
 
 export interface HealthRoutesOptions {
@@ -41,8 +41,8 @@ export function healthRoutes(api: ApiRouter, options: HealthRoutesOptions): void
     return { database: database ? 'up' : 'down', kafka } as const;
   }
 
-  // The original's paths and bodies; liveness never touches the database, so a database outage
-  // makes pods unready instead of restarting them.
+  // The original system's paths and bodies; liveness never touches the database, so a database
+  // outage makes pods unready instead of restarting them.
   for (const path of ['/health', '/health/live']) {
     api.route(
       {

@@ -1,11 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { Response } from 'express';
 import { TelemetryEventSchema, type TelemetryEvent } from '@telemetrypulse/shared';
-import { checkBatch, checkEvent } from '../ingest.ts';
-import { PROBLEM_TYPES, ProblemError } from '../problem.ts';
-import { PublishUnavailable, type EventPublisher } from '../publisher.ts';
-import type { ApiRouter } from '../route.ts';
+import { PROBLEM_TYPES, ProblemError } from '../http/problem.ts';
+import type { ApiRouter } from '../http/route.ts';
+import { checkBatch, checkEvent } from '../ingest/event-check.ts';
+import { PublishUnavailable, type EventPublisher } from '../ingest/publisher.ts';
 import { SensorType } from '../schemas.ts';
+import { COMPAT_TAG } from './compat.ts';
 
 /** The event as submitted: the contract's fields, event_id and ts_event optional. */
 export const SubmittedEvent = Type.Object(
@@ -85,7 +86,7 @@ export function ingestRoutes(api: ApiRouter, options: IngestRoutesOptions): void
       path: '/ingest',
       operationId: 'ingestOne',
       summary: 'Queue one event (the original route)',
-      tags: ['original'],
+      tags: [COMPAT_TAG],
       access: 'write',
       body: SubmittedEvent,
       bodyCheckedByHandler: true,

@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { Response } from 'express';
 import type { Sql } from '@telemetrypulse/shared';
-import type { LiveEvent, LiveHub } from '../live-hub.ts';
-import { formatCursor, parseCursor, type Cursor } from '../live-position.ts';
-import { PROBLEM_TYPES, ProblemError } from '../problem.ts';
+import { PROBLEM_TYPES, ProblemError } from '../http/problem.ts';
+import type { ApiRouter } from '../http/route.ts';
+import type { LiveEvent, LiveHub } from '../live/hub.ts';
+import { formatCursor, parseCursor, type Cursor } from '../live/position.ts';
 import { selectMissed } from '../queries/live.ts';
-import type { ApiRouter } from '../route.ts';
 import { SiteId } from '../schemas.ts';
 
 export interface LiveRoutesOptions {

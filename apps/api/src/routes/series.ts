@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
-import type { ResponseCache } from '../cache.ts';
-import { conditionalResponses, sendJson } from '../json-body.ts';
-import { periodFrom } from '../period.ts';
-import { invalidParameter } from '../problem.ts';
+import { conditionalResponses, sendJson } from '../http/json-body.ts';
+import { periodFrom } from '../http/period.ts';
+import { invalidParameter } from '../http/problem.ts';
+import type { ResponseCache } from '../http/response-cache.ts';
+import type { ApiRouter } from '../http/route.ts';
 import {
   alignDown,
   alignUp,
@@ -12,7 +13,6 @@ import {
   selectDeviceSeries,
   type Bucket,
 } from '../queries/series.ts';
-import type { ApiRouter } from '../route.ts';
 import {
   DeviceId,
   Nullable,

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
-import { notFound } from '../problem.ts';
+import { notFound } from '../http/problem.ts';
+import type { ApiRouter } from '../http/route.ts';
 import { selectLatestReadings, selectSites } from '../queries/sites.ts';
-import type { ApiRouter } from '../route.ts';
 import { Nullable, SensorType, SiteId, Timestamp } from '../schemas.ts';
 
 const SiteSummary = Type.Object(

@@ -172,7 +172,7 @@ describe('/api/v1/alerts', () => {
       assert.equal(ack.status, 409);
     });
 
-    it('when the original /alerts is asked for after a resolve, then resolved is true', async () => {
+    it('when the compat /alerts is asked for after a resolve, then resolved is true', async () => {
       const response = await fetch(`${api.url}/alerts?limit=100`);
       const alerts = (await response.json()) as { alert_id: number; resolved: boolean }[];
       assert.equal(alerts.find((a) => a.alert_id === ids[0])?.resolved, true);

@@ -51,7 +51,7 @@ describe('api on a real PostgreSQL', () => {
         ]);
       });
 
-      it('when no site is given, then each series shows its latest window with the original field names', async () => {
+      it('when no site is given, then each series shows its latest window with the compat field names', async () => {
         const response = await fetch(`${served.url}/kpis/live`);
         assert.equal(response.status, 200);
         assert.match(response.headers.get('content-type') ?? '', /^application\/json/);

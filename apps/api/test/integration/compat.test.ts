@@ -18,7 +18,7 @@ async function getJson(url: string): Promise<unknown> {
   return response.json();
 }
 
-describe("the original API's routes", () => {
+describe('the compat routes', () => {
   let api: TestApi;
 
   before(async () => {
@@ -129,7 +129,7 @@ describe("the original API's routes", () => {
       assert.match(String(problem.detail), /5m, 15m/);
     });
 
-    it("when /alerts is asked for, then incidents have the original's fields and resolved flag", async () => {
+    it('when /alerts is asked for, then incidents have the compat fields and resolved flag', async () => {
       const alerts = (await getJson(`${api.url}/alerts`)) as Record<string, unknown>[];
       assert.equal(alerts.length, 2);
       const [newest, older] = alerts;

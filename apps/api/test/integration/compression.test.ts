@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { DEFAULT_ALERT_RULES } from '@telemetrypulse/shared';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import { storeBatch } from '../../../processor/src/store.ts';
-import { startLiveHub, type LiveHub } from '../../src/live-hub.ts';
+import { startLiveHub, type LiveHub } from '../../src/live/hub.ts';
 import { SseReader } from '../sse.ts';
 import {
   insertAlerts,

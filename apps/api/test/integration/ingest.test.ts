@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
 import { freePort } from '../../../devstack/src/ports.ts';
-import { createKafkaPublisher, type EventPublisher } from '../../src/publisher.ts';
+import { createKafkaPublisher, type EventPublisher } from '../../src/ingest/publisher.ts';
 import { logger, problemOf, startTestApi, type TestApi } from '../support.ts';
 
 const WRITE_KEY = 'write-key-0123456789';

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
 import { startTestProcessor, type TestProcessor } from '../../../processor/test/support.ts';
-import { startLiveHub, type LiveHub } from '../../src/live-hub.ts';
-import { createKafkaPublisher, type EventPublisher } from '../../src/publisher.ts';
+import { startLiveHub, type LiveHub } from '../../src/live/hub.ts';
+import { createKafkaPublisher, type EventPublisher } from '../../src/ingest/publisher.ts';
 import { SseReader } from '../sse.ts';
 import { logger, startTestApi, type TestApi } from '../support.ts';
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createMetricsRegistry } from '@telemetrypulse/shared';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { startLiveHub, type LiveHub } from '../../src/live-hub.ts';
+import { startLiveHub, type LiveHub } from '../../src/live/hub.ts';
 import { SseReader } from '../sse.ts';
 import { logger, startTestApi, type TestApi } from '../support.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createJsonSchemaValidator } from '../../../shared/src/json-schema.ts';
 import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
-import { createKafkaPublisher, type EventPublisher } from '../../src/publisher.ts';
+import { createKafkaPublisher, type EventPublisher } from '../../src/ingest/publisher.ts';
 import { Conformance } from '../conformance.ts';
 import {
   insertAlerts,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Options } from 'express-rate-limit';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { PostgresRateLimitStore } from '../../src/rate-limit-store.ts';
+import { PostgresRateLimitStore } from '../../src/http/rate-limit-store.ts';
 import { logger, startTestApi, type TestApi } from '../support.ts';
 
 describe('rate limit shared through PostgreSQL', () => {

@@ -9,7 +9,7 @@ import type { IHeaders } from 'kafkajs';
 import { SpanKind } from '@telemetrypulse/shared';
 import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
 import { recordSpans } from '../../../devstack/src/test/tracing.ts';
-import { createKafkaPublisher, type EventPublisher } from '../../src/publisher.ts';
+import { createKafkaPublisher, type EventPublisher } from '../../src/ingest/publisher.ts';
 import { logger, startTestApi, type TestApi } from '../support.ts';
 
 const WRITE_KEY = 'trace-key-0123456789';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { ConfigError, describeEnv } from '@telemetrypulse/shared';
-import { authOptionsFrom } from '../../src/auth.ts';
+import { authOptionsFrom } from '../../src/http/auth.ts';
 import { ApiConfigSchema, corsOrigins, loadConfig } from '../../src/config.ts';
 
 describe('api config', () => {
-  it('when nothing is set, then the API listens on 0.0.0.0:8000 like the original', () => {
+  it('when nothing is set, then the API listens on 0.0.0.0:8000 like the original system', () => {
     const config = loadConfig({});
     assert.equal(config.HTTP_HOST, '0.0.0.0');
     assert.equal(config.HTTP_PORT, 8000);

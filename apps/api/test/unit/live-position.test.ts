@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { formatCursor, LivePosition, parseCursor } from '../../src/live-position.ts';
+import { formatCursor, LivePosition, parseCursor } from '../../src/live/position.ts';
 
 describe('live stream cursor', () => {
   it('when nothing has arrived yet, then there is no cursor', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { httpProblem, invalidParameter, ProblemError, toProblem } from '../../src/problem.ts';
+import { httpProblem, invalidParameter, ProblemError, toProblem } from '../../src/http/problem.ts';
 
 describe('problem details', () => {
   it('when a status has no specific type, then the problem is about:blank with the status text', () => {

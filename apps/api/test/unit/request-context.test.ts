@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { requestIdFrom } from '../../src/request-context.ts';
+import { requestIdFrom } from '../../src/http/request-context.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createLogger, type Sql } from '@telemetrypulse/shared';
 import { Registry } from 'prom-client';
 import { createApp, type AppOptions } from '../../src/app.ts';
-import { credentialFrom } from '../../src/auth.ts';
-import { PostgresRateLimitStore } from '../../src/rate-limit-store.ts';
+import { credentialFrom } from '../../src/http/auth.ts';
+import { PostgresRateLimitStore } from '../../src/http/rate-limit-store.ts';
 import { serve, type Served } from '../serve.ts';
 
 // A database that answers every query with no rows, or never answers.

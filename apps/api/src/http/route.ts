@@ -1,7 +1,7 @@
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Access } from './auth.ts';
-import { bodyParser, queryParser } from './query.ts';
+import { bodyParser, queryParser } from './query-params.ts';
 
 export interface ResponseSpec {
   description: string;

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { splitList } from '@telemetrypulse/shared';
-import type { ReadAuthMode } from './config.ts';
+import type { ReadAuthMode } from '../config.ts';
 import { PROBLEM_TYPES, ProblemError } from './problem.ts';
 
 /** public: probes and docs; read: data; write: ingest, acknowledge, resolve. */

@@ -1,7 +1,7 @@
 import type { Logger, Sql } from '@telemetrypulse/shared';
-import { LivePosition, formatCursor } from './live-position.ts';
-import { selectAlert } from './queries/alerts.ts';
-import { selectWindows } from './queries/live.ts';
+import { selectAlert } from '../queries/alerts.ts';
+import { selectWindows } from '../queries/live.ts';
+import { LivePosition, formatCursor } from './position.ts';
 
 /** Alert and aggregate changes, and the hubs' own markers (postgres/migrations/0007). */
 export const LIVE_CHANNEL = 'telemetry_live';
@@ -47,7 +47,7 @@ type Notice =
  * Fans database changes out to live streams. One LISTEN connection per API process; each change
  * is read from the database once, whatever the number of clients, and aggregate changes of a
  * site are coalesced, since a busy processor upserts its windows many times a second. Tracks the
- * resume cursor of its streams (live-position.ts); when the LISTEN connection was lost,
+ * resume cursor of its streams (position.ts); when the LISTEN connection was lost,
  * notifications in between are gone, so every stream is ended and its client resumes from its
  * cursor, reading the gap from the database.
  */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Type } from '@sinclair/typebox';
-import { ProblemError, type Problem } from '../../src/problem.ts';
-import { queryParser } from '../../src/query.ts';
+import { ProblemError, type Problem } from '../../src/http/problem.ts';
+import { queryParser } from '../../src/http/query-params.ts';
 import { LiveKpisQuery } from '../../src/routes/compat.ts';
 
 function rejection(run: () => unknown): Problem {

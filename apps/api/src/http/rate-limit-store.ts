@@ -1,6 +1,6 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 import type { Logger, Sql } from '@telemetrypulse/shared';
-import { inDbSpan } from './db-span.ts';
+import { inDbSpan } from '../queries/db-span.ts';
 
 export interface PostgresRateLimitStoreOptions {
   sql: Sql;

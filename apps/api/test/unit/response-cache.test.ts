@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
-import { createResponseCache } from '../../src/cache.ts';
-import { etagMatches, jsonBody, type JsonBody } from '../../src/json-body.ts';
+import { createResponseCache } from '../../src/http/response-cache.ts';
+import { etagMatches, jsonBody, type JsonBody } from '../../src/http/json-body.ts';
 
 /** The body's text, for comparing answers. */
 const text = async (answer: Promise<JsonBody>): Promise<string> => (await answer).body.toString();
