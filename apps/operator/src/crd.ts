@@ -2,7 +2,7 @@
 // and parseSite judge a spec by the same rules. `npm run crd` (bin/crd.ts) writes it to the chart;
 // a unit test fails when the chart's copy is stale.
 import { SITE_KIND, SiteSpecSchema } from '@telemetrypulse/shared';
-import { SITE_GROUP, SITE_PLURAL, SITE_VERSION } from './kube.ts';
+import { SITE_GROUP, SITE_PLURAL, SITE_VERSION } from './runtime/kube.ts';
 
 /** A schema node in the API's own JSON form (x-kubernetes-…, default, enum). */
 export type JsonNode = Record<string, unknown>;

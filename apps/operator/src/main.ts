@@ -13,10 +13,10 @@ import {
   type Sql,
 } from '@telemetrypulse/shared';
 import { loadConfig, OperatorEnv } from './config.ts';
-import { loadKubeConfig, makeClients } from './kube.ts';
-import { createOperatorMetrics } from './metrics.ts';
 import { startOperator } from './operator.ts';
-import { sqlRegistry } from './registry.ts';
+import { sqlRegistry } from './reconcile/site-registry.ts';
+import { loadKubeConfig, makeClients } from './runtime/kube.ts';
+import { createOperatorMetrics } from './runtime/metrics.ts';
 
 // Level 'info' until the config is read: a bad LOG_LEVEL must still be reported.
 const logger = createLogger('operator', 'info');

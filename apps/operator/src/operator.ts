@@ -1,14 +1,14 @@
 // The operator as a whole: a controller that runs only while this replica leads.
 import type { Logger } from '@telemetrypulse/shared';
 import type { OperatorConfig } from './config.ts';
-import { startController, type Controller } from './controller.ts';
-import type { SimulatorDefaults } from './desired.ts';
-import { EventRecorder } from './events.ts';
-import type { KubeClients } from './kube.ts';
-import { startLeaderElection, type LeaderElector } from './lease.ts';
-import type { OperatorMetrics } from './metrics.ts';
-import { createReconciler } from './reconcile.ts';
-import type { SiteRegistry } from './registry.ts';
+import type { SimulatorDefaults } from './reconcile/desired.ts';
+import { EventRecorder } from './reconcile/events.ts';
+import { createReconciler } from './reconcile/reconcile.ts';
+import type { SiteRegistry } from './reconcile/site-registry.ts';
+import { startController, type Controller } from './runtime/controller.ts';
+import type { KubeClients } from './runtime/kube.ts';
+import { startLeaderElection, type LeaderElector } from './runtime/lease.ts';
+import type { OperatorMetrics } from './runtime/metrics.ts';
 
 export interface Operator {
   /** Ready: following, or leading with synced caches. */

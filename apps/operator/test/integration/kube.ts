@@ -21,9 +21,9 @@ import {
   SITE_VERSION,
   statusCode,
   type KubeClients,
-} from '../../src/kube.ts';
-import type { SiteResource } from '../../src/reconcile.ts';
-import type { SiteCondition } from '../../src/status.ts';
+} from '../../src/runtime/kube.ts';
+import type { SiteResource } from '../../src/reconcile/reconcile.ts';
+import type { SiteCondition } from '../../src/reconcile/status.ts';
 
 export { StopWaiting };
 

@@ -9,10 +9,10 @@ import {
   type Testbed,
 } from '../../../devstack/src/test/testbed.ts';
 import { loadConfig } from '../../src/config.ts';
-import { loadKubeConfig, makeClients, mergePatch } from '../../src/kube.ts';
-import { createOperatorMetrics } from '../../src/metrics.ts';
+import { loadKubeConfig, makeClients, mergePatch } from '../../src/runtime/kube.ts';
+import { createOperatorMetrics } from '../../src/runtime/metrics.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
-import { sqlRegistry } from '../../src/registry.ts';
+import { sqlRegistry } from '../../src/reconcile/site-registry.ts';
 import { eventually, installSiteCrd, SiteClient } from './kube.ts';
 
 const PULL_SECRET = 'sim-registry';

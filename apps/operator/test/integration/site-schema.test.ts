@@ -6,7 +6,7 @@ import {
   useTestbed,
   type TestNamespace,
 } from '../../../devstack/src/test/testbed.ts';
-import { errorMessage, statusCode } from '../../src/kube.ts';
+import { errorMessage, statusCode } from '../../src/runtime/kube.ts';
 import { SPEC_EXAMPLES } from '../site-examples.ts';
 import { installSiteCrd, SiteClient } from './kube.ts';
 

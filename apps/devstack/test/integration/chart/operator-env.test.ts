@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { parseSite, SITE_API_VERSION, SITE_KIND, TOPICS } from '@telemetrypulse/shared';
 import { loadConfig } from '../../../../operator/src/config.ts';
-import { desiredDeployment } from '../../../../operator/src/desired.ts';
+import { desiredDeployment } from '../../../../operator/src/reconcile/desired.ts';
 import { simulatorDefaults } from '../../../../operator/src/operator.ts';
 import { findObject, renderChart, type KubeObject } from '../../../src/chart/render.ts';
 import { ensureHelm } from '../../../src/tools/helm.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { parseSite, SITE_API_VERSION, SITE_KIND } from '@telemetrypulse/shared';
-import { loadConfig as loadSimulatorConfig } from '../../../simulator/src/config.ts';
-import { desiredDeployment, type SimulatorDefaults } from '../../src/desired.ts';
+import { loadConfig as loadSimulatorConfig } from '../../../../simulator/src/config.ts';
+import { desiredDeployment, type SimulatorDefaults } from '../../../src/reconcile/desired.ts';
 
 const DEFAULTS: SimulatorDefaults = {
   image: 'telemetrypulse/simulator:0.1.0',

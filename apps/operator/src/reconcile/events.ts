@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { V1MicroTime, type EventsV1Api } from '@kubernetes/client-node';
 import { SITE_API_VERSION, SITE_KIND, type Logger } from '@telemetrypulse/shared';
-import { errorMessage, mergePatch } from './kube.ts';
+import { errorMessage, mergePatch } from '../runtime/kube.ts';
 
 export const REPORTING_CONTROLLER = 'telemetrypulse.io/operator';
 const REMEMBERED_PER_SITE = 16;

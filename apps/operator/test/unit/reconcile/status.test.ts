@@ -7,7 +7,7 @@ import {
   statusChanged,
   type Observation,
   type SiteCondition,
-} from '../../src/status.ts';
+} from '../../../src/reconcile/status.ts';
 
 const T0 = new Date('2025-01-01T00:00:00.000Z');
 const T1 = new Date('2025-01-01T00:05:00.000Z');

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { RateLimiter, WorkQueue, type RateLimits, type Timers } from '../../src/workqueue.ts';
+import {
+  RateLimiter,
+  WorkQueue,
+  type RateLimits,
+  type Timers,
+} from '../../../src/runtime/workqueue.ts';
 
 /** A clock that only moves when the test says so. */
 class ManualTimers implements Timers {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { leaseAction, type LeaseRecord } from '../../src/lease.ts';
+import { leaseAction, type LeaseRecord } from '../../../src/runtime/lease.ts';
 
 const held = (holderIdentity: string, renewTime = '2025-01-01T00:00:00.000000Z'): LeaseRecord => ({
   holderIdentity,

@@ -9,11 +9,11 @@ import {
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { SITE_KIND, type Logger } from '@telemetrypulse/shared';
-import { MANAGED_SELECTOR } from './desired.ts';
+import { MANAGED_SELECTOR } from '../reconcile/desired.ts';
 import { errorMessage, SITE_GROUP, SITE_PLURAL, SITE_VERSION, type KubeClients } from './kube.ts';
 import type { OperatorMetrics } from './metrics.ts';
-import type { Caches, Reconcile, SiteResource } from './reconcile.ts';
-import type { SiteRegistry } from './registry.ts';
+import type { Caches, Reconcile, SiteResource } from '../reconcile/reconcile.ts';
+import type { SiteRegistry } from '../reconcile/site-registry.ts';
 import { WorkQueue } from './workqueue.ts';
 
 export interface ControllerOptions {

@@ -18,8 +18,8 @@ import {
   SITE_VERSION,
   statusCode,
   type KubeClients,
-} from './kube.ts';
-import type { SiteRegistry } from './registry.ts';
+} from '../runtime/kube.ts';
+import type { SiteRegistry } from './site-registry.ts';
 import { siteStatus, statusChanged, type Problem, type SiteStatus } from './status.ts';
 
 /** A Site as the API serves it. */
