@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { FETCH_OPTIONS } from '../src/consumer.ts';
+import { FETCH_OPTIONS } from '../src/ingest/consumer.ts';
 
 /**
  * The Kafka client's ceiling: kafkajs consuming the preloaded topic with the processor's fetch

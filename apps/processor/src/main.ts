@@ -19,12 +19,12 @@ import {
   waitForKafka,
   waitForPostgres,
 } from '@telemetrypulse/shared';
-import { startBuildingGauges } from './building-gauges.ts';
+import { startOutboxPublisher } from './alerts/outbox.ts';
+import { startSiteRules } from './alerts/site-rules.ts';
 import { loadConfig, ProcessorEnv } from './config.ts';
-import { startProcessor } from './consumer.ts';
-import { startOutboxPublisher } from './outbox.ts';
-import { retentionPolicy, startRetention } from './retention.ts';
-import { startSiteRules } from './site-rules.ts';
+import { startProcessor } from './ingest/consumer.ts';
+import { startBuildingGauges } from './ops/building-gauges.ts';
+import { retentionPolicy, startRetention } from './ops/retention.ts';
 
 const PARTITION_CHECK_MS = 3_600_000;
 

@@ -10,9 +10,9 @@ import {
 } from '@telemetrypulse/shared';
 import { createTestDatabase, type TestDatabase } from '../../devstack/src/test/database.ts';
 import { createTestTopics, testKafka, type TestTopics } from '../../devstack/src/test/kafka.ts';
-import { startProcessor, type Processor } from '../src/consumer.ts';
-import { startOutboxPublisher } from '../src/outbox.ts';
-import { startSiteRules, type SiteRules } from '../src/site-rules.ts';
+import { startProcessor, type Processor } from '../src/ingest/consumer.ts';
+import { startOutboxPublisher } from '../src/alerts/outbox.ts';
+import { startSiteRules, type SiteRules } from '../src/alerts/site-rules.ts';
 
 /** Polls until `check` holds; fails with what it was waiting for. */
 export async function waitUntil(

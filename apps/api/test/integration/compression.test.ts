@@ -4,7 +4,7 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { DEFAULT_ALERT_RULES } from '@telemetrypulse/shared';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { storeBatch } from '../../../processor/src/store.ts';
+import { storeBatch } from '../../../processor/src/ingest/store.ts';
 import { startLiveHub, type LiveHub } from '../../src/live/hub.ts';
 import { SseReader } from '../sse.ts';
 import {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { DEFAULT_ALERT_RULES } from '@telemetrypulse/shared';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { applyRetention } from '../../../processor/src/retention.ts';
-import { storeBatch } from '../../../processor/src/store.ts';
+import { storeBatch } from '../../../processor/src/ingest/store.ts';
+import { applyRetention } from '../../../processor/src/ops/retention.ts';
 import { syntheticEvents } from '../../../processor/test/invariants.ts';
 import { insertWindows, window } from '../support.ts';
 

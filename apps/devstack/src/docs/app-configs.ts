@@ -7,7 +7,7 @@ import { MigrateEnv } from '@telemetrypulse/shared';
 import { ApiConfigSchema } from '../../../api/src/config.ts';
 import { OperatorEnv } from '../../../operator/src/config.ts';
 import { ProcessorEnv } from '../../../processor/src/config.ts';
-import { ReplayEnv } from '../../../processor/src/replay-cli.ts';
+import { ReplayEnv } from '../../../processor/src/replay/cli.ts';
 import { SimulatorConfigSchema } from '../../../simulator/src/config.ts';
 import { REPO_ROOT } from '../paths.ts';
 import { renderConfigTables, spliceGenerated, type ConfigSection } from './config-docs.ts';

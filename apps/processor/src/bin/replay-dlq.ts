@@ -6,8 +6,8 @@ import {
   createLogger,
   exitOnStartupFailure,
 } from '@telemetrypulse/shared';
-import { formatSummary, parseReplayCommand, replayHelp } from '../replay-cli.ts';
-import { replayDeadLetters } from '../replay.ts';
+import { formatSummary, parseReplayCommand, replayHelp } from '../replay/cli.ts';
+import { replayDeadLetters } from '../replay/run.ts';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {

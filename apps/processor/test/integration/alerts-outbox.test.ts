@@ -11,8 +11,8 @@ import {
   testKafka,
   type TestTopics,
 } from '../../../devstack/src/test/kafka.ts';
-import { startOutboxPublisher, type OutboxPublisher } from '../../src/outbox.ts';
-import { ALERT_OUTBOX_CHANNEL } from '../../src/store-alerts.ts';
+import { startOutboxPublisher, type OutboxPublisher } from '../../src/alerts/outbox.ts';
+import { ALERT_OUTBOX_CHANNEL } from '../../src/alerts/store.ts';
 import { spawnProcessor, type ProcessorProcess } from '../processor-process.ts';
 import {
   groupCaughtUp,

@@ -17,7 +17,7 @@ import {
 import { startKafkaBroker, type KafkaBroker } from '../../../devstack/src/kafka-broker.ts';
 import { freePorts } from '../../../devstack/src/ports.ts';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { startProcessor, type Processor } from '../../src/consumer.ts';
+import { startProcessor, type Processor } from '../../src/ingest/consumer.ts';
 import { rawCounts, syntheticEvents, windowMismatches } from '../invariants.ts';
 import { groupCaughtUp, produceEvents, waitUntil } from '../support.ts';
 

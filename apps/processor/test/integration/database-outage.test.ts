@@ -19,7 +19,7 @@ import { freePort } from '../../../devstack/src/ports.ts';
 import { startPostgresServer, type PostgresServer } from '../../../devstack/src/postgres-server.ts';
 import type { TestDatabase } from '../../../devstack/src/test/database.ts';
 import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
-import { startProcessor } from '../../src/consumer.ts';
+import { startProcessor } from '../../src/ingest/consumer.ts';
 import { windowMismatches, rawCounts, syntheticEvents } from '../invariants.ts';
 import { groupCaughtUp, produceEvents, waitUntil } from '../support.ts';
 

@@ -6,7 +6,7 @@ import type { Consumer } from 'kafkajs';
 import { Gauge, Registry } from 'prom-client';
 import { createLogger } from '@telemetrypulse/shared';
 import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
-import { trackConsumerLag, type LagTracker } from '../../src/lag.ts';
+import { trackConsumerLag, type LagTracker } from '../../src/ops/lag.ts';
 import { waitUntil } from '../support.ts';
 
 describe('consumer lag tracker (real Kafka)', () => {

@@ -9,7 +9,7 @@ import {
 } from '@telemetrypulse/shared';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import { createTestTopics, testKafka, type TestTopics } from '../../../devstack/src/test/kafka.ts';
-import { startProcessor, type Processor } from '../../src/consumer.ts';
+import { startProcessor, type Processor } from '../../src/ingest/consumer.ts';
 import { windowMismatches, rawCounts } from '../invariants.ts';
 import { groupCaughtUp, waitUntil } from '../support.ts';
 

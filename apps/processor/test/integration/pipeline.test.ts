@@ -9,7 +9,7 @@ import {
   type TelemetryEvent,
 } from '@telemetrypulse/shared';
 import { startSimulator } from '../../../simulator/src/publisher.ts';
-import { startProcessor, type Processor } from '../../src/consumer.ts';
+import { startProcessor, type Processor } from '../../src/ingest/consumer.ts';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import { createTestTopics, testKafka, type TestTopics } from '../../../devstack/src/test/kafka.ts';
 import { windowMismatches } from '../invariants.ts';

@@ -16,9 +16,9 @@ import {
   testKafka,
   type TestTopics,
 } from '../../../devstack/src/test/kafka.ts';
-import { startProcessor } from '../../src/consumer.ts';
-import { sendToDeadLetters } from '../../src/dlq.ts';
-import { replayDeadLetters, type ReplayRequest } from '../../src/replay.ts';
+import { startProcessor } from '../../src/ingest/consumer.ts';
+import { sendToDeadLetters } from '../../src/ingest/dlq.ts';
+import { replayDeadLetters, type ReplayRequest } from '../../src/replay/run.ts';
 import {
   groupCaughtUp,
   produceEvents,

@@ -11,7 +11,7 @@ import {
   testKafka,
   type TestTopics,
 } from '../../../devstack/src/test/kafka.ts';
-import { startProcessor, type Processor } from '../../src/consumer.ts';
+import { startProcessor, type Processor } from '../../src/ingest/consumer.ts';
 import { windowMismatches, rawCounts, syntheticEvents } from '../invariants.ts';
 import { spawnProcessor, type ProcessorProcess } from '../processor-process.ts';
 import { groupCaughtUp, produceEvents, waitUntil } from '../support.ts';

@@ -6,7 +6,7 @@ import {
   RETENTION_LOCK_KEY,
   startRetention,
   type RetentionPolicy,
-} from '../../src/retention.ts';
+} from '../../src/ops/retention.ts';
 
 const NOW = new Date('2024-03-10T10:00:00Z');
 // Cut-offs at NOW: raw 2024-02-09, 5m 2023-12-11, 15m 2023-02-04.

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_ALERT_RULES, type TelemetryEvent } from '@telemetrypulse/shared';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { storeBatch } from '../../src/store.ts';
+import { storeBatch } from '../../src/ingest/store.ts';
 import { windowMismatches, rawCounts } from '../invariants.ts';
 
 function event(overrides: Partial<TelemetryEvent> = {}): TelemetryEvent {

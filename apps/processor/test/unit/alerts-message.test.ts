@@ -1,7 +1,7 @@
 // The records the alerts topic carries.
 import assert from 'node:assert/strict';
-import { alertMessage } from '../../src/alert-message.ts';
-import type { Incident } from '../../src/alerts.ts';
+import { alertMessage } from '../../src/alerts/message.ts';
+import type { Incident } from '../../src/alerts/evaluate.ts';
 
 const incident: Incident = {
   siteId: 'site-01',

@@ -8,8 +8,8 @@ import {
   type AlertState,
   type Incident,
   type Reading,
-} from '../../src/alerts.ts';
-import { ruleBook, type AlertRules } from '../../src/rules.ts';
+} from '../../src/alerts/evaluate.ts';
+import { ruleBook, type AlertRules } from '../../src/alerts/rules.ts';
 
 const NO_STATE: ReadonlyMap<string, AlertState> = new Map();
 const CO2_KEY = alertKey('site-01', 'zone-01', 'CO2_HIGH');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_LIMITS, type TelemetryEvent } from '@telemetrypulse/shared';
-import { decodeBatch, type IncomingMessage } from '../../src/batch.ts';
+import { decodeBatch, type IncomingMessage } from '../../src/ingest/batch.ts';
 
 const NOW = Date.parse('2025-06-01T12:00:00.000Z');
 

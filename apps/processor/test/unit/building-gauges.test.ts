@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { DEFAULT_ALERT_RULES } from '@telemetrypulse/shared';
-import { buildingSamples } from '../../src/building-gauges.ts';
-import { ruleBook } from '../../src/rules.ts';
+import { buildingSamples } from '../../src/ops/building-gauges.ts';
+import { ruleBook } from '../../src/alerts/rules.ts';
 
 const RULES = ruleBook(DEFAULT_ALERT_RULES, new Map([['site-b', { occupancy: 30 }]]));
 

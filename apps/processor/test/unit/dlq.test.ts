@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Message } from 'kafkajs';
-import type { Rejected } from '../../src/batch.ts';
-import { deadLetter } from '../../src/dlq.ts';
+import type { Rejected } from '../../src/ingest/batch.ts';
+import { deadLetter } from '../../src/ingest/dlq.ts';
 
 const SOURCE = { topic: 'telemetry.events', partition: 4 };
 const NOW = new Date('2025-06-01T12:00:00.000Z');

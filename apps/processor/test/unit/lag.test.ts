@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Gauge, Registry } from 'prom-client';
-import { createLagBook, partitionLag } from '../../src/lag.ts';
+import { createLagBook, partitionLag } from '../../src/ops/lag.ts';
 
 function lagGauge() {
   const registry = new Registry();

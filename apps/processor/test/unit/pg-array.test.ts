@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { numberArrayLiteral, textArrayLiteral } from '../../src/pg-array.ts';
+import { numberArrayLiteral, textArrayLiteral } from '../../src/ingest/pg-array.ts';
 
 describe('array literals', () => {
   it('when texts are plain, then each is quoted, so a value spelled NULL stays a text', () => {

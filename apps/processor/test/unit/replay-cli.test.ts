@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ConfigError } from '@telemetrypulse/shared';
-import { formatSummary, parseReplayCommand, replayHelp } from '../../src/replay-cli.ts';
+import { formatSummary, parseReplayCommand, replayHelp } from '../../src/replay/cli.ts';
 
 describe('parseReplayCommand', () => {
   it('when nothing is given, then it replays the whole DLQ to the events topic under the replay group', () => {

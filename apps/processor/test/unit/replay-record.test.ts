@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Rejected } from '../../src/batch.ts';
-import { deadLetter } from '../../src/dlq.ts';
+import type { Rejected } from '../../src/ingest/batch.ts';
+import { deadLetter } from '../../src/ingest/dlq.ts';
 import {
   addToTally,
   decodeDeadLetter,
@@ -8,7 +8,7 @@ import {
   planBatch,
   type DeadLetterMessage,
   type PlanOptions,
-} from '../../src/replay-record.ts';
+} from '../../src/replay/record.ts';
 
 const SOURCE = { topic: 'telemetry.events', partition: 2 };
 const NOW = new Date('2025-06-01T12:00:00.000Z');

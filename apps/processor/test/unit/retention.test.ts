@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { ConfigError } from '@telemetrypulse/shared';
 import { loadConfig } from '../../src/config.ts';
-import { retentionCutoffs, retentionPolicy } from '../../src/retention.ts';
+import { retentionCutoffs, retentionPolicy } from '../../src/ops/retention.ts';
 
 const POLICY = { rawDays: 30, agg5mDays: 90, agg15mDays: 400 };
 

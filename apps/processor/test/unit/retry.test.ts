@@ -1,7 +1,7 @@
 // retryUntilDone really sleeps backoffMs between attempts (250 ms first): each test here fails at
 // most once, so the whole file sleeps well under a second.
 import assert from 'node:assert/strict';
-import { backoffMs, GaveUp, retryUntilDone, type RetryControl } from '../../src/retry.ts';
+import { backoffMs, GaveUp, retryUntilDone, type RetryControl } from '../../src/ingest/retry.ts';
 
 interface Recorded {
   retries: { error: unknown; attempt: number; delayMs: number }[];

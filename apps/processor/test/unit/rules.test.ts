@@ -1,7 +1,13 @@
 // Which rules judge a site's readings: the defaults, or the site's resolution of its overrides.
 import assert from 'node:assert/strict';
 import { DEFAULT_ALERT_RULES, type AlertRule } from '@telemetrypulse/shared';
-import { asRuleBook, bySensor, frozenRuleBook, ruleBook, type RuleBook } from '../../src/rules.ts';
+import {
+  asRuleBook,
+  bySensor,
+  frozenRuleBook,
+  ruleBook,
+  type RuleBook,
+} from '../../src/alerts/rules.ts';
 
 const thresholdOf = (book: RuleBook, site: string, sensor: AlertRule['sensorType']) =>
   book.forSite(site).get(sensor)?.threshold;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createLogger, type TelemetryEvent } from '@telemetrypulse/shared';
-import type { StoreResult } from '../../src/store.ts';
-import { createWriter, type OffsetCommit, type PendingBatch } from '../../src/writer.ts';
+import type { StoreResult } from '../../src/ingest/store.ts';
+import { createWriter, type OffsetCommit, type PendingBatch } from '../../src/ingest/writer.ts';
 
 const logger = createLogger('test', 'silent');
 

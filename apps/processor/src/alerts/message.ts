@@ -1,5 +1,5 @@
 import type { AlertMessage, AlertTransitionKind } from '@telemetrypulse/shared';
-import type { Incident } from './alerts.ts';
+import type { Incident } from './evaluate.ts';
 
 /**
  * Where a transition stands in its incident's life: consumers keep, per alert_id, the record

@@ -1,6 +1,6 @@
 // The pure half of the DLQ replay: dead letter → original message, selection, and the tally.
 import type { Message } from 'kafkajs';
-import { reasonLabel } from './metrics.ts';
+import { reasonLabel } from '../ops/metrics.ts';
 
 /** A message as read from the dead-letter topic. */
 export interface DeadLetterMessage {
@@ -15,7 +15,7 @@ export type DecodedDeadLetter =
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
- * Recovers the rejected message from a dead letter (see dlq.ts): its key, and its bytes from
+ * Recovers the rejected message from a dead letter (see ingest/dlq.ts): its key, and its bytes from
  * `original_payload_base64` when present (not UTF-8), else from `original_payload`. Records of
  * the original system carry only {error, original_payload} and decode the same way.
  */

@@ -7,7 +7,7 @@ import {
   planBatch,
   type ReplayFilter,
   type ReplayTally,
-} from './replay-record.ts';
+} from './record.ts';
 
 export const REPLAY_GROUP = 'telemetry-dlq-replay';
 

@@ -1,5 +1,5 @@
 import type { TelemetryEvent, Tx } from '@telemetrypulse/shared';
-import { alertMessage } from './alert-message.ts';
+import { alertMessage } from './message.ts';
 import {
   alertKey,
   evaluateAlerts,
@@ -10,7 +10,7 @@ import {
   type DeviceReading,
   type Incident,
   type Reading,
-} from './alerts.ts';
+} from './evaluate.ts';
 import { frozenRuleBook, type AlertRules } from './rules.ts';
 
 /** Notified by a batch that wrote alert transitions, so outbox publishers send them at once. */

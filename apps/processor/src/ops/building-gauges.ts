@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import { isSensorType, type Logger, type SensorType, type Sql } from '@telemetrypulse/shared';
-import type { RuleBook } from './rules.ts';
+import type { RuleBook } from '../alerts/rules.ts';
 
 /** Zones whose newest window is older than this drop out of the zone gauges. */
 const RECENT_MINUTES = 15;

@@ -1,7 +1,7 @@
 import type { Sql, TelemetryEvent } from '@telemetrypulse/shared';
-import type { AlertTransition, Incident } from './alerts.ts';
-import type { AlertRules } from './rules.ts';
-import { applyAlerts } from './store-alerts.ts';
+import type { AlertTransition, Incident } from '../alerts/evaluate.ts';
+import type { AlertRules } from '../alerts/rules.ts';
+import { applyAlerts } from '../alerts/store.ts';
 import { eventKey, insertEvents, isStoredAlready } from './store-events.ts';
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));

@@ -1,8 +1,8 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger, Sql } from '@telemetrypulse/shared';
-import { backoffMs } from './retry.ts';
-import { ALERT_OUTBOX_CHANNEL } from './store-alerts.ts';
+import { backoffMs } from '../ingest/retry.ts';
+import { ALERT_OUTBOX_CHANNEL } from './store.ts';
 
 export interface OutboxPublisherOptions {
   sql: Sql;

@@ -9,7 +9,7 @@ import {
   readConfig,
   TOPICS,
 } from '@telemetrypulse/shared';
-import { REPLAY_GROUP, type ReplaySummary } from './replay.ts';
+import { REPLAY_GROUP, type ReplaySummary } from './run.ts';
 
 export const ReplayEnv = Type.Object({
   LOG_LEVEL: commonEnv.LOG_LEVEL,

@@ -6,13 +6,13 @@ import {
   type Sql,
   type ValidationLimits,
 } from '@telemetrypulse/shared';
+import type { AlertRules } from '../alerts/rules.ts';
+import { trackConsumerLag } from '../ops/lag.ts';
+import { createProcessorMetrics, reasonLabel, type ProcessorMetrics } from '../ops/metrics.ts';
 import { decodeBatch } from './batch.ts';
 import { timeTransaction } from './db-transaction.ts';
 import { sendToDeadLetters } from './dlq.ts';
-import { trackConsumerLag } from './lag.ts';
-import { createProcessorMetrics, reasonLabel, type ProcessorMetrics } from './metrics.ts';
 import { GaveUp, retryUntilDone } from './retry.ts';
-import type { AlertRules } from './rules.ts';
 import { storeBatch } from './store.ts';
 import { createWriter, type StoredGroup, type Writer } from './writer.ts';
 
