@@ -102,6 +102,15 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     maxWaitingEvents: MAX_WAITING_EVENTS,
     heartbeatIntervalMs: heartbeatInterval,
   });
+  const taking: TakeBatchOptions = {
+    producer,
+    writer,
+    metrics,
+    logger,
+    limits: options.limits,
+    dlqTopic: topics.dlq,
+    notStopping: () => !stopping,
+  };
 
   await producer.connect();
   await consumer.connect();
@@ -130,7 +139,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       // eslint-disable-next-line @typescript-eslint/unbound-method
       heartbeat = payload.heartbeat;
       return processWithTrace(payload.batch.topic, payload.batch.messages, () =>
-        takeBatch(payload, options, producer, writer, metrics, () => !stopping),
+        takeBatch(payload, taking),
       );
     },
   });
@@ -150,26 +159,34 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   };
 }
 
+/** What every batch is taken with. */
+interface TakeBatchOptions {
+  producer: Producer;
+  writer: Writer;
+  metrics: ProcessorMetrics;
+  logger: Logger;
+  limits: ValidationLimits;
+  dlqTopic: string;
+  /** False once the processor is stopping: take nothing more. */
+  notStopping: () => boolean;
+}
+
 /** Decodes a batch, dead-letters its rejects and hands its valid events to the writer. */
 async function takeBatch(
   // kafkajs hands these over as plain closures, not methods.
   // eslint-disable-next-line @typescript-eslint/unbound-method
   { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload,
-  options: ProcessorOptions,
-  producer: Producer,
-  writer: Writer,
-  metrics: ProcessorMetrics,
-  notStopping: () => boolean,
+  options: TakeBatchOptions,
 ): Promise<void> {
+  const { producer, writer, metrics, logger, notStopping } = options;
   if (batch.isEmpty() || !notStopping()) return;
-  const { logger } = options;
   const source = { topic: batch.topic, partition: batch.partition };
   const receivedAt = Date.now();
   const decoded = decodeBatch(batch.messages, receivedAt, options.limits);
   if (decoded.rejected.length > 0) {
     try {
       await retryUntilDone(
-        () => sendToDeadLetters(producer, options.topics.dlq, decoded.rejected, source),
+        () => sendToDeadLetters(producer, options.dlqTopic, decoded.rejected, source),
         {
           keepGoing: () => isRunning() && !isStale() && notStopping(),
           heartbeat,

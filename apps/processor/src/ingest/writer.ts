@@ -67,33 +67,82 @@ interface GroupTiming {
 
 const partitionKey = ({ topic, partition }: TopicPartition) => `${topic}\u0000${partition}`;
 
-/**
- * Group commit with one group in flight. Batches from every partition gather while the previous
- * group is being stored, then go into the database in one transaction, and their offsets are
- * committed together right after, while the next group is being stored. So the consumer fetches and decodes the next batches while the
- * database works on the current ones, big transactions amortise their fixed costs, and one
- * replica's transactions never wait on each other's row locks.
- *
- * Groups are stored and committed strictly in order, so an offset is committed only once every
- * event below it on its partition is stored. Once a group is given up (a store still failing at
- * shutdown), nothing after it is stored or committed either: all of it is read again later.
- */
-export function createWriter(options: WriterOptions): Writer {
-  const { logger } = options;
+/** The batches gathering for the next group, and the back-pressure intake waits on. */
+interface Intake {
+  /** Queues a batch; false once closed. */
+  add(batch: PendingBatch): boolean;
+  /** Takes every waiting batch (the next group); intake may go on. */
+  takeAll(): PendingBatch[];
+  /** Takes no more batches, and wakes whoever waits for room. */
+  close(): void;
+  waitingBatches(): number;
+  waitingEvents(): number;
+  waitForRoom(): Promise<void>;
+}
+
+function createIntake(
+  options: Pick<WriterOptions, 'heartbeat' | 'maxWaitingEvents' | 'heartbeatIntervalMs'>,
+): Intake {
   let waiting: PendingBatch[] = [];
   let waitingEvents = 0;
-  let running: Promise<void> | undefined;
   let accepting = true;
-  let gaveUp = false;
   let roomWaiters: (() => void)[] = [];
-  /** Offsets whose commit failed: sent again with the next group's (commits are cumulative). */
-  const uncommitted = new Map<string, OffsetCommit>();
 
   const openRoom = () => {
     const waiters = roomWaiters;
     roomWaiters = [];
     for (const resolve of waiters) resolve();
   };
+
+  return {
+    add(batch) {
+      if (!accepting) return false;
+      waiting.push(batch);
+      waitingEvents += batch.events.length;
+      return true;
+    },
+    takeAll() {
+      const group = waiting;
+      waiting = [];
+      waitingEvents = 0;
+      openRoom();
+      return group;
+    },
+    close() {
+      accepting = false;
+      openRoom();
+    },
+    waitingBatches: () => waiting.length,
+    waitingEvents: () => waitingEvents,
+    async waitForRoom() {
+      while (accepting && waitingEvents >= options.maxWaitingEvents) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          roomWaiters.push(resolve);
+          timer = setTimeout(resolve, options.heartbeatIntervalMs);
+        });
+        clearTimeout(timer);
+        await options.heartbeat().catch(() => undefined);
+      }
+    },
+  };
+}
+
+/** Offset commits and their bookkeeping, in group order, behind the stores. */
+interface Committer {
+  /** Queues a stored group's commit (and onStored) behind the earlier groups'. */
+  enqueue(batches: PendingBatch[], result: StoreResult, timing: GroupTiming): void;
+  /** Resolves once every queued commit is done. */
+  settled(): Promise<void>;
+}
+
+function createCommitter(
+  options: Pick<WriterOptions, 'logger' | 'commit' | 'onStored'>,
+): Committer {
+  const { logger } = options;
+  /** Offsets whose commit failed: sent again with the next group's (commits are cumulative). */
+  const uncommitted = new Map<string, OffsetCommit>();
+  let committing: Promise<void> = Promise.resolve();
 
   const commitStored = async (batches: readonly PendingBatch[]) => {
     for (const b of batches) {
@@ -112,9 +161,6 @@ export function createWriter(options: WriterOptions): Writer {
     }
   };
 
-  /** Offset commits and their bookkeeping, in group order, behind the stores. */
-  let committing: Promise<void> = Promise.resolve();
-
   const afterStore = async (batches: PendingBatch[], result: StoreResult, timing: GroupTiming) => {
     const commitStartedAt = performance.now();
     await commitStored(batches);
@@ -128,6 +174,33 @@ export function createWriter(options: WriterOptions): Writer {
       logger.error({ err: error }, 'could not record a stored group');
     }
   };
+
+  return {
+    enqueue(batches, result, timing) {
+      committing = committing.then(() => afterStore(batches, result, timing));
+    },
+    settled: () => committing,
+  };
+}
+
+/**
+ * Group commit with one group in flight. Batches from every partition gather while the previous
+ * group is being stored, then go into the database in one transaction, and their offsets are
+ * committed together right after, while the next group is being stored. So the consumer fetches
+ * and decodes the next batches while the database works on the current ones, big transactions
+ * amortise their fixed costs, and one replica's transactions never wait on each other's row
+ * locks.
+ *
+ * Groups are stored and committed strictly in order, so an offset is committed only once every
+ * event below it on its partition is stored. Once a group is given up (a store still failing at
+ * shutdown), nothing after it is stored or committed either: all of it is read again later.
+ */
+export function createWriter(options: WriterOptions): Writer {
+  const { logger } = options;
+  const intake = createIntake(options);
+  const committer = createCommitter(options);
+  let running: Promise<void> | undefined;
+  let gaveUp = false;
 
   /**
    * Stores a group, then queues its offset commit and returns: the next group goes into the
@@ -143,38 +216,36 @@ export function createWriter(options: WriterOptions): Writer {
       heartbeat: options.heartbeat,
       onRetry: options.onRetry,
     });
-    const timing = {
+    committer.enqueue(batches, result, {
       batches: batches.length,
       events: events.length,
       storeMs: Math.round(performance.now() - startedAt),
-      waitingEvents,
-    };
-    committing = committing.then(() => afterStore(batches, result, timing));
+      waitingEvents: intake.waitingEvents(),
+    });
+  };
+
+  /** A group that could not be stored: it and everything after it stays uncommitted. */
+  const giveUp = (group: PendingBatch[], error: unknown) => {
+    const abandoned = [...group, ...intake.takeAll()];
+    intake.close();
+    gaveUp = true;
+    const partitions = [...new Set(abandoned.map((b) => partitionKey(b.source)))].length;
+    const level = error instanceof GaveUp ? 'info' : 'error';
+    logger[level](
+      { err: error, batches: abandoned.length, partitions },
+      'batches abandoned uncommitted: they are read again later',
+    );
   };
 
   const run = async () => {
     // Lets the other partitions' batches of the same fetch join the first group.
     await new Promise((resolve) => setImmediate(resolve));
-    while (waiting.length > 0) {
-      const group = waiting;
-      waiting = [];
-      waitingEvents = 0;
-      openRoom();
+    while (intake.waitingBatches() > 0) {
+      const group = intake.takeAll();
       try {
         await storeGroup(group);
       } catch (error) {
-        const abandoned = [...group, ...waiting];
-        waiting = [];
-        waitingEvents = 0;
-        accepting = false;
-        gaveUp = true;
-        openRoom();
-        const partitions = [...new Set(abandoned.map((b) => partitionKey(b.source)))].length;
-        const level = error instanceof GaveUp ? 'info' : 'error';
-        logger[level](
-          { err: error, batches: abandoned.length, partitions },
-          'batches abandoned uncommitted: they are read again later',
-        );
+        giveUp(group, error);
       }
     }
     running = undefined;
@@ -182,28 +253,15 @@ export function createWriter(options: WriterOptions): Writer {
 
   return {
     add(batch) {
-      if (!accepting) return false;
-      waiting.push(batch);
-      waitingEvents += batch.events.length;
+      if (!intake.add(batch)) return false;
       running ??= run();
       return true;
     },
-    async waitForRoom() {
-      while (accepting && waitingEvents >= options.maxWaitingEvents) {
-        let timer: NodeJS.Timeout | undefined;
-        await new Promise<void>((resolve) => {
-          roomWaiters.push(resolve);
-          timer = setTimeout(resolve, options.heartbeatIntervalMs);
-        });
-        clearTimeout(timer);
-        await options.heartbeat().catch(() => undefined);
-      }
-    },
+    waitForRoom: () => intake.waitForRoom(),
     async drain() {
-      accepting = false;
-      openRoom();
+      intake.close();
       while (running) await running;
-      await committing;
+      await committer.settled();
     },
     gaveUp: () => gaveUp,
   };
