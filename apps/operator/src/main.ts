@@ -14,7 +14,7 @@ import {
 } from '@telemetrypulse/shared';
 import { loadConfig, OperatorEnv } from './config.ts';
 import { startOperator } from './operator.ts';
-import { sqlRegistry } from './reconcile/site-registry.ts';
+import { sqlSiteRegistry } from './reconcile/site-registry.ts';
 import { loadKubeConfig, makeClients } from './runtime/kube.ts';
 import { createOperatorMetrics } from './runtime/metrics.ts';
 
@@ -24,8 +24,8 @@ const logger = createLogger('operator', 'info');
 async function main(): Promise<void> {
   const config = loadConfig();
   logger.level = config.LOG_LEVEL;
-  const registry = createMetricsRegistry('operator');
-  const metrics = createOperatorMetrics(registry);
+  const metricsRegistry = createMetricsRegistry('operator');
+  const metrics = createOperatorMetrics(metricsRegistry);
   const clients = makeClients(loadKubeConfig(config.KUBECONFIG));
   const sql: Sql | undefined = config.DATABASE_URL
     ? createSql({
@@ -49,18 +49,18 @@ async function main(): Promise<void> {
   const ops = await startOpsServer({
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
-    registry,
+    registry: metricsRegistry,
     ready: () => ready(),
   });
   running.push({ stop: () => ops.close() });
 
-  // With a registry, its database must be there first (a fresh cluster starts us before it):
+  // With a sites registry, its database must be there first (a fresh cluster starts us before it):
   // wait, bounded by STARTUP_WAIT_SECONDS; a wrong password or database name fails at once.
   if (sql) await waitForPostgres(sql, { ...startupWait(config), logger, signal: startup.signal });
 
   const operator = await startOperator(config, {
     clients,
-    registry: sql ? sqlRegistry(sql) : undefined,
+    siteRegistry: sql ? sqlSiteRegistry(sql) : undefined,
     metrics,
     logger,
   });
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       identity: config.POD_NAME,
       namespace: config.WATCH_NAMESPACE || '(all)',
       leaderElection: config.LEADER_ELECTION,
-      registry: sql !== undefined,
+      siteRegistry: sql !== undefined,
     },
     'operator started',
   );

@@ -7,7 +7,7 @@ import { createReconciler } from './reconcile/reconcile.ts';
 import type { SiteRegistry } from './reconcile/site-registry.ts';
 import { startController, type Controller } from './runtime/controller.ts';
 import type { KubeClients } from './runtime/kube.ts';
-import { startLeaderElection, type LeaderElector } from './runtime/lease.ts';
+import { startLeaderElection, type LeaderElector } from './runtime/leader-election.ts';
 import type { OperatorMetrics } from './runtime/metrics.ts';
 
 export interface Operator {
@@ -20,7 +20,8 @@ export interface Operator {
 
 export interface OperatorDeps {
   clients: KubeClients;
-  registry: SiteRegistry | undefined;
+  /** The sites registry in PostgreSQL; undefined: no DATABASE_URL, Sites are not written there. */
+  siteRegistry: SiteRegistry | undefined;
   metrics: OperatorMetrics;
   logger: Logger;
 }
@@ -42,7 +43,7 @@ export function simulatorDefaults(config: OperatorConfig): SimulatorDefaults {
 }
 
 export async function startOperator(config: OperatorConfig, deps: OperatorDeps): Promise<Operator> {
-  const { clients, registry, metrics, logger } = deps;
+  const { clients, siteRegistry, metrics, logger } = deps;
   const recorder = new EventRecorder(clients.events, config.POD_NAME, logger);
   const defaults = simulatorDefaults(config);
   let controller: Controller | undefined;
@@ -55,9 +56,9 @@ export async function startOperator(config: OperatorConfig, deps: OperatorDeps):
       workers: config.MAX_CONCURRENT_RECONCILES,
       metrics,
       logger,
-      registry,
+      siteRegistry,
       makeReconcile: (caches) =>
-        createReconciler({ clients, caches, defaults, registry, recorder, logger }),
+        createReconciler({ clients, caches, defaults, siteRegistry, recorder, logger }),
     });
     metrics.leader.set(1);
   };

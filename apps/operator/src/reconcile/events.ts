@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { V1MicroTime, type EventsV1Api } from '@kubernetes/client-node';
 import { SITE_API_VERSION, SITE_KIND, type Logger } from '@telemetrypulse/shared';
-import { errorMessage, mergePatch } from '../runtime/kube.ts';
+import { kubeError, mergePatch } from '../runtime/kube.ts';
+import type { Reason } from './reasons.ts';
 
 export const REPORTING_CONTROLLER = 'telemetrypulse.io/operator';
 const REMEMBERED_PER_SITE = 16;
@@ -17,11 +18,13 @@ export interface SiteRef {
   uid: string;
 }
 
+/** What the operator did: read the spec, apply the Deployment, write the sites registry. */
+export type EventAction = 'Validate' | 'Apply' | 'SyncRegistry';
+
 export interface SiteEvent {
   type: 'Normal' | 'Warning';
-  reason: string;
-  /** What the operator did, e.g. Apply, Validate. */
-  action: string;
+  reason: Reason;
+  action: EventAction;
   note: string;
 }
 
@@ -97,7 +100,7 @@ export class EventRecorder {
       // The event may have expired (1 h TTL): start a new one next time.
       seen.delete(key);
       this.#logger.warn(
-        { error: errorMessage(error), site: site.name, reason: event.reason },
+        { err: kubeError(error), site: site.name, reason: event.reason },
         'event not recorded',
       );
     }

@@ -1,26 +1,16 @@
-// One Site, level-based and idempotent: read the world, apply the desired Deployment, sync the
-// registry, write status and events. Called by the controller's workers, one key at a time.
+// One Site, level-based and idempotent: read the world, validate the spec, apply the desired
+// Deployment, sync the registry, write status and events. Called by the controller's workers, one
+// key at a time.
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { parseSite, type Logger, type Site } from '@telemetrypulse/shared';
-import {
-  deploymentName,
-  desiredDeployment,
-  FIELD_MANAGER,
-  type SimulatorDefaults,
-} from './desired.ts';
+import { errorMessage, kubeError, type KubeClients } from '../runtime/kube.ts';
+import { createDeploymentApplier, missingPullSecrets } from './apply.ts';
+import { deploymentName, type SimulatorDefaults } from './desired.ts';
 import type { EventRecorder, SiteRef } from './events.ts';
-import {
-  errorMessage,
-  mergePatch,
-  serverSideApply,
-  SITE_GROUP,
-  SITE_PLURAL,
-  SITE_VERSION,
-  statusCode,
-  type KubeClients,
-} from '../runtime/kube.ts';
+import { REASONS, type Reason } from './reasons.ts';
+import { problemEvent, writeStatus } from './report.ts';
 import type { SiteRegistry } from './site-registry.ts';
-import { siteStatus, statusChanged, type Problem, type SiteStatus } from './status.ts';
+import { siteStatus, type Observation, type Problem, type SiteStatus } from './status.ts';
 
 /** A Site as the API serves it. */
 export interface SiteResource extends KubernetesObject {
@@ -40,7 +30,7 @@ export interface ReconcileDeps {
   clients: KubeClients;
   caches: Caches;
   defaults: SimulatorDefaults;
-  registry: SiteRegistry | undefined;
+  siteRegistry: SiteRegistry | undefined;
   recorder: EventRecorder;
   logger: Logger;
 }
@@ -57,76 +47,80 @@ export class RetryableError extends Error {
 
 const WAIT_FOR_SECRET_MS = 30_000;
 
+/** A phase that failed: the problem to report and the error to retry on. */
+interface Failure {
+  problem: Problem;
+  error: unknown;
+}
+
+function failure(reason: Reason, error: unknown): Failure {
+  return { problem: { reason, message: errorMessage(error) }, error };
+}
+
+/** The Site's spec by the contract, or why it cannot be served. */
+function validate(resource: SiteResource): { site: Site } | { invalid: Problem } {
+  try {
+    return { site: parseSite({ ...resource, spec: resource.spec ?? {} }) };
+  } catch (error) {
+    return { invalid: { reason: REASONS.InvalidSpec, message: errorMessage(error) } };
+  }
+}
+
 export function createReconciler(deps: ReconcileDeps) {
-  const { clients, caches, defaults, registry, recorder, logger } = deps;
-  // The Deployment generation our last apply produced, per Site: a newer one means we changed it.
-  const appliedGeneration = new Map<string, number>();
-
-  async function missingPullSecrets(namespace: string): Promise<Problem | undefined> {
-    const missing: string[] = [];
-    for (const name of defaults.imagePullSecrets) {
-      try {
-        await clients.core.readNamespacedSecret({ name, namespace });
-      } catch (error) {
-        if (statusCode(error) !== 404) {
-          return { reason: 'ImagePullSecretUnreadable', message: errorMessage(error) };
-        }
-        missing.push(name);
-      }
-    }
-    if (missing.length === 0) return undefined;
-    return {
-      reason: 'ImagePullSecretMissing',
-      message: `image pull secret ${missing.join(', ')} not found in namespace ${namespace}`,
-    };
-  }
-
-  async function writeStatus(ref: SiteRef, current: SiteResource, next: SiteStatus) {
-    if (!statusChanged(current.status, next)) return;
-    try {
-      await clients.custom.patchNamespacedCustomObjectStatus(
-        {
-          group: SITE_GROUP,
-          version: SITE_VERSION,
-          namespace: ref.namespace,
-          plural: SITE_PLURAL,
-          name: ref.name,
-          body: { status: next },
-          fieldManager: FIELD_MANAGER,
-        },
-        mergePatch,
-      );
-    } catch (error) {
-      // Deleted meanwhile: nothing left to report on.
-      if (statusCode(error) === 404) return;
-      throw error;
-    }
-  }
+  const { clients, caches, defaults, siteRegistry, recorder, logger } = deps;
+  const applier = createDeploymentApplier({ clients, caches, defaults });
 
   async function siteGone(key: string, namespace: string, name: string): Promise<void> {
-    appliedGeneration.delete(key);
+    applier.forget(key);
     recorder.forget(key);
     // The Deployment goes with its owner (garbage collector). The registry entry is ours to clear,
     // unless a Site of the same name lives on in another namespace.
-    if (registry && caches.sitesNamed(name).length === 0) {
-      await registry.clear(name);
+    if (siteRegistry && caches.sitesNamed(name).length === 0) {
+      await siteRegistry.clear(name);
       logger.info({ site: name, namespace }, 'site removed from the registry');
     }
   }
 
-  async function apply(key: string, site: Site, ref: SiteRef) {
-    const body = desiredDeployment(site, ref, defaults);
-    const name = deploymentName(site.siteId);
-    const before = caches.deployment(ref.namespace, name);
-    const applied = await clients.apps.patchNamespacedDeployment(
-      { name, namespace: ref.namespace, body, fieldManager: FIELD_MANAGER, force: true },
-      serverSideApply,
-    );
-    const generation = applied.metadata?.generation ?? 0;
-    const previous = appliedGeneration.get(key) ?? before?.metadata?.generation;
-    appliedGeneration.set(key, generation);
-    const change = previous === undefined ? 'Created' : generation > previous ? 'Updated' : '';
-    return { applied, change };
+  /** Applies the Deployment; records an event when that created or changed it. */
+  async function applyPhase(
+    key: string,
+    site: Site,
+    ref: SiteRef,
+  ): Promise<{ deployment?: V1Deployment; failure?: Failure }> {
+    try {
+      const { deployment, change } = await applier.apply(key, site, ref);
+      if (change) {
+        const paused = site.spec.paused ? ' (paused: 0 replicas)' : '';
+        await recorder.record(ref, {
+          type: 'Normal',
+          reason: change,
+          action: 'Apply',
+          note: `${change} Deployment ${deploymentName(site.siteId)}${paused}`,
+        });
+      }
+      return { deployment };
+    } catch (error) {
+      return { failure: failure(REASONS.ApplyFailed, error) };
+    }
+  }
+
+  async function syncRegistry(site: Site): Promise<Failure | undefined> {
+    if (!siteRegistry) return undefined;
+    try {
+      if (await siteRegistry.upsert(site)) logger.info({ site: site.siteId }, 'registry updated');
+      return undefined;
+    } catch (error) {
+      return failure(REASONS.RegistrySyncFailed, error);
+    }
+  }
+
+  /** Writes the status from what the phases saw, then a Warning event per problem. */
+  async function report(ref: SiteRef, resource: SiteResource, observation: Observation) {
+    const previous = resource.status?.conditions;
+    const next = siteStatus(observation, previous, new Date());
+    await writeStatus({ custom: clients.custom, ref, current: resource, next });
+    const problems = observation.invalid ? [observation.invalid] : observation.problems;
+    for (const problem of problems) await recorder.record(ref, problemEvent(problem));
   }
 
   return async function reconcile(key: string): Promise<ReconcileResult> {
@@ -137,78 +131,41 @@ export function createReconciler(deps: ReconcileDeps) {
       return {};
     }
     const ref: SiteRef = { name, namespace, uid: resource.metadata.uid };
-    const generation = resource.metadata.generation ?? 0;
-    const previous = resource.status?.conditions;
     const depName = deploymentName(name);
-    const observation = {
-      generation,
+    const seen: Observation = {
+      generation: resource.metadata.generation ?? 0,
       deploymentName: depName,
       paused: false,
       deployment: caches.deployment(namespace, depName),
-      problems: [] as Problem[],
+      problems: [],
     };
 
-    let site: Site;
-    try {
-      site = parseSite({ ...resource, spec: resource.spec ?? {} });
-    } catch (error) {
+    const validated = validate(resource);
+    if ('invalid' in validated) {
       // Nothing to retry: the next change to the spec brings the Site back here.
-      const invalid = { reason: 'InvalidSpec', message: errorMessage(error) };
-      await writeStatus(
-        ref,
-        resource,
-        siteStatus({ ...observation, invalid }, previous, new Date()),
-      );
-      await recorder.record(ref, {
-        type: 'Warning',
-        reason: invalid.reason,
-        action: 'Validate',
-        note: invalid.message,
-      });
+      await report(ref, resource, { ...seen, invalid: validated.invalid });
       return {};
     }
-    observation.paused = site.spec.paused;
+    const { site } = validated;
+    const secretProblem = await missingPullSecrets({
+      core: clients.core,
+      namespace,
+      names: defaults.imagePullSecrets,
+    });
+    const applied = await applyPhase(key, site, ref);
+    const failures = [applied.failure, await syncRegistry(site)].filter((f) => f !== undefined);
+    const problems = [...(secretProblem ? [secretProblem] : []), ...failures.map((f) => f.problem)];
+    await report(ref, resource, {
+      ...seen,
+      paused: site.spec.paused,
+      deployment: applied.deployment ?? seen.deployment,
+      problems,
+    });
 
-    const problems = observation.problems;
-    let retry: unknown;
-    const secretProblem = await missingPullSecrets(namespace);
-    if (secretProblem) problems.push(secretProblem);
-    try {
-      const { applied, change } = await apply(key, site, ref);
-      observation.deployment = applied;
-      if (change) {
-        await recorder.record(ref, {
-          type: 'Normal',
-          reason: change,
-          action: 'Apply',
-          note: `${change} Deployment ${depName}${site.spec.paused ? ' (paused: 0 replicas)' : ''}`,
-        });
-      }
-    } catch (error) {
-      retry = error;
-      problems.push({ reason: 'ApplyFailed', message: errorMessage(error) });
-    }
-    if (registry) {
-      try {
-        if (await registry.upsert(site)) logger.info({ site: name }, 'registry updated');
-      } catch (error) {
-        retry ??= error;
-        problems.push({ reason: 'RegistrySyncFailed', message: errorMessage(error) });
-      }
-    }
-
-    await writeStatus(ref, resource, siteStatus(observation, previous, new Date()));
-    for (const problem of problems) {
-      await recorder.record(ref, {
-        type: 'Warning',
-        reason: problem.reason,
-        action: problem.reason === 'RegistrySyncFailed' ? 'SyncRegistry' : 'Apply',
-        note: problem.message,
-      });
-    }
-    if (retry !== undefined) {
+    const [retry] = failures;
+    if (retry) {
       throw new RetryableError(problems.map((p) => `${p.reason}: ${p.message}`).join('; '), {
-        cause: retry,
+        cause: kubeError(retry.error),
       });
     }
     return secretProblem ? { requeueAfterMs: WAIT_FOR_SECRET_MS } : {};

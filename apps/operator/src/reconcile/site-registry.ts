@@ -11,7 +11,7 @@ export interface SiteRegistry {
   clearAllExcept(present: readonly string[]): Promise<string[]>;
 }
 
-export function sqlRegistry(sql: Sql): SiteRegistry {
+export function sqlSiteRegistry(sql: Sql): SiteRegistry {
   return {
     async upsert(site) {
       return (await upsertSites(sql, [site])).length > 0;

@@ -1,5 +1,6 @@
 // A Site's status from what the reconcile saw. Pure: the reconciler writes what this returns.
 import type { V1Deployment } from '@kubernetes/client-node';
+import { REASONS, type Reason } from './reasons.ts';
 
 export type ConditionType = 'Ready' | 'Progressing' | 'Degraded';
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -25,7 +26,7 @@ export interface SiteStatus {
 
 /** Something that keeps the site from being fully served, with a reason for the condition. */
 export interface Problem {
-  reason: string;
+  reason: Reason;
   message: string;
 }
 
@@ -43,7 +44,7 @@ export interface Observation {
 
 interface Rollout {
   done: boolean;
-  reason: string;
+  reason: Reason;
   message: string;
   stuck?: Problem;
 }
@@ -51,52 +52,44 @@ interface Rollout {
 /** The Deployment's rollout as `kubectl rollout status` judges it. */
 export function rolloutOf(deployment: V1Deployment | undefined, paused: boolean): Rollout {
   if (!deployment)
-    return { done: false, reason: 'Creating', message: 'Deployment not created yet' };
+    return { done: false, reason: REASONS.Creating, message: 'Deployment not created yet' };
   const desired = deployment.spec?.replicas ?? 1;
   const status = deployment.status;
   const generation = deployment.metadata?.generation ?? 0;
   const progressing = status?.conditions?.find((c) => c.type === 'Progressing');
-  if (progressing?.reason === 'ProgressDeadlineExceeded') {
-    const stuck = { reason: 'ProgressDeadlineExceeded', message: progressing.message ?? '' };
+  if (progressing?.reason === REASONS.ProgressDeadlineExceeded) {
+    const stuck = { reason: REASONS.ProgressDeadlineExceeded, message: progressing.message ?? '' };
     return { done: false, reason: stuck.reason, message: stuck.message, stuck };
   }
   if ((status?.observedGeneration ?? 0) < generation) {
-    return { done: false, reason: 'RollingOut', message: 'waiting for the Deployment controller' };
+    return {
+      done: false,
+      reason: REASONS.RollingOut,
+      message: 'waiting for the Deployment controller',
+    };
   }
   const updated = status?.updatedReplicas ?? 0;
   const total = status?.replicas ?? 0;
   const available = status?.availableReplicas ?? 0;
   if (updated < desired) {
-    return { done: false, reason: 'RollingOut', message: `${updated} of ${desired} updated` };
+    return { done: false, reason: REASONS.RollingOut, message: `${updated} of ${desired} updated` };
   }
   if (total > updated) {
     return {
       done: false,
-      reason: 'RollingOut',
+      reason: REASONS.RollingOut,
       message: `${total - updated} old replicas terminating`,
     };
   }
   if (available < desired) {
-    return { done: false, reason: 'RollingOut', message: `${available} of ${desired} available` };
+    return {
+      done: false,
+      reason: REASONS.RollingOut,
+      message: `${available} of ${desired} available`,
+    };
   }
-  if (paused) return { done: true, reason: 'Paused', message: 'paused: no simulator runs' };
-  return { done: true, reason: 'Available', message: `${available} of ${desired} available` };
-}
-
-function condition(
-  type: ConditionType,
-  status: ConditionStatus,
-  problem: Problem,
-  generation: number,
-): SiteCondition {
-  return {
-    type,
-    status,
-    reason: problem.reason,
-    message: problem.message,
-    lastTransitionTime: '',
-    observedGeneration: generation,
-  };
+  if (paused) return { done: true, reason: REASONS.Paused, message: 'paused: no simulator runs' };
+  return { done: true, reason: REASONS.Available, message: `${available} of ${desired} available` };
 }
 
 /**
@@ -108,7 +101,18 @@ export function siteStatus(
   previous: readonly SiteCondition[] | undefined,
   now: Date,
 ): SiteStatus {
-  const gen = observed.generation;
+  const condition = (
+    type: ConditionType,
+    status: ConditionStatus,
+    cause: Problem,
+  ): SiteCondition => ({
+    type,
+    status,
+    reason: cause.reason,
+    message: cause.message,
+    lastTransitionTime: '',
+    observedGeneration: observed.generation,
+  });
   const rollout = rolloutOf(observed.deployment, observed.paused);
   const problems = [
     ...(observed.invalid ? [observed.invalid] : []),
@@ -117,24 +121,22 @@ export function siteStatus(
   ];
   const first = problems[0];
   const degraded = first
-    ? condition('Degraded', 'True', first, gen)
-    : condition('Degraded', 'False', { reason: 'AsExpected', message: '' }, gen);
+    ? condition('Degraded', 'True', first)
+    : condition('Degraded', 'False', { reason: REASONS.AsExpected, message: '' });
   let ready: SiteCondition;
   let progressing: SiteCondition;
   if (observed.invalid) {
-    ready = condition('Ready', 'False', observed.invalid, gen);
-    progressing = condition('Progressing', 'False', observed.invalid, gen);
+    ready = condition('Ready', 'False', observed.invalid);
+    progressing = condition('Progressing', 'False', observed.invalid);
   } else if (rollout.done) {
-    ready = condition('Ready', 'True', rollout, gen);
-    progressing = condition(
-      'Progressing',
-      'False',
-      { reason: 'RolloutComplete', message: '' },
-      gen,
-    );
+    ready = condition('Ready', 'True', rollout);
+    progressing = condition('Progressing', 'False', {
+      reason: REASONS.RolloutComplete,
+      message: '',
+    });
   } else {
-    ready = condition('Ready', 'False', rollout, gen);
-    progressing = condition('Progressing', rollout.stuck ? 'False' : 'True', rollout, gen);
+    ready = condition('Ready', 'False', rollout);
+    progressing = condition('Progressing', rollout.stuck ? 'False' : 'True', rollout);
   }
   const conditions = [ready, progressing, degraded].map((c) => {
     const before = previous?.find((p) => p.type === c.type);
@@ -142,7 +144,7 @@ export function siteStatus(
     return { ...c, lastTransitionTime: since || now.toISOString().replace(/\.\d+Z$/, 'Z') };
   });
   return {
-    observedGeneration: gen,
+    observedGeneration: observed.generation,
     conditions,
     replicas: observed.deployment?.status?.replicas ?? 0,
     readyReplicas: observed.deployment?.status?.readyReplicas ?? 0,

@@ -1,4 +1,4 @@
-// The Kubernetes API clients the operator uses, and how it reads their errors.
+// The Kubernetes API clients the operator uses, and how it reads and logs their errors.
 import {
   ApiException,
   AppsV1Api,
@@ -66,4 +66,27 @@ export function errorMessage(error: unknown): string {
     return typeof message === 'string' ? message : `HTTP ${error.code}`;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** An API error as the operator logs it (`{ err }`) and keeps it as a cause. */
+export class KubeApiError extends Error {
+  override name = 'KubeApiError';
+  /** The HTTP status. */
+  readonly code: number;
+
+  constructor(error: ApiException<unknown>) {
+    super(errorMessage(error));
+    this.code = error.code;
+    // Where the call failed: the original's frames, without its message (the response again).
+    const frames = (error.stack ?? '').split('\n').filter((line) => line.startsWith('    at '));
+    this.stack = [`${this.name}: ${this.message}`, ...frames].join('\n');
+  }
+}
+
+/**
+ * An ApiException's own message spells out the whole response, every header included: it becomes
+ * a KubeApiError with the API server's message and the status. Any other error stays as it is.
+ */
+export function kubeError(error: unknown): unknown {
+  return error instanceof ApiException ? new KubeApiError(error) : error;
 }

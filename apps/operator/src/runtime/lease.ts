@@ -1,17 +1,16 @@
-// Leader election on a coordination.k8s.io Lease, as client-go's leaderelection does it (the
-// JavaScript client has none): acquire or renew with the Lease's resourceVersion, so two
+// The coordination.k8s.io Lease that leader election runs on, as client-go's leaderelection uses
+// it (the JavaScript client has none): acquire or renew with the Lease's resourceVersion, so two
 // candidates never both win, and judge expiry by the local time a record was first seen, so
 // clock skew between replicas does not matter.
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
    client-node's models are classes only for its serializer, which reads plain objects as well. */
 import {
-  ApiException,
   V1MicroTime,
   type CoordinationV1Api,
   type V1Lease,
+  type V1LeaseSpec,
 } from '@kubernetes/client-node';
-import type { Logger } from '@telemetrypulse/shared';
-import { errorMessage } from './kube.ts';
+import { statusCode } from './kube.ts';
 
 export interface LeaseRecord {
   holderIdentity: string;
@@ -29,13 +28,16 @@ export interface Observed {
 
 export type LeaseAction = 'renew' | 'acquire' | 'wait';
 
+export interface Candidate {
+  identity: string;
+  /** The record last read, if any; expiry counts from when it was first seen. */
+  observed?: Observed | undefined;
+  nowMs: number;
+}
+
 /** What a candidate should do with the Lease it just read. Pure. */
-export function leaseAction(
-  record: LeaseRecord,
-  observed: Observed | undefined,
-  identity: string,
-  nowMs: number,
-): LeaseAction {
+export function leaseAction(record: LeaseRecord, candidate: Candidate): LeaseAction {
+  const { identity, observed, nowMs } = candidate;
   if (record.holderIdentity === identity) return 'renew';
   if (record.holderIdentity === '') return 'acquire';
   // Someone else holds it: it expires leaseDuration after we first saw this very record.
@@ -70,170 +72,119 @@ export function recordOf(lease: V1Lease): LeaseRecord {
   };
 }
 
-export interface LeaderElectionOptions {
+export interface LeaseLockOptions {
   api: CoordinationV1Api;
   namespace: string;
   name: string;
   identity: string;
   leaseDurationSeconds: number;
-  /** A leader that could not renew for this long stops leading (before others may take over). */
-  renewDeadlineSeconds: number;
-  retrySeconds: number;
-  logger: Logger;
-  onStartedLeading: () => Promise<void>;
-  onStoppedLeading: () => Promise<void>;
 }
 
-export interface LeaderElector {
-  isLeader(): boolean;
-  /** Stops campaigning; a leader stops leading and clears the Lease so others take over at once. */
-  stop(): Promise<void>;
-}
+/** The Lease as a lock, client-go's resourcelock: one read, then create, take over or renew. */
+export class LeaseLock {
+  readonly #api: CoordinationV1Api;
+  readonly #namespace: string;
+  readonly #name: string;
+  readonly #identity: string;
+  readonly #durationSeconds: number;
+  #observed: Observed | undefined;
 
-function isStatus(error: unknown, code: number): boolean {
-  return error instanceof ApiException && error.code === code;
-}
+  constructor(options: LeaseLockOptions) {
+    this.#api = options.api;
+    this.#namespace = options.namespace;
+    this.#name = options.name;
+    this.#identity = options.identity;
+    this.#durationSeconds = options.leaseDurationSeconds;
+  }
 
-/** Campaigns until stopped; calls onStartedLeading / onStoppedLeading as leadership changes. */
-export function startLeaderElection(options: LeaderElectionOptions): LeaderElector {
-  const { api, namespace, name, identity, logger } = options;
-  let leader = false;
-  let stopped = false;
-  let observed: Observed | undefined;
-  let lastRenewMs = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let transition: Promise<void> = Promise.resolve();
-  let wake: (() => void) | undefined;
-
-  const spec = (record: LeaseRecord) => ({
-    holderIdentity: identity,
-    leaseDurationSeconds: options.leaseDurationSeconds,
-    acquireTime: record.acquireTime ? new V1MicroTime(record.acquireTime) : new V1MicroTime(),
-    renewTime: new V1MicroTime(),
-    leaseTransitions: record.leaseTransitions,
-  });
+  /** namespace/name, for logs. */
+  get description(): string {
+    return `${this.#namespace}/${this.#name}`;
+  }
 
   /** One attempt to acquire or renew; true when we hold the Lease afterwards. */
-  async function tryAcquireOrRenew(): Promise<boolean> {
+  async tryAcquireOrRenew(): Promise<boolean> {
     let lease: V1Lease;
     try {
-      lease = await api.readNamespacedLease({ name, namespace });
+      lease = await this.#read();
     } catch (error) {
-      if (!isStatus(error, 404)) throw error;
-      const created = await api.createNamespacedLease({
-        namespace,
-        body: {
-          metadata: { name, namespace },
-          spec: spec({ holderIdentity: identity, leaseDurationSeconds: 0, leaseTransitions: 0 }),
-        },
-      });
-      observed = { record: recordOf(created), atMs: Date.now() };
+      if (statusCode(error) !== 404) throw error;
+      await this.#create();
       return true;
     }
     const record = recordOf(lease);
-    const now = Date.now();
-    const action = leaseAction(record, observed, identity, now);
-    if (!observed || !sameRecord(observed.record, record)) observed = { record, atMs: now };
+    const nowMs = Date.now();
+    const observed = this.#observed;
+    const action = leaseAction(record, { identity: this.#identity, observed, nowMs });
+    if (!observed || !sameRecord(observed.record, record)) this.#observed = { record, atMs: nowMs };
     if (action === 'wait') return false;
     const next =
       action === 'renew'
-        ? spec(record)
-        : spec({
+        ? this.#spec(record)
+        : this.#spec({
             ...record,
             acquireTime: undefined,
             leaseTransitions: record.leaseTransitions + 1,
           });
-    // replace carries the resourceVersion we read: a concurrent writer makes this fail with 409.
-    const updated = await api.replaceNamespacedLease({
-      name,
-      namespace,
-      body: {
-        apiVersion: lease.apiVersion,
-        kind: lease.kind,
-        metadata: lease.metadata,
-        spec: next,
-      },
-    });
-    observed = { record: recordOf(updated), atMs: Date.now() };
+    const updated = await this.#replace(lease, next);
+    this.#observed = { record: recordOf(updated), atMs: Date.now() };
     return true;
   }
 
-  function setLeader(value: boolean): void {
-    if (leader === value) return;
-    leader = value;
-    logger.info({ identity, lease: `${namespace}/${name}` }, value ? 'leading' : 'not leading');
-    const callback = value ? options.onStartedLeading : options.onStoppedLeading;
-    transition = transition.then(callback).catch((error: unknown) => {
-      logger.error({ err: error }, 'leadership change failed');
+  /**
+   * An empty holder lets the next candidate acquire without waiting for expiry. False when the
+   * Lease was no longer ours to release.
+   */
+  async release(): Promise<boolean> {
+    const lease = await this.#read();
+    if (recordOf(lease).holderIdentity !== this.#identity) return false;
+    await this.#replace(lease, {
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      acquireTime: lease.spec?.acquireTime,
+      renewTime: new V1MicroTime(),
+      leaseTransitions: lease.spec?.leaseTransitions,
+    });
+    return true;
+  }
+
+  #read(): Promise<V1Lease> {
+    return this.#api.readNamespacedLease({ name: this.#name, namespace: this.#namespace });
+  }
+
+  /** The first candidate creates the Lease, holding it. */
+  async #create(): Promise<void> {
+    const created = await this.#api.createNamespacedLease({
+      namespace: this.#namespace,
+      body: {
+        metadata: { name: this.#name, namespace: this.#namespace },
+        spec: this.#spec({
+          holderIdentity: this.#identity,
+          leaseDurationSeconds: 0,
+          leaseTransitions: 0,
+        }),
+      },
+    });
+    this.#observed = { record: recordOf(created), atMs: Date.now() };
+  }
+
+  /** The Lease as read, with a new spec. */
+  #replace(lease: V1Lease, spec: V1LeaseSpec): Promise<V1Lease> {
+    // replace carries the resourceVersion we read: a concurrent writer makes this fail with 409.
+    return this.#api.replaceNamespacedLease({
+      name: this.#name,
+      namespace: this.#namespace,
+      body: { apiVersion: lease.apiVersion, kind: lease.kind, metadata: lease.metadata, spec },
     });
   }
 
-  async function loop(): Promise<void> {
-    while (!stopped) {
-      try {
-        if (await tryAcquireOrRenew()) {
-          lastRenewMs = Date.now();
-          setLeader(true);
-        } else {
-          setLeader(false);
-        }
-      } catch (error) {
-        if (!isStatus(error, 409))
-          logger.warn({ error: errorMessage(error) }, 'lease update failed');
-        if (leader && Date.now() - lastRenewMs > options.renewDeadlineSeconds * 1000) {
-          logger.error('could not renew the lease in time');
-          setLeader(false);
-        }
-      }
-      await new Promise<void>((resolve) => {
-        // stop() may have come while the attempt ran.
-        if (stopped) {
-          resolve();
-          return;
-        }
-        wake = resolve;
-        timer = setTimeout(resolve, options.retrySeconds * 1000);
-      });
-    }
+  #spec(record: LeaseRecord): V1LeaseSpec {
+    return {
+      holderIdentity: this.#identity,
+      leaseDurationSeconds: this.#durationSeconds,
+      acquireTime: record.acquireTime ? new V1MicroTime(record.acquireTime) : new V1MicroTime(),
+      renewTime: new V1MicroTime(),
+      leaseTransitions: record.leaseTransitions,
+    };
   }
-
-  const running = loop();
-
-  return {
-    isLeader: () => leader,
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      wake?.();
-      await running;
-      const wasLeader = leader;
-      setLeader(false);
-      await transition;
-      if (!wasLeader) return;
-      // Release: an empty holder lets the next candidate acquire without waiting for expiry.
-      try {
-        const lease = await api.readNamespacedLease({ name, namespace });
-        if (recordOf(lease).holderIdentity !== identity) return;
-        await api.replaceNamespacedLease({
-          name,
-          namespace,
-          body: {
-            apiVersion: lease.apiVersion,
-            kind: lease.kind,
-            metadata: lease.metadata,
-            spec: {
-              holderIdentity: '',
-              leaseDurationSeconds: 1,
-              acquireTime: lease.spec?.acquireTime,
-              renewTime: new V1MicroTime(),
-              leaseTransitions: lease.spec?.leaseTransitions,
-            },
-          },
-        });
-        logger.info({ lease: `${namespace}/${name}` }, 'lease released');
-      } catch (error) {
-        logger.warn({ error: errorMessage(error) }, 'could not release the lease');
-      }
-    },
-  };
 }

@@ -23,7 +23,8 @@ import {
   type KubeClients,
 } from '../../src/runtime/kube.ts';
 import type { SiteResource } from '../../src/reconcile/reconcile.ts';
-import type { SiteCondition } from '../../src/reconcile/status.ts';
+import type { Reason } from '../../src/reconcile/reasons.ts';
+import type { ConditionType, SiteCondition } from '../../src/reconcile/status.ts';
 
 export { StopWaiting };
 
@@ -120,7 +121,7 @@ export class SiteClient {
   }
 
   /** The condition once it has this status and reason for the Site's current generation. */
-  async conditionBecomes(name: string, type: string, status: string, reason: string) {
+  async conditionBecomes(name: string, type: ConditionType, status: string, reason: Reason) {
     return eventually(`Site ${name} ${type}=${status} (${reason})`, async () => {
       const site = await this.get(name);
       const found = site.status?.conditions?.find((c) => c.type === type);

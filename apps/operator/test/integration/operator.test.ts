@@ -12,7 +12,8 @@ import { loadConfig } from '../../src/config.ts';
 import { loadKubeConfig, makeClients, mergePatch } from '../../src/runtime/kube.ts';
 import { createOperatorMetrics } from '../../src/runtime/metrics.ts';
 import { startOperator, type Operator } from '../../src/operator.ts';
-import { sqlRegistry } from '../../src/reconcile/site-registry.ts';
+import { REASONS } from '../../src/reconcile/reasons.ts';
+import { sqlSiteRegistry } from '../../src/reconcile/site-registry.ts';
 import { eventually, installSiteCrd, SiteClient } from './kube.ts';
 
 const PULL_SECRET = 'sim-registry';
@@ -59,7 +60,7 @@ describe('operator against a real API server and controller-manager', function (
   async function startWith(environment: Record<string, string>) {
     operator = await startOperator(loadConfig(environment), {
       clients: makeClients(loadKubeConfig(testbed.kubeconfigPath)),
-      registry: sqlRegistry(db.sql),
+      siteRegistry: sqlSiteRegistry(db.sql),
       metrics: createOperatorMetrics(createMetricsRegistry('operator-test')),
       logger: createLogger('operator-test', 'warn'),
     });
@@ -107,15 +108,17 @@ describe('operator against a real API server and controller-manager', function (
     assert.equal(env(container.env, 'OTEL_SERVICE_NAME'), 'simulator');
 
     // No kubelet runs the pod, so the rollout waits; and the pull secret does not exist yet.
-    await sites.conditionBecomes('hq', 'Progressing', 'True', 'RollingOut');
-    await sites.conditionBecomes('hq', 'Degraded', 'True', 'ImagePullSecretMissing');
+    await sites.conditionBecomes('hq', 'Progressing', 'True', REASONS.RollingOut);
+    await sites.conditionBecomes('hq', 'Degraded', 'True', REASONS.ImagePullSecretMissing);
     const status = (await sites.get('hq')).status!;
     assert.equal(status.deploymentName, 'sim-hq');
     assert.match(status.lastError ?? '', /image pull secret sim-registry not found/);
-    assert.ok((await sites.eventReasons('hq')).includes('Created'));
+    assert.ok((await sites.eventReasons('hq')).includes(REASONS.Created));
     // Every reconcile meets the missing secret again: one Event, counted, not one per reconcile.
     const warnings = await eventually('the warning repeated', async () => {
-      const found = (await sites.events('hq')).filter((e) => e.reason === 'ImagePullSecretMissing');
+      const found = (await sites.events('hq')).filter(
+        (e) => e.reason === REASONS.ImagePullSecretMissing,
+      );
       return found.length === 1 && (found[0]!.series?.count ?? 1) >= 2 ? found : undefined;
     });
     assert.equal(warnings[0]!.type, 'Warning');
@@ -128,8 +131,8 @@ describe('operator against a real API server and controller-manager', function (
     await eventually('a simulator pod', async () =>
       (await sites.reportPodsReady('hq')) > 0 ? true : undefined,
     );
-    await sites.conditionBecomes('hq', 'Ready', 'True', 'Available');
-    await sites.conditionBecomes('hq', 'Degraded', 'False', 'AsExpected');
+    await sites.conditionBecomes('hq', 'Ready', 'True', REASONS.Available);
+    await sites.conditionBecomes('hq', 'Degraded', 'False', REASONS.AsExpected);
     const ready = await sites.get('hq');
     assert.equal(ready.status!.readyReplicas, 1);
     assert.equal(ready.status!.lastError, '');
@@ -146,7 +149,7 @@ describe('operator against a real API server and controller-manager', function (
       return rate === '12.5' ? d : undefined;
     });
     assert.equal(updated.metadata?.generation, 2);
-    assert.ok((await sites.eventReasons('lab')).includes('Updated'));
+    assert.ok((await sites.eventReasons('lab')).includes(REASONS.Updated));
   });
 
   it('when a Site is paused, then its Deployment has 0 replicas and the Site is Ready as Paused', async () => {
@@ -156,7 +159,7 @@ describe('operator against a real API server and controller-manager', function (
     await eventually('0 replicas', async () =>
       (await sites.deployment('sim-depot'))?.spec?.replicas === 0 ? true : undefined,
     );
-    await sites.conditionBecomes('depot', 'Ready', 'True', 'Paused');
+    await sites.conditionBecomes('depot', 'Ready', 'True', REASONS.Paused);
     await sites.patch('depot', { spec: { paused: false } });
     await eventually('1 replica again', async () =>
       (await sites.deployment('sim-depot'))?.spec?.replicas === 1 ? true : undefined,
@@ -264,10 +267,10 @@ describe('operator against a real API server and controller-manager', function (
 
   it('when a Site passes the API server but breaks a contract rule, then it is reported InvalidSpec and nothing runs', async () => {
     await sites.create('odd', { thresholds: { co2: { threshold: 1000, clear: 1100 } } });
-    const invalid = await sites.conditionBecomes('odd', 'Ready', 'False', 'InvalidSpec');
+    const invalid = await sites.conditionBecomes('odd', 'Ready', 'False', REASONS.InvalidSpec);
     assert.match(invalid.message, /clear \(1100\) must be at or below the threshold \(1000\)/);
-    await sites.conditionBecomes('odd', 'Degraded', 'True', 'InvalidSpec');
+    await sites.conditionBecomes('odd', 'Degraded', 'True', REASONS.InvalidSpec);
     assert.equal(await sites.deployment('sim-odd'), undefined);
-    assert.ok((await sites.eventReasons('odd')).includes('InvalidSpec'));
+    assert.ok((await sites.eventReasons('odd')).includes(REASONS.InvalidSpec));
   });
 });

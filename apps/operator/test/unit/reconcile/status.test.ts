@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
    client-node's models are plain data to its serializer; tests build them as literals. */
 import type { V1Deployment } from '@kubernetes/client-node';
+import { REASONS } from '../../../src/reconcile/reasons.ts';
 import {
   siteStatus,
   statusChanged,
@@ -58,9 +59,9 @@ describe('operator Site status', () => {
       T0,
     );
     assert.deepEqual(byType(status.conditions), {
-      Ready: 'True/Available',
-      Progressing: 'False/RolloutComplete',
-      Degraded: 'False/AsExpected',
+      Ready: `True/${REASONS.Available}`,
+      Progressing: `False/${REASONS.RolloutComplete}`,
+      Degraded: `False/${REASONS.AsExpected}`,
     });
     assert.equal(status.observedGeneration, 3);
     assert.equal(status.readyReplicas, 1);
@@ -79,7 +80,7 @@ describe('operator Site status', () => {
       const status = siteStatus(observe({ deployment: d }), undefined, T0);
       assert.equal(byType(status.conditions).Ready?.startsWith('False/'), true);
       assert.equal(byType(status.conditions).Progressing?.startsWith('True/'), true);
-      assert.equal(byType(status.conditions).Degraded, 'False/AsExpected');
+      assert.equal(byType(status.conditions).Degraded, `False/${REASONS.AsExpected}`);
     }
   });
 
@@ -89,11 +90,14 @@ describe('operator Site status', () => {
       undefined,
       T0,
     );
-    assert.equal(byType(status.conditions).Ready, 'True/Paused');
+    assert.equal(byType(status.conditions).Ready, `True/${REASONS.Paused}`);
   });
 
   it('when a pull secret is missing, then the Site is Degraded with that reason and the message in lastError', () => {
-    const problem = { reason: 'ImagePullSecretMissing', message: 'image pull secret x not found' };
+    const problem = {
+      reason: REASONS.ImagePullSecretMissing,
+      message: 'image pull secret x not found',
+    };
     const status = siteStatus(
       observe({
         deployment: deployment(1, { updated: 1, total: 1, available: 0 }),
@@ -102,17 +106,20 @@ describe('operator Site status', () => {
       undefined,
       T0,
     );
-    assert.equal(byType(status.conditions).Degraded, 'True/ImagePullSecretMissing');
+    assert.equal(byType(status.conditions).Degraded, `True/${REASONS.ImagePullSecretMissing}`);
     assert.equal(status.lastError, 'image pull secret x not found');
   });
 
   it('when the spec is invalid, then Ready and Progressing are False and Degraded True, all with InvalidSpec', () => {
-    const invalid = { reason: 'InvalidSpec', message: 'Site hq: spec.thresholds.co2.clear …' };
+    const invalid = {
+      reason: REASONS.InvalidSpec,
+      message: 'Site hq: spec.thresholds.co2.clear …',
+    };
     const status = siteStatus(observe({ invalid }), undefined, T0);
     assert.deepEqual(byType(status.conditions), {
-      Ready: 'False/InvalidSpec',
-      Progressing: 'False/InvalidSpec',
-      Degraded: 'True/InvalidSpec',
+      Ready: `False/${REASONS.InvalidSpec}`,
+      Progressing: `False/${REASONS.InvalidSpec}`,
+      Degraded: `True/${REASONS.InvalidSpec}`,
     });
   });
 
@@ -122,13 +129,16 @@ describe('operator Site status', () => {
       {
         type: 'Progressing',
         status: 'False',
-        reason: 'ProgressDeadlineExceeded',
+        reason: REASONS.ProgressDeadlineExceeded,
         message: 'ReplicaSet "sim-hq-1" has timed out progressing.',
       },
     ];
     const status = siteStatus(observe({ deployment: d }), undefined, T0);
-    assert.equal(byType(status.conditions).Degraded, 'True/ProgressDeadlineExceeded');
-    assert.equal(byType(status.conditions).Progressing, 'False/ProgressDeadlineExceeded');
+    assert.equal(byType(status.conditions).Degraded, `True/${REASONS.ProgressDeadlineExceeded}`);
+    assert.equal(
+      byType(status.conditions).Progressing,
+      `False/${REASONS.ProgressDeadlineExceeded}`,
+    );
   });
 
   it('when a condition keeps its status, then its transition time stays; when it flips, the time moves', () => {
