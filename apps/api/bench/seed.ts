@@ -1,4 +1,4 @@
-import type { Sql } from '@telemetrypulse/shared';
+import { windowOf, type Sql } from '@telemetrypulse/shared';
 
 export const SITES = 3;
 export const ZONES = 5;
@@ -48,10 +48,7 @@ export async function seedRawEvents(
 
 /** The 5m and 15m windows and the site registry, computed from the raw events (exact). */
 export async function seedAggregates(sql: Sql): Promise<void> {
-  for (const [table, width] of [
-    ['telemetry_agg_5m', '5 minutes'],
-    ['telemetry_agg_15m', '15 minutes'],
-  ] as const) {
+  for (const { table, interval: width } of [windowOf('5m'), windowOf('15m')]) {
     await sql`
       insert into ${sql(table)}
         (site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value)

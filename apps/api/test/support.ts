@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createLogger, type Sql } from '@telemetrypulse/shared';
+import { createLogger, windowOf, type Sql } from '@telemetrypulse/shared';
 import { Registry } from 'prom-client';
 import { createTestDatabase, type TestDatabase } from '../../devstack/src/test/database.ts';
 import { createApi, type AppOptions } from '../src/app.ts';
@@ -82,7 +82,7 @@ export async function insertWindows(
   rows: WindowRow[],
   table: '5m' | '15m' = '5m',
 ): Promise<void> {
-  await sql`insert into ${sql(table === '5m' ? 'telemetry_agg_5m' : 'telemetry_agg_15m')} ${sql(rows)}`;
+  await sql`insert into ${sql(windowOf(table).table)} ${sql(rows)}`;
 }
 
 export interface RawEvent {

@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Sql, TelemetryEvent } from '@telemetrypulse/shared';
+import { STORED_WINDOWS, windowOf, type Sql, type TelemetryEvent } from '@telemetrypulse/shared';
 
-async function emptyTables(sql: Sql): Promise<void> {
-  await sql`truncate telemetry_events, telemetry_agg_5m, telemetry_agg_15m, telemetry_agg_1h`;
+/** Empties the raw events and every window table. */
+export async function emptyTables(sql: Sql): Promise<void> {
+  await sql`truncate telemetry_events, ${sql(STORED_WINDOWS.map((w) => w.table))}`;
 }
 
 /** The ceiling: COPY of the same rows into the same raw table (indexes included). */
@@ -46,8 +47,7 @@ export async function seedStyleEventsPerSecond(
         insert into telemetry_events (event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
         values (${e.event_id}, ${e.device_id}, ${e.site_id}, ${e.zone_id}, ${e.sensor_type}, ${e.value}, ${e.ts_event})
         on conflict do nothing`;
-      for (const width of ['5 minutes', '15 minutes']) {
-        const table = width === '5 minutes' ? 'telemetry_agg_5m' : 'telemetry_agg_15m';
+      for (const { table, interval: width } of [windowOf('5m'), windowOf('15m')]) {
         await conn`
           insert into ${conn(table)} as a (site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value)
           values (${e.site_id}, ${e.zone_id}, ${e.sensor_type},

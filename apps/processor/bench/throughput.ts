@@ -28,7 +28,7 @@ import { freePort } from '../../devstack/src/ports.ts';
 import { startThrowawayPlatform } from '../../devstack/src/test/platform.ts';
 import { startSimulator } from '../../simulator/src/publisher.ts';
 import { spawnProcessor, type ProcessorProcess } from '../test/processor-process.ts';
-import { copyRowsPerSecond, seedStyleEventsPerSecond } from './baselines.ts';
+import { copyRowsPerSecond, emptyTables, seedStyleEventsPerSecond } from './baselines.ts';
 import { kafkaClientEventsPerSecond } from './kafka-client.ts';
 import { cpuSeconds, peakRssMiB } from './process-cpu.ts';
 import { histogramQuantile } from './percentiles.ts';
@@ -248,7 +248,7 @@ async function main(): Promise<void> {
     );
     const copyRate = await copyRowsPerSecond(sql, events);
     const seedRate = await seedStyleEventsPerSecond(sql, events.slice(0, SEED_STYLE_SAMPLE));
-    await sql`truncate telemetry_events, telemetry_agg_5m, telemetry_agg_15m, telemetry_agg_1h`;
+    await emptyTables(sql);
     const latency = await measureLatency(kafka, brokers, url);
     await sql.end();
 

@@ -8,6 +8,7 @@ import {
   readConfig,
   startupEnv,
   TOPICS,
+  windowOf,
 } from '@telemetrypulse/shared';
 
 export const ProcessorEnv = Type.Object({
@@ -70,13 +71,13 @@ export const ProcessorEnv = Type.Object({
     description: 'raw event partitions older than this are dropped; older events go to the DLQ',
   }),
   // Aggregates outlive the raw rows: at least RAW_RETENTION_DAYS (checked by retentionPolicy).
-  AGG_5M_RETENTION_DAYS: Type.Integer({
+  [windowOf('5m').retentionSetting]: Type.Integer({
     minimum: 1,
     maximum: 36500,
     default: 90,
     description: '5-minute aggregate rows older than this are deleted; at least RAW_RETENTION_DAYS',
   }),
-  AGG_15M_RETENTION_DAYS: Type.Integer({
+  [windowOf('15m').retentionSetting]: Type.Integer({
     minimum: 1,
     maximum: 36500,
     default: 400,

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { deviceId, SENSOR_TYPES, type TelemetryEvent } from '@telemetrypulse/shared';
+import {
+  deviceId,
+  SENSOR_TYPES,
+  STORED_WINDOWS,
+  type StoredWindow,
+  type TelemetryEvent,
+} from '@telemetrypulse/shared';
 import type { TestDatabase } from '../../devstack/src/test/database.ts';
 
 /** Raw rows and distinct event ids: equal when nothing was stored twice. */
@@ -11,22 +17,15 @@ export async function rawCounts(
   return row ?? { rows: 0, distinct: 0 };
 }
 
-const WINDOWS = {
-  telemetry_agg_5m: '5 minutes',
-  telemetry_agg_15m: '15 minutes',
-  telemetry_agg_1h: '1 hour',
-} as const;
-
 /** Rows where a stored aggregate and a recomputation from raw events disagree, both ways. */
 export async function aggregateMismatches(
   db: Pick<TestDatabase, 'sql'>,
-  table: keyof typeof WINDOWS,
+  { table, interval }: StoredWindow,
 ): Promise<unknown[]> {
-  const width = WINDOWS[table];
   const rows = await db.sql`
     with recomputed as (
       select site_id, zone_id, sensor_type,
-             date_bin(${width}::interval, ts_event, timestamptz '1970-01-01 00:00:00+00') as window_start,
+             date_bin(${interval}::interval, ts_event, timestamptz '1970-01-01 00:00:00+00') as window_start,
              count(*) as count_events, sum(value::numeric) as sum_value,
              min(value) as min_value, max(value) as max_value
       from telemetry_events group by 1, 2, 3, 4
@@ -42,10 +41,9 @@ export async function aggregateMismatches(
 
 /** aggregateMismatches of every window table, each row tagged with its table. */
 export async function windowMismatches(db: Pick<TestDatabase, 'sql'>): Promise<unknown[]> {
-  const tables = Object.keys(WINDOWS) as (keyof typeof WINDOWS)[];
   const found = await Promise.all(
-    tables.map(async (table) =>
-      (await aggregateMismatches(db, table)).map((row) => ({ table, row })),
+    STORED_WINDOWS.map(async (window) =>
+      (await aggregateMismatches(db, window)).map((row) => ({ table: window.table, row })),
     ),
   );
   return found.flat();

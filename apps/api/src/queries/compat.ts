@@ -1,4 +1,4 @@
-import type { Sql } from '@telemetrypulse/shared';
+import { windowOf, type Sql, type WindowName } from '@telemetrypulse/shared';
 import { traced } from './db-span.ts';
 
 // Row shapes of the compat routes (the original system's routes): field names are the ones its
@@ -12,11 +12,14 @@ export interface TrendPoint {
   max: number;
 }
 
+/** The windows `/trends` offers, as the original system did. */
+export const TREND_WINDOWS = ['5m', '15m'] as const satisfies readonly WindowName[];
+
 export interface TrendFilter {
   sensorType: string;
   zoneId?: string | undefined;
   siteId?: string | undefined;
-  window: '5m' | '15m';
+  window: (typeof TREND_WINDOWS)[number];
   limit: number;
 }
 
@@ -27,7 +30,7 @@ export interface TrendFilter {
 export const selectTrend = traced(
   'selectTrend',
   async function selectTrend(sql: Sql, filter: TrendFilter): Promise<TrendPoint[]> {
-    const table = sql(filter.window === '5m' ? 'telemetry_agg_5m' : 'telemetry_agg_15m');
+    const table = sql(windowOf(filter.window).table);
     const rows = await sql<{ window_start: Date; avg: number; min: number; max: number }[]>`
     select window_start,
            (sum(sum_value) / sum(count_events))::float8 as avg,
@@ -135,7 +138,7 @@ export const selectOccupancy = traced(
   ): Promise<ZoneOccupancy[]> {
     const rows = await sql<ZoneOccupancy[]>`
     select site_id, zone_id, (sum(sum_value) / sum(count_events))::float8 as occupancy_rate
-    from telemetry_agg_5m
+    from ${sql(windowOf('5m').table)}
     where sensor_type = 'occupancy' and window_start >= ${since}
       ${siteId === undefined ? sql`` : sql`and site_id = ${siteId}`}
     group by site_id, zone_id

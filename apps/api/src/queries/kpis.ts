@@ -1,4 +1,4 @@
-import type { Sql } from '@telemetrypulse/shared';
+import { windowOf, type Sql } from '@telemetrypulse/shared';
 import { traced } from './db-span.ts';
 
 /** One row of `GET /kpis/live`; field names are the compat routes'. */
@@ -40,7 +40,7 @@ export const selectLiveKpis = traced(
       max_value as current_max,
       count_events as sample_count,
       window_end as last_updated
-    from telemetry_agg_5m
+    from ${sql(windowOf('5m').table)}
     where window_start >= ${since}
       ${siteId === undefined ? sql`` : sql`and site_id = ${siteId}`}
     order by site_id, zone_id, sensor_type, window_start desc

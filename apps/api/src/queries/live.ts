@@ -1,4 +1,4 @@
-import type { Sql } from '@telemetrypulse/shared';
+import { windowOf, type Sql } from '@telemetrypulse/shared';
 import { ALERT_COLUMNS, toAlert, type Alert, type AlertRow } from './alerts.ts';
 import { traced } from './db-span.ts';
 
@@ -35,7 +35,7 @@ export const selectWindows = traced(
     const rows = await sql<WindowRow[]>`
     select site_id, zone_id, sensor_type, window_start, window_end, count_events as count,
            avg_value as avg, min_value as min, max_value as max
-    from telemetry_agg_5m
+    from ${sql(windowOf('5m').table)}
     where site_id = ${siteId} and window_start >= ${from} and window_start <= ${to}
     order by window_start, zone_id, sensor_type`;
     return rows.map(toWindow);
@@ -87,7 +87,7 @@ export const selectMissed = traced(
       const windows = await tx<WindowRow[]>`
       select site_id, zone_id, sensor_type, window_start, window_end, count_events as count,
              avg_value as avg, min_value as min, max_value as max
-      from telemetry_agg_5m
+      from ${tx(windowOf('5m').table)}
       where window_start >= ${filter.windowsSince} ${site} and ${writtenSince}
       order by site_id, window_start, zone_id, sensor_type
       limit ${filter.maxWindows + 1}`;

@@ -1,13 +1,14 @@
-import type { Sql } from '@telemetrypulse/shared';
+import {
+  sourceWindow,
+  windowOf,
+  windowStart,
+  type Sql,
+  type WindowName,
+} from '@telemetrypulse/shared';
 import { traced } from './db-span.ts';
 
-export const BUCKETS = {
-  '5m': 300_000,
-  '15m': 900_000,
-  '1h': 3_600_000,
-  '1d': 86_400_000,
-} as const;
-export type Bucket = keyof typeof BUCKETS;
+/** A series bucket: one of the windows, epoch-aligned as they are. */
+export type Bucket = WindowName;
 
 export interface SeriesPoint {
   /** Bucket start, ISO-8601 UTC. */
@@ -30,13 +31,9 @@ export interface SeriesFilter {
   bucket: Bucket;
 }
 
-/** Rounds down to a bucket boundary; buckets are aligned to the epoch, as the windows are. */
-export function alignDown(ms: number, bucketMs: number): number {
-  return ms - (((ms % bucketMs) + bucketMs) % bucketMs);
-}
-
+/** Rounds up to a bucket boundary: the end of the bucket holding `ms`, unless it starts there. */
 export function alignUp(ms: number, bucketMs: number): number {
-  const down = alignDown(ms, bucketMs);
+  const down = windowStart(ms, bucketMs);
   return down === ms ? ms : down + bucketMs;
 }
 
@@ -56,14 +53,6 @@ const toPoint = (r: PointRow): SeriesPoint => ({
   max: r.max,
 });
 
-/** The finest stored windows that a bucket is a whole number of. */
-const SOURCE: Record<Bucket, string> = {
-  '5m': 'telemetry_agg_5m',
-  '15m': 'telemetry_agg_15m',
-  '1h': 'telemetry_agg_1h',
-  '1d': 'telemetry_agg_1h',
-};
-
 /**
  * Buckets of a sensor at a site (optionally one zone), rolled up exactly from the stored windows
  * (5m, 15m, and the hourly rollup of the 15m windows): sums and counts add up, min of mins, max
@@ -72,8 +61,8 @@ const SOURCE: Record<Bucket, string> = {
 export const selectAggregateSeries = traced(
   'selectAggregateSeries',
   async function selectAggregateSeries(sql: Sql, f: SeriesFilter): Promise<SeriesPoint[]> {
-    const table = sql(SOURCE[f.bucket]);
-    const width = `${BUCKETS[f.bucket] / 60_000} minutes`;
+    const table = sql(sourceWindow(f.bucket).table);
+    const width = windowOf(f.bucket).interval;
     const rows = await sql<PointRow[]>`
     select date_bin(${width}::interval, window_start, timestamptz '1970-01-01 00:00:00+00') as start,
            sum(count_events)::bigint as count,
@@ -95,7 +84,7 @@ export const selectDeviceSeries = traced(
     sql: Sql,
     f: SeriesFilter & { deviceId: string },
   ): Promise<SeriesPoint[]> {
-    const width = `${BUCKETS[f.bucket] / 60_000} minutes`;
+    const width = windowOf(f.bucket).interval;
     const rows = await sql<PointRow[]>`
     select date_bin(${width}::interval, ts_event, timestamptz '1970-01-01 00:00:00+00') as start,
            count(*)::bigint as count, avg(value) as avg, min(value) as min, max(value) as max

@@ -10,6 +10,7 @@ import {
   selectOccupancy,
   selectRecentAlerts,
   selectTrend,
+  TREND_WINDOWS,
 } from '../queries/compat.ts';
 import { selectLiveKpis } from '../queries/kpis.ts';
 import {
@@ -42,7 +43,7 @@ export const TrendsQuery = Type.Object({
   sensor_type: SensorType,
   zone_id: Type.Optional(ZoneId),
   site_id: Type.Optional(SiteId),
-  window: StringEnum(['5m', '15m'] as const, { default: '5m' }),
+  window: StringEnum(TREND_WINDOWS, { default: '5m' }),
 });
 
 const TrendPoint = Type.Object({

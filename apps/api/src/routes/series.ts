@@ -1,14 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import type { Sql } from '@telemetrypulse/shared';
+import { WINDOW_NAMES, windowOf, windowStart, type Sql } from '@telemetrypulse/shared';
 import { conditionalResponses, sendJson } from '../http/json-body.ts';
 import { periodFrom } from '../http/period.ts';
 import { invalidParameter } from '../http/problem.ts';
 import type { ResponseCache } from '../http/response-cache.ts';
 import type { ApiRouter } from '../http/route.ts';
 import {
-  alignDown,
   alignUp,
-  BUCKETS,
   selectAggregateSeries,
   selectDeviceSeries,
   type Bucket,
@@ -36,7 +34,7 @@ const SeriesQuery = Type.Object({
   sensor_type: SensorType,
   from: Type.Optional(Timestamp),
   to: Type.Optional(Timestamp),
-  bucket: StringEnum(Object.keys(BUCKETS) as Bucket[], { default: '5m' }),
+  bucket: StringEnum(WINDOW_NAMES, { default: '5m' }),
 });
 
 const Series = Type.Object(
@@ -45,7 +43,7 @@ const Series = Type.Object(
     zone_id: Nullable(Type.String()),
     device_id: Nullable(Type.String()),
     sensor_type: SensorType,
-    bucket: StringEnum(Object.keys(BUCKETS) as Bucket[]),
+    bucket: StringEnum(WINDOW_NAMES),
     from: Timestamp,
     to: Timestamp,
     points: Type.Array(
@@ -102,10 +100,10 @@ export function seriesRoutes(
       }),
     },
     async ({ query }, _req, res) => {
-      const bucketMs = BUCKETS[query.bucket];
+      const bucketMs = windowOf(query.bucket).ms;
       const maxMs = query.device_id === undefined ? MAX_SPAN_MS : 31 * DAY_MS;
       const period = periodFrom(query, { now: now(), defaultMs: DAY_MS, maxMs });
-      const from = new Date(alignDown(period.from.getTime(), bucketMs));
+      const from = new Date(windowStart(period.from.getTime(), bucketMs));
       const to = new Date(alignUp(period.to.getTime(), bucketMs));
       const buckets = (to.getTime() - from.getTime()) / bucketMs;
       if (buckets > MAX_POINTS) {

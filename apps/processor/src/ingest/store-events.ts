@@ -1,4 +1,4 @@
-import type { TelemetryEvent, Tx } from '@telemetrypulse/shared';
+import { windowOf, type TelemetryEvent, type Tx } from '@telemetrypulse/shared';
 import { numberArrayLiteral, textArrayLiteral } from './pg-array.ts';
 
 export const eventKey = (eventId: string, ts: string) => `${eventId}|${ts}`;
@@ -65,6 +65,7 @@ export async function insertEvents(
 ): Promise<string[]> {
   if (events.length === 0) return [];
   const c = columns(events);
+  const [w5m, w15m, w1h] = [windowOf('5m'), windowOf('15m'), windowOf('1h')];
   const upsertWindows = (table: string, from: string, touched = tx`, updated_at = now()`) => tx`
     insert into ${tx(table)} as a
       (site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value)
@@ -102,16 +103,16 @@ export async function insertEvents(
       returning event_id, site_id, zone_id, sensor_type, value, ts_event
     ), windows_5m as (
       select site_id, zone_id, sensor_type,
-             date_bin('5 minutes', ts_event, timestamptz '1970-01-01 00:00:00+00') as window_start,
+             date_bin(${w5m.interval}::interval, ts_event, timestamptz '1970-01-01 00:00:00+00') as window_start,
              count(*) as count_events, sum(value::numeric) as sum_value,
              min(value) as min_value, max(value) as max_value, max(ts_event) as last_event_at
       from inserted group by 1, 2, 3, 4
     ),
-    windows_15m as (${mergeWindows('windows_5m', '15 minutes')}),
-    windows_1h as (${mergeWindows('windows_15m', '1 hour')}),
-    agg_5m as (${upsertWindows('telemetry_agg_5m', 'windows_5m')}),
-    agg_15m as (${upsertWindows('telemetry_agg_15m', 'windows_15m')}),
-    agg_1h as (${upsertWindows('telemetry_agg_1h', 'windows_1h', tx``)}),
+    windows_15m as (${mergeWindows('windows_5m', w15m.interval)}),
+    windows_1h as (${mergeWindows('windows_15m', w1h.interval)}),
+    agg_5m as (${upsertWindows(w5m.table, 'windows_5m')}),
+    agg_15m as (${upsertWindows(w15m.table, 'windows_15m')}),
+    agg_1h as (${upsertWindows(w1h.table, 'windows_1h', tx``)}),
     site as (
       insert into sites as s (site_id, last_event_at)
       select site_id, max(last_event_at) from windows_5m group by 1 order by 1

@@ -1,5 +1,11 @@
 import { Gauge, type Registry } from 'prom-client';
-import { isSensorType, type Logger, type SensorType, type Sql } from '@telemetrypulse/shared';
+import {
+  isSensorType,
+  windowOf,
+  type Logger,
+  type SensorType,
+  type Sql,
+} from '@telemetrypulse/shared';
 import type { RuleBook } from '../alerts/rules.ts';
 
 /** Zones whose newest window is older than this drop out of the zone gauges. */
@@ -86,7 +92,7 @@ export async function readBuildingState(sql: Sql): Promise<BuildingState> {
     const zones = await tx<ZoneReading[]>`
       select distinct on (site_id, zone_id, sensor_type)
              site_id, zone_id, sensor_type, avg_value
-      from telemetry_agg_5m
+      from ${tx(windowOf('5m').table)}
       where window_start >= now() - make_interval(mins => ${RECENT_MINUTES})
         and window_start <= now()
       order by site_id, zone_id, sensor_type, window_start desc

@@ -1,11 +1,19 @@
 // Retention: raw daily partitions are dropped after RAW_RETENTION_DAYS; the 5m and 15m aggregates
-// are kept longer and deleted in bounded batches. Alerts are history and are never deleted here.
-import { ConfigError, type Logger, type Sql } from '@telemetrypulse/shared';
+// (the windows with a retention setting) are kept longer and deleted in bounded batches. Hourly
+// windows and alerts are history and are never deleted here.
+import {
+  ConfigError,
+  RETAINED_WINDOWS,
+  windowOf,
+  type Logger,
+  type RetentionSetting,
+  type Sql,
+} from '@telemetrypulse/shared';
 
 const DAY_MS = 86_400_000;
 // Any constant works; it only has to be the same for every replica (migrations use 7_301_001).
 export const RETENTION_LOCK_KEY = 7_301_002;
-const AGGREGATE_TABLES = { agg5m: 'telemetry_agg_5m', agg15m: 'telemetry_agg_15m' } as const;
+const [W5M, W15M] = [windowOf('5m'), windowOf('15m')];
 
 export interface RetentionPolicy {
   rawDays: number;
@@ -34,12 +42,10 @@ export interface RetentionResult {
 }
 
 /** The policy from the processor's config; aggregates may not go before the raw rows they sum. */
-export function retentionPolicy(config: {
-  RAW_RETENTION_DAYS: number;
-  AGG_5M_RETENTION_DAYS: number;
-  AGG_15M_RETENTION_DAYS: number;
-}): RetentionPolicy {
-  for (const name of ['AGG_5M_RETENTION_DAYS', 'AGG_15M_RETENTION_DAYS'] as const) {
+export function retentionPolicy(
+  config: Record<'RAW_RETENTION_DAYS' | RetentionSetting, number>,
+): RetentionPolicy {
+  for (const { retentionSetting: name } of RETAINED_WINDOWS) {
     if (config[name] < config.RAW_RETENTION_DAYS) {
       throw new ConfigError(
         `${name} (${config[name]}) must be at least RAW_RETENTION_DAYS (${config.RAW_RETENTION_DAYS})`,
@@ -48,8 +54,8 @@ export function retentionPolicy(config: {
   }
   return {
     rawDays: config.RAW_RETENTION_DAYS,
-    agg5mDays: config.AGG_5M_RETENTION_DAYS,
-    agg15mDays: config.AGG_15M_RETENTION_DAYS,
+    agg5mDays: config[W5M.retentionSetting],
+    agg15mDays: config[W15M.retentionSetting],
   };
 }
 
@@ -87,18 +93,8 @@ export async function applyRetention(
     if (!lock?.locked) return { ...result, skipped: true };
     try {
       const batchRows = policy.deleteBatchRows ?? 10_000;
-      result.agg5mDeleted = await deleteWindowsBefore(
-        conn,
-        AGGREGATE_TABLES.agg5m,
-        cutoffs.agg5m,
-        batchRows,
-      );
-      result.agg15mDeleted = await deleteWindowsBefore(
-        conn,
-        AGGREGATE_TABLES.agg15m,
-        cutoffs.agg15m,
-        batchRows,
-      );
+      result.agg5mDeleted = await deleteWindowsBefore(conn, W5M.table, cutoffs.agg5m, batchRows);
+      result.agg15mDeleted = await deleteWindowsBefore(conn, W15M.table, cutoffs.agg15m, batchRows);
       result.partitionsDropped = await dropPartitionsBefore(
         conn,
         cutoffs.raw,

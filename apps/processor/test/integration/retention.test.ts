@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createLogger } from '@telemetrypulse/shared';
+import { createLogger, type WindowTable } from '@telemetrypulse/shared';
 import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import {
   applyRetention,
@@ -30,7 +30,7 @@ async function insertEvents(db: TestDatabase, times: readonly string[]): Promise
 
 async function insertWindows(
   db: TestDatabase,
-  table: 'telemetry_agg_5m' | 'telemetry_agg_15m',
+  table: WindowTable,
   windows: readonly { zone: string; start: string }[],
 ): Promise<void> {
   for (const w of windows) {
@@ -41,10 +41,7 @@ async function insertWindows(
   }
 }
 
-async function windowStarts(
-  db: TestDatabase,
-  table: 'telemetry_agg_5m' | 'telemetry_agg_15m',
-): Promise<string[]> {
+async function windowStarts(db: TestDatabase, table: WindowTable): Promise<string[]> {
   const rows = await db.sql<{ start: Date }[]>`
     select window_start as start from ${db.sql(table)} order by window_start, zone_id`;
   return rows.map((r) => r.start.toISOString());

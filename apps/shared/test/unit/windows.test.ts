@@ -1,17 +1,51 @@
 import assert from 'node:assert/strict';
-import { WINDOWS, windowStart } from '../../src/contract/windows.ts';
+import {
+  RETAINED_WINDOWS,
+  sourceWindow,
+  STORED_WINDOWS,
+  WINDOWS,
+  windowStart,
+} from '../../src/contract/windows.ts';
 
 const FIVE = 5 * 60_000;
 const FIFTEEN = 15 * 60_000;
 const at = (iso: string) => Date.parse(iso);
 
 describe('windows', () => {
-  it('when the windows are listed, then they are 5m and 15m with the original tables', () => {
+  it('when the windows are listed, then 5m and 15m have the original tables, 1h the hourly one and 1d none', () => {
     assert.deepEqual(
-      WINDOWS.map((w) => [w.name, w.ms, w.table]),
+      WINDOWS.map((w) => [w.name, w.ms, 'table' in w ? w.table : undefined]),
       [
         ['5m', FIVE, 'telemetry_agg_5m'],
         ['15m', FIFTEEN, 'telemetry_agg_15m'],
+        ['1h', 3_600_000, 'telemetry_agg_1h'],
+        ['1d', 86_400_000, undefined],
+      ],
+    );
+    assert.deepEqual(
+      STORED_WINDOWS.map((w) => w.name),
+      ['5m', '15m', '1h'],
+    );
+  });
+
+  it('when retention is configured, then only 5m and 15m have a setting (hourly rows are kept)', () => {
+    assert.deepEqual(
+      RETAINED_WINDOWS.map((w) => [w.name, w.retentionSetting]),
+      [
+        ['5m', 'AGG_5M_RETENTION_DAYS'],
+        ['15m', 'AGG_15M_RETENTION_DAYS'],
+      ],
+    );
+  });
+
+  it('when a window is read, then it comes from the widest table it is a whole number of', () => {
+    assert.deepEqual(
+      WINDOWS.map((w) => [w.name, sourceWindow(w.name).table]),
+      [
+        ['5m', 'telemetry_agg_5m'],
+        ['15m', 'telemetry_agg_15m'],
+        ['1h', 'telemetry_agg_1h'],
+        ['1d', 'telemetry_agg_1h'],
       ],
     );
   });
