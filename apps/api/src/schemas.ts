@@ -1,5 +1,10 @@
 import { Kind, Type, TypeRegistry, type TSchema } from '@sinclair/typebox';
-import { SENSOR_TYPES, TelemetryEventSchema } from '@telemetrypulse/shared';
+import {
+  ALERT_SEVERITIES,
+  ALERT_STATUSES,
+  SENSOR_TYPES,
+  TelemetryEventSchema,
+} from '@telemetrypulse/shared';
 
 // Ids are what the event contract accepts, so every stored id can be asked for and nothing else.
 export const SiteId = TelemetryEventSchema.properties.site_id;
@@ -19,10 +24,8 @@ export function StringEnum<T extends string>(values: readonly T[], options: obje
 }
 
 export const SensorType = StringEnum(SENSOR_TYPES);
-export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
 export const AlertStatus = StringEnum(ALERT_STATUSES);
-export const SEVERITIES = ['info', 'warning', 'critical'] as const;
-export const Severity = StringEnum(SEVERITIES);
+export const Severity = StringEnum(ALERT_SEVERITIES);
 
 /** An ISO-8601 instant with an offset, as query parameter or response field. */
 export const Timestamp = Type.String({ format: 'date-time', maxLength: 40 });

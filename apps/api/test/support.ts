@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
-import { createLogger, windowOf, type Sql } from '@telemetrypulse/shared';
+import {
+  createLogger,
+  windowOf,
+  type Sql,
+  type TelemetryAlertRow,
+  type WindowRow as StoredWindowRow,
+} from '@telemetrypulse/shared';
 import { Registry } from 'prom-client';
 import { createTestDatabase, type TestDatabase } from '../../devstack/src/test/database.ts';
 import { createApi, type AppOptions } from '../src/app.ts';
@@ -47,16 +53,18 @@ export async function problemOf(response: Response): Promise<Record<string, unkn
   return (await response.json()) as Record<string, unknown>;
 }
 
-export interface WindowRow {
-  site_id: string;
-  zone_id: string;
-  sensor_type: string;
-  window_start: Date;
-  count_events: number;
-  sum_value: number;
-  min_value: number;
-  max_value: number;
-}
+/** The columns of a window row that a test writes (the others are generated or defaulted). */
+export type WindowRow = Pick<
+  StoredWindowRow,
+  | 'site_id'
+  | 'zone_id'
+  | 'sensor_type'
+  | 'window_start'
+  | 'count_events'
+  | 'sum_value'
+  | 'min_value'
+  | 'max_value'
+>;
 
 /** A window row from `site/zone/sensor`, its start and [count, sum, min, max]. */
 export function window(
@@ -111,8 +119,8 @@ export interface AlertSeed {
   threshold: number;
   value: number;
   triggered_at: string;
-  status?: 'open' | 'acknowledged' | 'resolved';
-  severity?: 'info' | 'warning' | 'critical';
+  status?: TelemetryAlertRow['status'];
+  severity?: TelemetryAlertRow['severity'];
 }
 
 /** Inserts incidents as the processor writes them; returns their ids in order. */

@@ -4,6 +4,7 @@ export * from './contract/topics.ts';
 export * from './contract/windows.ts';
 export * from './contract/event.ts';
 export * from './contract/site.ts';
+export type * from './rows.ts';
 export * from './config.ts';
 export * from './log.ts';
 export * from './kafka.ts';

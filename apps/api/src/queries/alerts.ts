@@ -1,28 +1,9 @@
-import type { Sql } from '@telemetrypulse/shared';
+import type { Sql, TelemetryAlertRow } from '@telemetrypulse/shared';
 import type { Position } from '../http/page-cursor.ts';
 import { traced } from './db-span.ts';
 
-export interface AlertRow {
-  alert_id: number;
-  site_id: string;
-  zone_id: string;
-  sensor_type: string;
-  alert_type: string;
-  severity: string;
-  status: string;
-  threshold: number;
-  value: number;
-  peak_value: number;
-  event_count: number;
-  triggered_at: Date;
-  last_seen_at: Date;
-  resolved_at: Date | null;
-  acknowledged_at: Date | null;
-  acknowledged_by: string | null;
-  resolved_by: string | null;
-  comment: string | null;
-  updated_at: Date;
-}
+/** The columns the API shows of an incident. */
+export type AlertRow = Pick<TelemetryAlertRow, (typeof ALERT_COLUMNS)[number]>;
 
 export type Alert = Omit<
   AlertRow,
@@ -68,7 +49,7 @@ export const ALERT_COLUMNS = [
   'resolved_by',
   'comment',
   'updated_at',
-] as const;
+] as const satisfies readonly (keyof TelemetryAlertRow)[];
 
 export interface AlertFilter {
   status?: string | undefined;

@@ -1,4 +1,9 @@
-import { windowOf, type Sql, type WindowName } from '@telemetrypulse/shared';
+import {
+  windowOf,
+  type Sql,
+  type TelemetryAlertRow,
+  type WindowName,
+} from '@telemetrypulse/shared';
 import { traced } from './db-span.ts';
 
 // Row shapes of the compat routes (the original system's routes): field names are the ones its
@@ -51,16 +56,17 @@ export const selectTrend = traced(
   },
 );
 
-interface AlertRow {
-  alert_id: number;
-  site_id: string;
-  zone_id: string;
-  alert_type: string;
-  threshold: number;
-  value: number;
-  triggered_at: Date;
-  status: string;
-}
+type AlertRow = Pick<
+  TelemetryAlertRow,
+  | 'alert_id'
+  | 'site_id'
+  | 'zone_id'
+  | 'alert_type'
+  | 'threshold'
+  | 'value'
+  | 'triggered_at'
+  | 'status'
+>;
 
 export interface CompatAlert {
   alert_id: number;

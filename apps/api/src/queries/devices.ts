@@ -1,4 +1,4 @@
-import { SENSOR_TYPES, type Sql } from '@telemetrypulse/shared';
+import { SENSOR_TYPES, type Sql, type TelemetryEventRow } from '@telemetrypulse/shared';
 import { traced } from './db-span.ts';
 
 export interface SensorLatest {
@@ -36,7 +36,7 @@ export const selectDevice = traced(
   ): Promise<DeviceDetail | undefined> {
     // One index probe per sensor kind rather than a scan over the device's whole history.
     const latest = await sql<
-      { site_id: string; zone_id: string; sensor_type: string; value: number; ts_event: Date }[]
+      Pick<TelemetryEventRow, 'site_id' | 'zone_id' | 'sensor_type' | 'value' | 'ts_event'>[]
     >`
     select l.* from unnest(${[...SENSOR_TYPES]}::text[]) as s(sensor_type)
     cross join lateral (

@@ -1,4 +1,4 @@
-import type { Sql } from '@telemetrypulse/shared';
+import type { Sql, TelemetryEventRow } from '@telemetrypulse/shared';
 import { traced } from './db-span.ts';
 
 export interface SiteSummary {
@@ -65,7 +65,7 @@ export const selectLatestReadings = traced(
     { siteId, since }: { siteId: string; since: Date },
   ): Promise<ZoneLatest[]> {
     const rows = await sql<
-      { zone_id: string; sensor_type: string; value: number; device_id: string; ts_event: Date }[]
+      Pick<TelemetryEventRow, 'zone_id' | 'sensor_type' | 'value' | 'device_id' | 'ts_event'>[]
     >`
     select distinct on (zone_id, sensor_type) zone_id, sensor_type, value, device_id, ts_event
     from telemetry_events

@@ -1,4 +1,4 @@
-import type { TelemetryEvent, Tx } from '@telemetrypulse/shared';
+import type { TelemetryAlertRow, TelemetryEvent, Tx } from '@telemetrypulse/shared';
 import { alertMessage } from './message.ts';
 import {
   alertKey,
@@ -16,22 +16,8 @@ import { frozenRuleBook, type AlertRules } from './rules.ts';
 /** Notified by a batch that wrote alert transitions, so outbox publishers send them at once. */
 export const ALERT_OUTBOX_CHANNEL = 'telemetrypulse_alert_outbox';
 
-interface AlertRow {
-  alert_id: number;
-  site_id: string;
-  zone_id: string;
-  sensor_type: Reading['sensorType'];
-  alert_type: string;
-  severity: Incident['severity'];
-  threshold: number;
-  clear_threshold: number | null;
-  value: number;
-  peak_value: number;
-  event_count: number;
-  condition_since: Date | null;
-  triggered_at: Date;
-  last_seen_at: Date;
-}
+/** Incidents are written here only, from readings of known sensors. */
+type AlertRow = TelemetryAlertRow & { sensor_type: Reading['sensorType'] };
 
 /** A key's devices as stored: {"<device_id>": [value, epoch ms]}. */
 type StoredDevices = Record<string, [number, number]>;

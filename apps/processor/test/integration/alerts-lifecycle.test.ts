@@ -7,6 +7,7 @@ import {
   SITE_API_VERSION,
   SITE_KIND,
   upsertSites,
+  type TelemetryAlertRow,
   type TelemetryEvent,
 } from '@telemetrypulse/shared';
 import type { TestDatabase } from '../../../devstack/src/test/database.ts';
@@ -23,24 +24,6 @@ import {
 
 const SITE = 'site-lc';
 const START_MS = Date.now() - 30 * 60_000;
-
-interface AlertRow {
-  alert_id: number;
-  site_id: string;
-  zone_id: string;
-  alert_type: string;
-  severity: string;
-  status: string;
-  threshold: number;
-  clear_threshold: number;
-  value: number;
-  peak_value: number;
-  event_count: number;
-  condition_since: Date;
-  triggered_at: Date;
-  last_seen_at: Date;
-  resolved_at: Date | null;
-}
 
 const at = (second: number) => new Date(START_MS + second * 1000).toISOString();
 
@@ -66,12 +49,12 @@ function site(thresholds: unknown) {
   });
 }
 
-async function alerts(db: TestDatabase): Promise<AlertRow[]> {
-  return [...(await db.sql<AlertRow[]>`select * from telemetry_alerts order by alert_id`)];
+async function alerts(db: TestDatabase): Promise<TelemetryAlertRow[]> {
+  return [...(await db.sql<TelemetryAlertRow[]>`select * from telemetry_alerts order by alert_id`)];
 }
 
 /** One alert row as the assertions compare it: times as seconds after the start. */
-function summary(a: AlertRow) {
+function summary(a: TelemetryAlertRow) {
   const sec = (d: Date | null) => (d ? (d.getTime() - START_MS) / 1000 : null);
   return {
     zone: a.zone_id,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { SensorType, TelemetryEvent } from '@telemetrypulse/shared';
+import type { SensorType, TelemetryAlertRow, TelemetryEvent } from '@telemetrypulse/shared';
 import type { TestDatabase } from '../../../devstack/src/test/database.ts';
 import {
   groupCaughtUp,
@@ -12,23 +12,6 @@ import {
   waitUntil,
   usePipelineFixture,
 } from '../support.ts';
-
-interface AlertRow {
-  alert_id: string;
-  site_id: string;
-  zone_id: string;
-  sensor_type: string;
-  alert_type: string;
-  status: string;
-  threshold: number;
-  value: number;
-  peak_value: number;
-  event_count: number;
-  triggered_at: Date;
-  last_seen_at: Date;
-  resolved_at: Date | null;
-  updated_at: Date;
-}
 
 /** Readings of one device, 10 s apart, starting half an hour ago (well inside the accepted ages). */
 function readings(
@@ -48,8 +31,8 @@ function readings(
   }));
 }
 
-async function alerts(db: TestDatabase): Promise<AlertRow[]> {
-  return [...(await db.sql<AlertRow[]>`select * from telemetry_alerts order by alert_id`)];
+async function alerts(db: TestDatabase): Promise<TelemetryAlertRow[]> {
+  return [...(await db.sql<TelemetryAlertRow[]>`select * from telemetry_alerts order by alert_id`)];
 }
 
 async function storedCount(db: TestDatabase): Promise<number> {

@@ -3,6 +3,9 @@ import { SENSOR_TYPES, type SensorType } from './sensors.ts';
 
 export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+/** An incident's status (telemetry_alerts.status). */
+export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 /**
  * A threshold rule with hysteresis. An incident opens once readings have stayed above
