@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
-import { DEFAULT_LIMITS, type Logger, type Sql } from '@telemetrypulse/shared';
+import { DEFAULT_LIMITS, schemaDefault, type Logger, type Sql } from '@telemetrypulse/shared';
+import { ApiConfigSchema } from './config.ts';
 import { createAuth, type AuthOptions } from './http/auth.ts';
 import { responseCompression } from './http/compression.ts';
 import { errorHandler, notFoundHandler } from './http/problem.ts';
@@ -40,32 +41,32 @@ export interface AppOptions {
   publisher?: EventPublisher;
   /** Feeds GET /api/v1/live; without it the stream answers 503. */
   live?: LiveHub;
-  /** Default 15 s. */
+  /** Default LIVE_HEARTBEAT_MS's. */
   liveHeartbeatMs?: number;
-  /** Default 1000. */
+  /** Default LIVE_MAX_CLIENTS's. */
   liveMaxClients?: number;
-  /** How far back a reconnecting live client is sent what it missed; default one hour. */
+  /** How far back a reconnecting live client is sent what it missed; default LIVE_REPLAY_MINUTES's. */
   liveReplayMs?: number;
   /** Default: no keys (writes refused), reads open. */
   auth?: Partial<AuthOptions>;
   /** Default: no CORS, rate limiting off (main turns it on from config). */
   security?: Partial<SecurityOptions>;
-  /** Default 1 MiB. */
+  /** Default BODY_LIMIT_BYTES's. */
   bodyLimitBytes?: number;
   /**
    * Compress answers for clients that take it (cached views gzipped once per refresh, the rest
-   * by the compression middleware; never the live stream); default true.
+   * by the compression middleware; never the live stream); default RESPONSE_COMPRESSION's.
    */
   responseCompression?: boolean;
-  /** Default 10 s. */
+  /** Default REQUEST_TIMEOUT_MS's. */
   requestTimeoutMs?: number;
   /** Proxies in front whose X-Forwarded-For is trusted (ingress); default 0. */
   trustProxyHops?: number;
-  /** Default 800 ms. */
+  /** Default READINESS_TIMEOUT_MS's. */
   readinessTimeoutMs?: number;
-  /** How far back `/kpis/live` looks; default one hour. */
+  /** How far back `/kpis/live` looks; default KPIS_LIVE_LOOKBACK_MINUTES's. */
   liveLookbackMs?: number;
-  /** Retry-After of a 503 from ingest; default 5 s. */
+  /** Retry-After of a 503 from ingest; default INGEST_RETRY_AFTER_SECONDS's. */
   ingestRetryAfterSeconds?: number;
   /** How long polled views (KPIs, trends, series, heatmap, alert pages) are cached; default 0 (off). */
   readCacheTtlMs?: number;
@@ -81,6 +82,9 @@ export interface Api {
 }
 
 const isStream = (path: string) => path === '/api/v1/live';
+/** An option left out takes its variable's default from the config schema. */
+const fallback = <K extends keyof typeof ApiConfigSchema.properties>(name: K) =>
+  schemaDefault(ApiConfigSchema, name);
 
 /** Builds the API without listening, so tests can run it on a free port and close it. */
 export function createApi(options: AppOptions): Api {
@@ -104,14 +108,14 @@ export function createApi(options: AppOptions): Api {
 
   // External middleware: security headers, compression, CORS, rate limit, body size, timeout.
   app.use(securityHeaders());
-  const compress = options.responseCompression ?? true;
+  const compress = options.responseCompression ?? fallback('RESPONSE_COMPRESSION') === 'on';
   if (compress) app.use(responseCompression());
   const corsHandler = corsPolicy(security.corsOrigins);
   if (corsHandler) app.use(corsHandler);
   const limiter = rateLimiter(security, logger);
   if (limiter) app.use(limiter);
-  app.use(express.json({ limit: options.bodyLimitBytes ?? 1_048_576 }));
-  app.use(requestTimeout(options.requestTimeoutMs ?? 10_000, isStream));
+  app.use(express.json({ limit: options.bodyLimitBytes ?? fallback('BODY_LIMIT_BYTES') }));
+  app.use(requestTimeout(options.requestTimeoutMs ?? fallback('REQUEST_TIMEOUT_MS'), isStream));
 
   // Routes, each described once for validation and the OpenAPI document.
   // A warm view never waits for the database: it is served up to one TTL stale while refreshed.
@@ -129,13 +133,13 @@ export function createApi(options: AppOptions): Api {
   );
   healthRoutes(api, {
     sql,
-    readinessTimeoutMs: options.readinessTimeoutMs ?? 800,
+    readinessTimeoutMs: options.readinessTimeoutMs ?? fallback('READINESS_TIMEOUT_MS'),
     publisher,
   });
   compatRoutes(api, {
     sql,
     now,
-    liveLookbackMs: options.liveLookbackMs ?? 3_600_000,
+    liveLookbackMs: options.liveLookbackMs ?? fallback('KPIS_LIVE_LOOKBACK_MINUTES') * 60_000,
     // Raw events older than the retention are gone anyway.
     deviceLookbackMs: DEFAULT_LIMITS.maxAgeMs,
     cache,
@@ -147,12 +151,16 @@ export function createApi(options: AppOptions): Api {
   liveRoutes(api, {
     sql,
     now,
-    replayMs: options.liveReplayMs ?? 3_600_000,
+    replayMs: options.liveReplayMs ?? fallback('LIVE_REPLAY_MINUTES') * 60_000,
     hub: options.live,
-    heartbeatMs: options.liveHeartbeatMs ?? 15_000,
-    maxClients: options.liveMaxClients ?? 1000,
+    heartbeatMs: options.liveHeartbeatMs ?? fallback('LIVE_HEARTBEAT_MS'),
+    maxClients: options.liveMaxClients ?? fallback('LIVE_MAX_CLIENTS'),
   });
-  ingestRoutes(api, { publisher, now, retryAfterSeconds: options.ingestRetryAfterSeconds ?? 5 });
+  ingestRoutes(api, {
+    publisher,
+    now,
+    retryAfterSeconds: options.ingestRetryAfterSeconds ?? fallback('INGEST_RETRY_AFTER_SECONDS'),
+  });
 
   const openApi = buildOpenApi(catalog.routes, API_VERSION);
   app.use(metricsRoutes(registry));

@@ -33,6 +33,19 @@ export function readConfig<T extends TObject>(
 }
 
 /**
+ * The default a config schema states for one variable, for code that needs it without a loaded
+ * config (tests, callers that leave an option out), so the default is written once, in the schema.
+ */
+export function schemaDefault<P extends TProperties, K extends keyof P & string>(
+  schema: { properties: P },
+  name: K,
+): Static<P[K]> {
+  const value: unknown = schema.properties[name]?.default;
+  if (value === undefined) throw new Error(`config schema has no default for ${name}`);
+  return value;
+}
+
+/**
  * What a variable's schema accepts, as a short phrase: its `x-allowed` note when a pattern would
  * say it badly, its enum, its range, its pattern; '' when any value of its type goes. `code`
  * marks up each literal (backticks in markdown).

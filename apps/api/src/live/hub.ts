@@ -1,4 +1,5 @@
-import type { Logger, Sql } from '@telemetrypulse/shared';
+import { schemaDefault, type Logger, type Sql } from '@telemetrypulse/shared';
+import { ApiConfigSchema } from '../config.ts';
 import { selectAlert } from '../queries/alerts.ts';
 import { selectWindows } from '../queries/live.ts';
 import { LivePosition, formatCursor } from './position.ts';
@@ -33,7 +34,7 @@ export interface LiveHubOptions {
   logger: Logger;
   /** Aggregate changes of one site arriving within this time are read and sent once. */
   coalesceMs?: number;
-  /** How often the hub moves its cursor forward while nothing changes; default 15 s. */
+  /** How often the hub moves its cursor forward while nothing changes; default LIVE_HEARTBEAT_MS's. */
   markerMs?: number;
   now?: () => number;
 }
@@ -61,7 +62,7 @@ export async function startLiveHub({
   sql,
   logger,
   coalesceMs = 500,
-  markerMs = 15_000,
+  markerMs = schemaDefault(ApiConfigSchema, 'LIVE_HEARTBEAT_MS'),
   now = Date.now,
 }: LiveHubOptions): Promise<LiveHub> {
   const position = new LivePosition();

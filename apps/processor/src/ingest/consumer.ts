@@ -2,11 +2,13 @@ import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import {
   processWithTrace,
+  schemaDefault,
   type Logger,
   type Sql,
   type ValidationLimits,
 } from '@telemetrypulse/shared';
 import type { AlertRules } from '../alerts/rules.ts';
+import { ProcessorEnv } from '../config.ts';
 import { trackConsumerLag } from '../ops/lag.ts';
 import { createProcessorMetrics, reasonLabel, type ProcessorMetrics } from '../ops/metrics.ts';
 import { decodeBatch } from './batch.ts';
@@ -16,7 +18,7 @@ import { GaveUp, retryUntilDone } from './retry.ts';
 import { storeBatch } from './store.ts';
 import { createWriter, type StoredGroup, type Writer } from './writer.ts';
 
-const DEFAULT_LATE_AFTER_MS = 300_000;
+const DEFAULT_LATE_AFTER_MS = schemaDefault(ProcessorEnv, 'LATE_AFTER_SECONDS') * 1000;
 /**
  * Fetch sizes bound the memory a replica holds: one fetch response is decoded into messages at
  * a time. 2 MiB is some 8,000 events of 250 bytes, plenty to keep the database busy while the
@@ -41,9 +43,12 @@ export interface ProcessorOptions {
   rules: AlertRules;
   /** How many partitions' batches are processed at once. */
   partitionsConcurrently: number;
-  /** Events older than this at arrival are late: still stored in their window, and counted. */
+  /**
+   * Events older than this at arrival are late: still stored in their window, and counted;
+   * default LATE_AFTER_SECONDS's.
+   */
   lateAfterMs?: number;
-  /** How long the group waits for a silent member before rebalancing; default 30 s. */
+  /** How long the group waits for a silent member before rebalancing; default KAFKA_SESSION_TIMEOUT_MS's. */
   sessionTimeoutMs?: number;
 }
 
@@ -64,7 +69,8 @@ export interface Processor {
 export async function startProcessor(options: ProcessorOptions): Promise<Processor> {
   const { kafka, logger, topics } = options;
   const metrics = createProcessorMetrics(options.registry);
-  const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+  const sessionTimeout =
+    options.sessionTimeoutMs ?? schemaDefault(ProcessorEnv, 'KAFKA_SESSION_TIMEOUT_MS');
   const heartbeatInterval = Math.min(3_000, Math.floor(sessionTimeout / 6));
   // Not kafkajs's idempotent mode: it can desynchronise its sequence numbers for good
   // (OUT_OF_ORDER_SEQUENCE_NUMBER). A rare repeated message is harmless downstream.
