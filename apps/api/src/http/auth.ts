@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { splitList } from '@telemetrypulse/shared';
 import type { ReadAuthMode } from '../config.ts';
-import { PROBLEM_TYPES, ProblemError } from './problem.ts';
+import { PROBLEM_TYPES, ProblemError, unauthorized } from './problem.ts';
 
 /** public: probes and docs; read: data; write: ingest, acknowledge, resolve. */
 export type Access = 'public' | 'read' | 'write';
@@ -45,15 +45,6 @@ export function credentialFrom(headers: {
   if (bearer) return bearer;
   const key = headers['x-api-key'];
   return typeof key === 'string' && key.length > 0 ? key : undefined;
-}
-
-function unauthorized(detail: string): ProblemError {
-  return new ProblemError({
-    type: PROBLEM_TYPES.unauthorized,
-    title: 'Unauthorized',
-    status: 401,
-    detail,
-  });
 }
 
 /** Builds one guard per access level; each throws a 401 or 403 problem. */

@@ -59,14 +59,24 @@ export function invalidParameter(
   });
 }
 
-/** A request body that does not match its schema; `pointer` is the JSON pointer of the culprit. */
-export function invalidInput(pointer: string, detail: string): ProblemError {
-  return new ProblemError({
+/** A body the route does not take; `pointer`, when known, is the JSON pointer of the culprit. */
+export function invalidInput(detail: string, pointer?: string): ProblemError {
+  const problem: Problem = {
     type: PROBLEM_TYPES.invalidBody,
     title: 'Invalid request body',
     status: 400,
     detail,
-    pointer,
+  };
+  if (pointer !== undefined) problem.pointer = pointer;
+  return new ProblemError(problem);
+}
+
+export function unauthorized(detail: string): ProblemError {
+  return new ProblemError({
+    type: PROBLEM_TYPES.unauthorized,
+    title: 'Unauthorized',
+    status: 401,
+    detail,
   });
 }
 
@@ -81,6 +91,15 @@ export function notFound(detail: string): ProblemError {
 
 export function conflict(detail: string): ProblemError {
   return new ProblemError({ type: PROBLEM_TYPES.conflict, title: 'Conflict', status: 409, detail });
+}
+
+export function unavailable(detail: string): ProblemError {
+  return new ProblemError({
+    type: PROBLEM_TYPES.unavailable,
+    title: 'Service Unavailable',
+    status: 503,
+    detail,
+  });
 }
 
 /** Errors from express and body parsers carry their status, and say whether the message is safe. */

@@ -68,6 +68,6 @@ export function bodyParser<T extends TSchema>(schema: T): (body: unknown) => Sta
     if (check.Check(body)) return body;
     const error = check.Errors(body).First();
     const pointer = error?.path ?? '';
-    throw invalidInput(pointer, `${pointer ? pointer.slice(1) : 'body'}: ${reasonOf(error)}`);
+    throw invalidInput(`${pointer ? pointer.slice(1) : 'body'}: ${reasonOf(error)}`, pointer);
   };
 }

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Response } from 'express';
 import { TelemetryEventSchema, type TelemetryEvent } from '@telemetrypulse/shared';
-import { PROBLEM_TYPES, ProblemError } from '../http/problem.ts';
+import { invalidInput, PROBLEM_TYPES, ProblemError } from '../http/problem.ts';
 import type { ApiRouter } from '../http/route.ts';
 import { checkBatch, checkEvent } from '../ingest/event-check.ts';
 import { PublishUnavailable, type EventPublisher } from '../ingest/publisher.ts';
@@ -43,15 +43,6 @@ function invalidEvent(reason: string): ProblemError {
     title: 'Invalid event',
     status: 422,
     detail: reason,
-  });
-}
-
-function notAnEvent(detail: string): ProblemError {
-  return new ProblemError({
-    type: PROBLEM_TYPES.invalidBody,
-    title: 'Invalid request body',
-    status: 400,
-    detail,
   });
 }
 
@@ -102,7 +93,7 @@ export function ingestRoutes(api: ApiRouter, options: IngestRoutesOptions): void
     },
     async ({ body }: { body: unknown }, _req, res) => {
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw notAnEvent('the body must be one JSON event object');
+        throw invalidInput('the body must be one JSON event object');
       }
       const result = checkEvent(body, now());
       if (!result.ok) throw invalidEvent(result.reason);
@@ -132,10 +123,10 @@ export function ingestRoutes(api: ApiRouter, options: IngestRoutesOptions): void
     },
     async ({ body }: { body: unknown }, _req, res) => {
       const isObject = typeof body === 'object' && body !== null;
-      if (!isObject) throw notAnEvent('the body must be an event object or an array of events');
+      if (!isObject) throw invalidInput('the body must be an event object or an array of events');
       const items = Array.isArray(body) ? (body as unknown[]) : [body];
       if (items.length > MAX_BATCH) {
-        throw notAnEvent(`a batch holds at most ${MAX_BATCH} events, got ${items.length}`);
+        throw invalidInput(`a batch holds at most ${MAX_BATCH} events, got ${items.length}`);
       }
       const { accepted, errors } = checkBatch(items, now());
       await publish(res, accepted);

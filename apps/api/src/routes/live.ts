@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Response } from 'express';
 import type { Sql } from '@telemetrypulse/shared';
-import { PROBLEM_TYPES, ProblemError } from '../http/problem.ts';
+import { unavailable } from '../http/problem.ts';
 import type { ApiRouter } from '../http/route.ts';
 import type { LiveEvent, LiveHub } from '../live/hub.ts';
 import { formatCursor, parseCursor, type Cursor } from '../live/position.ts';
@@ -23,15 +23,6 @@ const MAX_REPLAYED_ALERTS = 1000;
 const MAX_REPLAYED_WINDOWS = 5000;
 /** Transactions start before they commit: alert rows carry their start time as updated_at. */
 const TRANSACTION_SLACK_MS = 5 * 60_000;
-
-function unavailable(detail: string): ProblemError {
-  return new ProblemError({
-    type: PROBLEM_TYPES.unavailable,
-    title: 'Service Unavailable',
-    status: 503,
-    detail,
-  });
-}
 
 /** One SSE message; `id` (the resume cursor) alone, without data, updates the client's cursor. */
 function message(event: string | undefined, data: unknown, id: string | undefined): string {
