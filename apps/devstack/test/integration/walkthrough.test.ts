@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../src/paths.ts';
 import { isListening } from '../../src/ports.ts';
 import { removeDataDir } from '../../src/postgres-reach.ts';
-import { StackEnv } from '../../src/stack/settings.ts';
+import { readStackSettings, StackEnv } from '../../src/stack/settings.ts';
 
 const run = promisify(execFile);
 const PAGE = path.join(REPO_ROOT, 'docs', 'walkthrough.md');
@@ -44,16 +44,25 @@ function newcomerEnv(repo: string): NodeJS.ProcessEnv {
 
 describe('the first-hour walkthrough (docs/walkthrough.md)', function () {
   this.timeout(20 * 60_000);
-  let home: string;
-  let clone: string;
+  let home: string | undefined;
+  let clone: string | undefined;
   let output = '';
   let exitCode: number | null = null;
   let child: ReturnType<typeof spawn> | undefined;
 
   before(async function () {
-    // Ports of a default `make up` (8000 API, Kafka, PostgreSQL, processor and simulator metrics).
+    // Ports of a default `make up`: the stack's defaults, one simulator port per example site.
+    const defaults = readStackSettings({});
+    const ports = [
+      defaults.API_PORT,
+      defaults.KAFKA_PORT,
+      defaults.KAFKA_CONTROLLER_PORT,
+      defaults.POSTGRES_PORT,
+      defaults.PROCESSOR_METRICS_PORT,
+      ...[0, 1, 2].map((site) => defaults.SIMULATOR_METRICS_PORT + site),
+    ];
     const busy: number[] = [];
-    for (const port of [8000, 19092, 19093, 55432, 9464, 9470, 9471, 9472]) {
+    for (const port of ports) {
       if (await isListening(port)) busy.push(port);
     }
     assert.deepEqual(
@@ -68,23 +77,25 @@ describe('the first-hour walkthrough (docs/walkthrough.md)', function () {
 
   after(async () => {
     if (child && exitCode === null) process.kill(-(child.pid ?? 0), 'SIGTERM');
-    if (existsSync(path.join(clone, 'Makefile'))) {
+    if (clone && existsSync(path.join(clone, 'Makefile'))) {
       // Whatever step failed, leave no process and no data behind.
       await run('make', ['down'], { cwd: clone, env: newcomerEnv(REPO_ROOT) }).catch(() => {});
       removeDataDir(path.join(clone, '.local', 'postgres'));
     }
-    rmSync(home, { recursive: true, force: true });
+    if (home) rmSync(home, { recursive: true, force: true });
   });
 
   it('runs as written, from a clone in a private folder', async () => {
+    const [privateDir, repo] = [home, clone];
+    assert.ok(privateDir && repo, 'the folders are made before the test');
     const blocks = shellBlocks(readFileSync(PAGE, 'utf8'));
     assert.ok(blocks.length >= 5, `expected the page's shell blocks, found ${blocks.length}`);
     const script = blocks.join('\n');
 
     // chmod after mkdtemp: a home directory as root's is, which the postgres user cannot enter.
-    await run('chmod', ['0700', home]);
+    await run('chmod', ['0700', privateDir]);
     child = spawn('bash', ['-euxo', 'pipefail', '-c', script], {
-      cwd: home,
+      cwd: privateDir,
       env: newcomerEnv(REPO_ROOT),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
@@ -106,9 +117,9 @@ describe('the first-hour walkthrough (docs/walkthrough.md)', function () {
       `no CO2_HIGH alert with the new threshold in:\n${tail}`,
     );
     assert.match(output, /sites applied from .*specs changed site-01/, tail);
-    assert.equal(statSync(home).mode & 0o777, 0o700, 'the private folder stays private');
+    assert.equal(statSync(privateDir).mode & 0o777, 0o700, 'the private folder stays private');
     assert.ok(
-      !existsSync(path.join(clone, '.local', 'stack.pid')),
+      !existsSync(path.join(repo, '.local', 'stack.pid')),
       'make down leaves no stack running',
     );
   });
