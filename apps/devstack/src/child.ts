@@ -67,6 +67,15 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** The last `lines` lines of a log file, for an error message; "(no log)" when it is missing. */
+export function logTail(logFile: string, lines = 30): string {
+  try {
+    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
 /** The pid a pid file names, if that process still runs. */
 export function runningPid(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;

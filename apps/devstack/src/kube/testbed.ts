@@ -1,11 +1,11 @@
 // A real Kubernetes control plane for tests, started the way controller-runtime's envtest does:
 // etcd, kube-apiserver (client-certificate admin, RBAC) and kube-controller-manager (garbage
 // collector, deployments, service accounts …). No kubelet or scheduler: Pods stay Pending.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { startChild, type Child } from '../child.ts';
+import { logTail, startChild, type Child } from '../child.ts';
 import { freePorts } from '../ports.ts';
 import { StopWaiting, waitFor } from '../ports.ts';
 import { ensureKubeBinaries, type KubeBinaries } from './binaries.ts';
@@ -42,11 +42,6 @@ export interface TestbedOptions {
 }
 
 const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
-
-function logTail(logFile: string, lines = 25): string {
-  if (!existsSync(logFile)) return '(no log)';
-  return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-}
 
 /** Waits for `ready`, giving up at once if the component's process exits. */
 async function waitReady(

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { startChild } from '../child.ts';
+import { logTail, startChild } from '../child.ts';
 import { freePort, StopWaiting, waitFor } from '../ports.ts';
 import { installPrometheus } from './install.ts';
 import { createPrometheusClient, type PrometheusClient } from './query.ts';
@@ -50,43 +50,57 @@ export function scrapeConfig(options: PrometheusOptions): string {
   });
 }
 
-/** Starts Prometheus scraping `options.targets` and waits until it answers queries. */
+/** A port another process took between freePort() and Prometheus binding it. */
+const PORT_TAKEN = /address already in use/;
+
+/**
+ * Starts Prometheus scraping `options.targets` and waits until it answers queries. A port lost to
+ * a race with another process is retried on a fresh one; any other exit fails with its log's end.
+ */
 export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
   const { prometheus } = await installPrometheus();
   const dir = mkdtempSync(path.join(tmpdir(), 'telemetrypulse-prometheus-'));
   const config = path.join(dir, 'prometheus.yml');
   writeFileSync(config, scrapeConfig(options));
-  const port = await freePort();
-  const logFile = path.join(dir, 'prometheus.log');
-  const child = startChild({
-    name: 'prometheus',
-    command: prometheus,
-    args: [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    logFile,
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    await child.stop(10_000);
+  const removeDir = () => {
     if (!process.env.KEEP_TEST_PLATFORM) rmSync(dir, { recursive: true, force: true });
   };
-  try {
-    await waitFor(
-      `Prometheus on ${url} (log: ${logFile})`,
-      async () => {
-        if (child.process.exitCode !== null)
-          throw new StopWaiting(`Prometheus exited; see ${logFile}`);
-        return (await fetch(`${url}/-/ready`)).ok;
-      },
-      60_000,
-    );
-  } catch (error) {
-    await stop();
-    throw error;
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    const logFile = path.join(dir, `prometheus-${attempt}.log`);
+    const child = startChild({
+      name: 'prometheus',
+      command: prometheus,
+      args: [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      logFile,
+    });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitFor(
+        `Prometheus on ${url} (log: ${logFile})`,
+        async () => {
+          if (child.process.exitCode !== null)
+            throw new StopWaiting(`Prometheus exited (${child.process.exitCode})`);
+          return (await fetch(`${url}/-/ready`)).ok;
+        },
+        60_000,
+      );
+    } catch (error) {
+      await child.stop(10_000);
+      const log = logTail(logFile);
+      if (attempt < 3 && PORT_TAKEN.test(log)) continue;
+      removeDir();
+      throw new Error(`${(error as Error).message}; end of its log:\n${log}`, { cause: error });
+    }
+    const stop = async () => {
+      await child.stop(10_000);
+      removeDir();
+    };
+    return { ...createPrometheusClient(url), url, pid: child.pid, stop };
   }
-  return { ...createPrometheusClient(url), url, pid: child.pid, stop };
 }

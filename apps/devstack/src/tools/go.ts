@@ -1,21 +1,14 @@
 // Thin wrappers over the `go` command: module downloads and builds from the Go module proxy.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { logTail } from '../child.ts';
 
 export interface GoRunOptions {
   cwd?: string;
   env?: Record<string, string>;
   /** Build output is appended here (long builds); without it, it is kept for the error. */
   logFile?: string;
-}
-
-function logTail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 /** Runs `go ARGS`; resolves with stdout, rejects with the tail of stderr (or of its log). */
