@@ -83,27 +83,14 @@ async function withScratch<T>(body: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
-/** `helm template`: the raw result (stderr holds schema and `fail` messages). */
-export function helmTemplate(helm: string, options: RenderOptions = {}): Promise<HelmResult> {
-  return withScratch((scratch) =>
-    runHelm(helm, [
-      'template',
-      options.release ?? 'telemetrypulse',
-      CHART_DIR,
-      '--namespace',
-      options.namespace ?? 'telemetrypulse',
-      ...valuesArgs(options, scratch),
-      ...(options.apiVersions ?? []).flatMap((api) => ['--api-versions', api]),
-    ]),
-  );
+export interface TemplateOptions extends RenderOptions {
+  /** Also render the CRDs in crds/ (helm --include-crds). */
+  includeCrds?: boolean;
 }
 
-/** The rendered objects (hooks and tests included; CRDs from crds/ only with includeCrds). */
-export async function renderChart(
-  helm: string,
-  options: RenderOptions & { includeCrds?: boolean } = {},
-): Promise<KubeObject[]> {
-  const result = await withScratch((scratch) =>
+/** `helm template`: the raw result (stderr holds schema and `fail` messages). */
+export function helmTemplate(helm: string, options: TemplateOptions = {}): Promise<HelmResult> {
+  return withScratch((scratch) =>
     runHelm(helm, [
       'template',
       options.release ?? 'telemetrypulse',
@@ -115,6 +102,14 @@ export async function renderChart(
       ...(options.apiVersions ?? []).flatMap((api) => ['--api-versions', api]),
     ]),
   );
+}
+
+/** The rendered objects (hooks and tests included; CRDs from crds/ only with includeCrds). */
+export async function renderChart(
+  helm: string,
+  options: TemplateOptions = {},
+): Promise<KubeObject[]> {
+  const result = await helmTemplate(helm, options);
   if (result.code !== 0) throw new Error(`helm template failed:\n${result.stderr}`);
   return parseAllDocuments(result.stdout)
     .map((doc) => {
