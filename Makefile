@@ -29,41 +29,18 @@ $(NPM_INSTALL_STAMP): package-lock.json package.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: $(NPM_INSTALL_STAMP)
-	$(NODE) apps/devstack/src/cli.ts install
+# Each of these runs the devstack CLI's command of the same name, once the npm packages are in:
+#   testbed  a Kubernetes control plane for trying the operator and the chart; Ctrl-C stops it
+#   tools    builds from the Go module proxy, once per version (the first kube build is long)
+#   cluster  a real node (kubelet, containerd, kube-proxy, CoreDNS) in a network namespace of its own
+install logs status reset testbed tools cluster cluster-down images: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/devstack/src/cli.ts $@
 
 up: install
 	$(NODE) apps/devstack/src/cli.ts up
 
 down:
 	@if [ -x $(NODE) ]; then $(NODE) apps/devstack/src/cli.ts down; else echo "not installed"; fi
-
-logs: $(NPM_INSTALL_STAMP)
-	$(NODE) apps/devstack/src/cli.ts logs
-
-status: $(NPM_INSTALL_STAMP)
-	$(NODE) apps/devstack/src/cli.ts status
-
-reset: $(NPM_INSTALL_STAMP)
-	$(NODE) apps/devstack/src/cli.ts reset
-
-# Kubernetes control plane for trying the operator and the chart; Ctrl-C stops it.
-testbed: $(NPM_INSTALL_STAMP)
-	$(NODE) apps/devstack/src/cli.ts testbed
-
-# Builds from the Go module proxy, once per version (the first kube build is long).
-tools: $(NPM_INSTALL_STAMP)
-	$(NODE) apps/devstack/src/cli.ts tools
-
-# A real node (kubelet, containerd, kube-proxy, CoreDNS) in a network namespace of its own.
-cluster: $(NPM_INSTALL_STAMP)
-	$(NODE) apps/devstack/src/cli.ts cluster
-
-cluster-down: $(NPM_INSTALL_STAMP)
-	$(NODE) apps/devstack/src/cli.ts cluster-down
-
-images: $(NPM_INSTALL_STAMP)
-	$(NODE) apps/devstack/src/cli.ts images
 
 # From a clean node: build and load the images, run the journey, stop the node (KEEP_CLUSTER=1
 # leaves it running to look around after a failure).
