@@ -18,9 +18,7 @@ import {
   ensurePartitions,
   migrate,
 } from '@telemetrypulse/shared';
-import { startChild } from '../../devstack/src/child.ts';
-import { freePort, waitFor } from '../../devstack/src/ports.ts';
-import { startPostgresServer } from '../../devstack/src/postgres-server.ts';
+import { freePort, startChild, startPostgresServer, waitFor } from '@telemetrypulse/devstack/test';
 import { seedAggregates, seedAlerts, seedRawEvents } from './seed.ts';
 
 const events = Number(process.argv[2] ?? 10_000_000);

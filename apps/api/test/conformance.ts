@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { createJsonSchemaValidator, type ValidateFunction } from '../../shared/src/json-schema.ts';
+import {
+  createJsonSchemaValidator,
+  type ValidateFunction,
+} from '@telemetrypulse/shared/json-schema';
 import type { OpenApiDocument } from '../src/openapi.ts';
 
 type Json = Record<string, unknown>;

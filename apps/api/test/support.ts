@@ -7,7 +7,7 @@ import {
   type WindowRow as StoredWindowRow,
 } from '@telemetrypulse/shared';
 import { Registry } from 'prom-client';
-import { createTestDatabase, type TestDatabase } from '../../devstack/src/test/database.ts';
+import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
 import { createApi, type AppOptions } from '../src/app.ts';
 import type { OpenApiDocument } from '../src/openapi.ts';
 import { serve, type Served } from './serve.ts';

@@ -24,9 +24,8 @@ import {
   type Sql,
   type TelemetryEvent,
 } from '@telemetrypulse/shared';
-import { freePort } from '../../devstack/src/ports.ts';
-import { startThrowawayPlatform } from '../../devstack/src/test/platform.ts';
-import { startSimulator } from '../../simulator/src/publisher.ts';
+import { freePort, startThrowawayPlatform } from '@telemetrypulse/devstack/test';
+import { startSimulator } from '@telemetrypulse/simulator/testing';
 import { spawnProcessor, type ProcessorProcess } from '../test/processor-process.ts';
 import { copyRowsPerSecond, emptyTables, seedStyleEventsPerSecond } from './baselines.ts';
 import { kafkaClientEventsPerSecond } from './kafka-client.ts';

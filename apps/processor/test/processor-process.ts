@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { spawnNode, type NodeProcess } from '@telemetrypulse/devstack/test';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-export interface ProcessorProcess {
-  child: ChildProcess;
-  /** Resolves with the exit code, or the signal that ended it. */
-  exited: Promise<number | string>;
-  output(): string;
+export interface ProcessorProcess extends NodeProcess {
+  /** Ends it at once (SIGKILL) if it still runs; a test wanting a clean stop sends SIGTERM. */
+  stop(): Promise<void>;
 }
 
 export interface ProcessorProcessOptions {
@@ -20,30 +18,18 @@ export interface ProcessorProcessOptions {
 
 /** The real processor program as a separate OS process, so tests can SIGKILL or SIGTERM it. */
 export function spawnProcessor(options: ProcessorProcessOptions): ProcessorProcess {
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: options.brokers,
-      DATABASE_URL: options.databaseUrl,
-      EVENTS_TOPIC: options.topics.events,
-      DLQ_TOPIC: options.topics.dlq,
-      ALERTS_TOPIC: options.topics.alerts,
-      CONSUMER_GROUP: options.groupId,
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'warn',
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-      ...options.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const program = spawnNode(MAIN, {
+    KAFKA_BROKERS: options.brokers,
+    DATABASE_URL: options.databaseUrl,
+    EVENTS_TOPIC: options.topics.events,
+    DLQ_TOPIC: options.topics.dlq,
+    ALERTS_TOPIC: options.topics.alerts,
+    CONSUMER_GROUP: options.groupId,
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    ...options.env,
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | string>((resolve) => {
-    child.once('exit', (code, signal) => {
-      resolve(code ?? signal ?? 'unknown');
-    });
-  });
-  return { child, exited, output: () => output };
+  return { ...program, stop: () => program.kill() };
 }

@@ -8,7 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { createLogger, ensureTopics, SENSOR_TYPES } from '@telemetrypulse/shared';
-import { startThrowawayPlatform } from '../../devstack/src/test/platform.ts';
+import { startThrowawayPlatform } from '@telemetrypulse/devstack/test';
 import { startSimulator, type SimulatorOptions } from '../src/publisher.ts';
 import type { SiteModelOptions } from '../src/site-model.ts';
 

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { createSql, type Sql } from '@telemetrypulse/shared';
 import { Registry } from 'prom-client';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { freePort } from '../../../devstack/src/ports.ts';
+import { createTestDatabase, freePort, type TestDatabase } from '@telemetrypulse/devstack/test';
 import { createApp } from '../../src/app.ts';
 import { serve, type Served } from '../serve.ts';
 import { insertWindows, logger, problemOf, window } from '../support.ts';

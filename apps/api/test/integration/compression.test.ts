@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { DEFAULT_ALERT_RULES } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { storeBatch } from '../../../processor/src/ingest/store.ts';
+import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
+import { storeBatch } from '@telemetrypulse/processor/testing';
 import { startLiveHub, type LiveHub } from '../../src/live/hub.ts';
 import { SseReader } from '../sse.ts';
 import {

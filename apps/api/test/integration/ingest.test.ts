@@ -1,48 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
-import { freePort } from '../../../devstack/src/ports.ts';
+import { createTestTopics, freePort, readTopic, testKafka } from '@telemetrypulse/devstack/test';
 import { createKafkaPublisher, type EventPublisher } from '../../src/ingest/publisher.ts';
 import { logger, problemOf, startTestApi, type TestApi } from '../support.ts';
 
 const WRITE_KEY = 'write-key-0123456789';
 const READ_KEY = 'read-key-0123456789';
 
-interface Received {
-  key: string | null;
-  value: Record<string, unknown>;
-}
-
-/** Reads the first `count` messages of a topic with a throwaway consumer group. */
-async function readTopic(topic: string, count: number): Promise<Received[]> {
-  const consumer = testKafka().consumer({ groupId: `reader-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const received: Received[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`read ${received.length} of ${count} messages`));
-      }, 30_000);
-      void consumer.run({
-        eachMessage: ({ message }) => {
-          received.push({
-            key: message.key?.toString() ?? null,
-            value: JSON.parse(message.value?.toString() ?? 'null') as Record<string, unknown>,
-          });
-          if (received.length >= count) {
-            clearTimeout(timer);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return received;
-}
+/** The first `count` messages of a topic, their values parsed. */
+const readJson = async (topic: string, count: number) =>
+  (await readTopic(topic, count)).map((m) => ({
+    key: m.key,
+    value: JSON.parse(m.value) as Record<string, unknown>,
+  }));
 
 function post(url: string, body: unknown, key: string | null = WRITE_KEY) {
   return fetch(url, {
@@ -88,7 +58,7 @@ describe('ingest to a real Kafka', () => {
     assert.equal(response.status, 201);
     assert.deepEqual(await response.json(), { status: 'accepted', message: 'Event queued' });
 
-    const [message] = await readTopic(topic, 1);
+    const [message] = await readJson(topic, 1);
     assert.ok(message);
     assert.equal(message.key, 'site-01-zone-01-dev-01');
     assert.equal(message.value.value, 612.5);
@@ -166,7 +136,7 @@ describe('ingest to a real Kafka', () => {
         [1, 3],
       );
       assert.match(body.errors[0]?.reason ?? '', /value/);
-      const messages = await readTopic(batchTopic, 2);
+      const messages = await readJson(batchTopic, 2);
       assert.deepEqual(messages.map((m) => m.key).sort(), [
         'site-01-zone-01-dev-01',
         'site-01-zone-02-dev-01',

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
-import { startTestProcessor, type TestProcessor } from '../../../processor/test/support.ts';
+import {
+  createTestDatabase,
+  createTestTopics,
+  type TestDatabase,
+  testKafka,
+} from '@telemetrypulse/devstack/test';
+import { startTestProcessor, type TestProcessor } from '@telemetrypulse/processor/testing';
 import { startLiveHub, type LiveHub } from '../../src/live/hub.ts';
 import { createKafkaPublisher, type EventPublisher } from '../../src/ingest/publisher.ts';
 import { SseReader } from '../sse.ts';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_ALERT_RULES, type TelemetryEvent } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { storeBatch } from '../../../processor/src/ingest/store.ts';
+import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
+import { storeBatch } from '@telemetrypulse/processor/testing';
 import { startLiveHub, type LiveHub } from '../../src/live/hub.ts';
 import { SseReader } from '../sse.ts';
 import { logger, startTestApi, type TestApi } from '../support.ts';

@@ -3,7 +3,7 @@
 // stream gauge every API panel joins on.
 import assert from 'node:assert/strict';
 import { createMetricsRegistry } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
+import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
 import { startLiveHub, type LiveHub } from '../../src/live/hub.ts';
 import { SseReader } from '../sse.ts';
 import { logger, startTestApi, type TestApi } from '../support.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { createJsonSchemaValidator } from '../../../shared/src/json-schema.ts';
-import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
+import { createTestTopics, testKafka } from '@telemetrypulse/devstack/test';
+import { createJsonSchemaValidator } from '@telemetrypulse/shared/json-schema';
 import { createKafkaPublisher, type EventPublisher } from '../../src/ingest/publisher.ts';
 import { Conformance } from '../conformance.ts';
 import {

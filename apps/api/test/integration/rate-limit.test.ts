@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Options } from 'express-rate-limit';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
+import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
 import { PostgresRateLimitStore } from '../../src/http/rate-limit-store.ts';
 import { logger, startTestApi, type TestApi } from '../support.ts';
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { DEFAULT_ALERT_RULES } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { storeBatch } from '../../../processor/src/ingest/store.ts';
-import { applyRetention } from '../../../processor/src/ops/retention.ts';
-import { syntheticEvents } from '../../../processor/test/invariants.ts';
+import {
+  createTestDatabase,
+  syntheticEvents,
+  type TestDatabase,
+} from '@telemetrypulse/devstack/test';
+import { applyRetention, storeBatch } from '@telemetrypulse/processor/testing';
 import { insertWindows, window } from '../support.ts';
 
 const HOUR_MS = 3_600_000;

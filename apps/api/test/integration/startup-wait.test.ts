@@ -3,15 +3,20 @@
 // "comes up" when a proxy in front of the suite's real PostgreSQL starts listening.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { freePorts } from '../../../devstack/src/ports.ts';
+import {
+  assertGaveUp,
+  assertStopsCleanly,
+  createTestDatabase,
+  freePorts,
+  type TestDatabase,
+} from '@telemetrypulse/devstack/test';
 import {
   hostPort,
   spawnNode,
   tcpProxy,
   type NodeProcess,
   type TcpProxy,
-} from '../../../shared/test/startup-support.ts';
+} from '@telemetrypulse/devstack/test';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -81,22 +86,13 @@ describe('API startup waits for PostgreSQL (child process)', () => {
     const [dbPort = 0, httpPort = 0] = await freePorts(2);
     api = startApi(dbPort, httpPort, { STARTUP_WAIT_SECONDS: '600' });
     await api.waitForOutput(/waiting for PostgreSQL/);
-    api.child.kill('SIGTERM');
-    assert.equal(await api.exited, 0, api.output());
+    await assertStopsCleanly(api);
     assert.match(api.output(), /"msg":"stopped"/);
-    assert.ok(!api.logLines().some((l) => l.level === 'fatal'), api.output());
   });
 
   it('when PostgreSQL does not come within STARTUP_WAIT_SECONDS, then it exits 1 with a clear message', async () => {
     const [dbPort = 0, httpPort = 0] = await freePorts(2);
     api = startApi(dbPort, httpPort, { STARTUP_WAIT_SECONDS: '1' });
-    assert.equal(await api.exited, 1, api.output());
-    const fatal = api.logLines().find((l) => l.level === 'fatal');
-    assert.match(
-      String(fatal?.msg),
-      new RegExp(
-        `^PostgreSQL at 127\\.0\\.0\\.1:${dbPort}/\\w+ is not available: gave up after \\d+ attempts in \\d+ s \\(STARTUP_WAIT_SECONDS=1\\); last error connect ECONNREFUSED`,
-      ),
-    );
+    await assertGaveUp(api, 'PostgreSQL', `127\\.0\\.0\\.1:${dbPort}/\\w+`, 'connect ECONNREFUSED');
   });
 });

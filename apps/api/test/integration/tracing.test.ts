@@ -2,46 +2,24 @@
 // it and the traceparent on every message share one trace id. Database calls are CLIENT spans of
 // the request that made them.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import type { IHeaders } from 'kafkajs';
 import { SpanKind } from '@telemetrypulse/shared';
-import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
-import { recordSpans } from '../../../devstack/src/test/tracing.ts';
+import {
+  createTestTopics,
+  readRawTopic,
+  recordSpans,
+  testKafka,
+} from '@telemetrypulse/devstack/test';
 import { createKafkaPublisher, type EventPublisher } from '../../src/ingest/publisher.ts';
 import { logger, startTestApi, type TestApi } from '../support.ts';
 
 const WRITE_KEY = 'trace-key-0123456789';
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
 
-/** The headers of the first `count` messages of a topic, read with a throwaway group. */
-async function readHeaders(topic: string, count: number): Promise<(IHeaders | undefined)[]> {
-  const consumer = testKafka().consumer({ groupId: `trace-reader-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const received: (IHeaders | undefined)[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`read ${received.length} of ${count} messages`));
-      }, 30_000);
-      void consumer.run({
-        eachMessage: ({ message }) => {
-          received.push(message.headers);
-          if (received.length >= count) {
-            clearTimeout(timer);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return received;
-}
+/** The headers of the first `count` messages of a topic. */
+const readHeaders = async (topic: string, count: number) =>
+  (await readRawTopic(topic, count)).map((m) => m.headers);
 
 const events = (count: number) =>
   Array.from({ length: count }, (_, i) => ({
@@ -88,7 +66,7 @@ describe('api tracing (real Kafka and PostgreSQL)', () => {
       try {
         await ingest(ingesting.api.url, 2);
         const headers = await readHeaders(ingesting.topic, 2);
-        for (const h of headers) assert.equal(h?.traceparent, undefined);
+        for (const h of headers) assert.equal(h.traceparent, undefined);
       } finally {
         await ingesting.close();
       }
@@ -135,8 +113,8 @@ describe('api tracing (real Kafka and PostgreSQL)', () => {
 
       // Every message continues that trace, under the producer span.
       for (const h of headers) {
-        const match = TRACEPARENT.exec(String(h?.traceparent));
-        assert.ok(match, `traceparent ${String(h?.traceparent)}`);
+        const match = TRACEPARENT.exec(String(h.traceparent));
+        assert.ok(match, `traceparent ${String(h.traceparent)}`);
         assert.equal(match[1], server.spanContext().traceId);
         assert.equal(match[2], send.spanContext().spanId);
       }

@@ -1,5 +1,5 @@
-// Every program's config schema, for docs/configuration.md. The one place devstack's source reads
-// other apps' source (by path, as apps/devstack/test does): these schemas are not package exports.
+// Every program's config schema, for docs/configuration.md. The one place where code reads other
+// apps' source by path: the schemas are internals of each app, not part of any package's exports.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as prettier from 'prettier';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import postgres, { type Sql } from 'postgres';
 import { readNodeStatus } from '../../src/node/status.ts';
 import { REPO_ROOT } from '../../src/paths.ts';
-import { windowMismatches } from '../../../processor/test/invariants.ts';
+import { windowMismatches } from '../../src/test/index.ts';
 import { waitFor } from '../../src/ports.ts';
 import {
   failureReport,

@@ -4,7 +4,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Sql } from 'postgres';
-import { syntheticEvents } from '../../../processor/test/invariants.ts';
+import { syntheticEvents } from '../../src/test/index.ts';
 import { ensureNodeBinaries } from '../../src/node/binaries.ts';
 import { NODE_PATHS } from '../../src/node/layout.ts';
 import { readNodeStatus } from '../../src/node/status.ts';

@@ -11,7 +11,7 @@ import {
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { SITE_API_VERSION, SITE_KIND } from '@telemetrypulse/shared';
-import { StopWaiting } from '../../../devstack/src/ports.ts';
+import { StopWaiting } from '@telemetrypulse/devstack/test';
 import { CRD_FILE } from '../../src/crd-file.ts';
 import {
   makeClients,

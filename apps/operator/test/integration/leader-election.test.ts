@@ -2,15 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startChild, type Child } from '../../../devstack/src/child.ts';
-import { freePorts } from '../../../devstack/src/ports.ts';
+import { type Child, freePorts, startChild } from '@telemetrypulse/devstack/test';
 import {
   createTestNamespace,
-  TESTBED_START_TIMEOUT_MS,
-  useTestbed,
-  type TestNamespace,
   type Testbed,
-} from '../../../devstack/src/test/testbed.ts';
+  TESTBED_START_TIMEOUT_MS,
+  type TestNamespace,
+  useTestbed,
+} from '@telemetrypulse/devstack/test/kube';
 import { eventually, installSiteCrd, SiteClient } from './kube.ts';
 
 const LEASE = 'operator-election-test';

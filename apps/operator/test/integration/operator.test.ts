@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { createLogger, createMetricsRegistry } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
+import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
 import {
   createTestNamespace,
-  TESTBED_START_TIMEOUT_MS,
-  useTestbed,
-  type TestNamespace,
   type Testbed,
-} from '../../../devstack/src/test/testbed.ts';
+  TESTBED_START_TIMEOUT_MS,
+  type TestNamespace,
+  useTestbed,
+} from '@telemetrypulse/devstack/test/kube';
 import { loadConfig } from '../../src/config.ts';
 import { loadKubeConfig, makeClients, mergePatch } from '../../src/runtime/kube.ts';
 import { createOperatorMetrics } from '../../src/runtime/metrics.ts';

@@ -3,9 +3,9 @@ import { parseSite, SITE_API_VERSION, SITE_KIND } from '@telemetrypulse/shared';
 import {
   createTestNamespace,
   TESTBED_START_TIMEOUT_MS,
-  useTestbed,
   type TestNamespace,
-} from '../../../devstack/src/test/testbed.ts';
+  useTestbed,
+} from '@telemetrypulse/devstack/test/kube';
 import { errorMessage, statusCode } from '../../src/runtime/kube.ts';
 import { SPEC_EXAMPLES } from '../site-examples.ts';
 import { installSiteCrd, SiteClient } from './kube.ts';

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts } from '../../../devstack/src/ports.ts';
-import { spawnNode, type NodeProcess } from '../../../shared/test/startup-support.ts';
+import { assertGaveUp, freePorts } from '@telemetrypulse/devstack/test';
+import { spawnNode, type NodeProcess } from '@telemetrypulse/devstack/test';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -73,13 +73,11 @@ describe('operator startup waits for its registry database (child process)', () 
   it('when PostgreSQL does not come within STARTUP_WAIT_SECONDS, then it exits 1 with a clear message', async () => {
     const [dbPort = 0, httpPort = 0] = await freePorts(2);
     operator = start(dbPort, httpPort, { STARTUP_WAIT_SECONDS: '1' });
-    assert.equal(await operator.exited, 1, operator.output());
-    const fatal = operator.logLines().find((l) => l.level === 'fatal');
-    assert.match(
-      String(fatal?.msg),
-      new RegExp(
-        `^PostgreSQL at 127\\.0\\.0\\.1:${dbPort}/telemetry is not available: gave up after \\d+ attempts in \\d+ s \\(STARTUP_WAIT_SECONDS=1\\); last error connect ECONNREFUSED`,
-      ),
+    await assertGaveUp(
+      operator,
+      'PostgreSQL',
+      `127\\.0\\.0\\.1:${dbPort}/telemetry`,
+      'connect ECONNREFUSED',
     );
   });
 });

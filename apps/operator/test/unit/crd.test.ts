@@ -4,7 +4,7 @@ import { parseSite, SITE_API_VERSION, SITE_KIND } from '@telemetrypulse/shared';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { crdYaml, CRD_FILE } from '../../src/crd-file.ts';
 import { siteCrd, type JsonNode } from '../../src/crd.ts';
-import { createJsonSchemaValidator } from '../../../shared/src/json-schema.ts';
+import { createJsonSchemaValidator } from '@telemetrypulse/shared/json-schema';
 import { SPEC_EXAMPLES } from '../site-examples.ts';
 
 /** Every schema node under `node`, with its path. */

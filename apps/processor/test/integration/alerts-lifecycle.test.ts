@@ -10,17 +10,14 @@ import {
   type TelemetryAlertRow,
   type TelemetryEvent,
 } from '@telemetrypulse/shared';
-import type { TestDatabase } from '../../../devstack/src/test/database.ts';
 import {
   groupCaughtUp,
-  outboxSize,
   produceEvents,
-  publishedAlerts,
-  startTestProcessor,
-  waitUntil,
-  type TestProcessor,
+  type TestDatabase,
   usePipelineFixture,
-} from '../support.ts';
+  waitUntil,
+} from '@telemetrypulse/devstack/test';
+import { outboxSize, publishedAlerts, startTestProcessor, type TestProcessor } from '../support.ts';
 
 const SITE = 'site-lc';
 const START_MS = Date.now() - 30 * 60_000;

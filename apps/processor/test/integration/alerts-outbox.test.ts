@@ -4,23 +4,19 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { createLogger, type Sql, type TelemetryEvent, type Tx } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import {
-  createTestTopics,
-  testBrokers,
-  testKafka,
-  type TestTopics,
-} from '../../../devstack/src/test/kafka.ts';
-import { startOutboxPublisher, type OutboxPublisher } from '../../src/alerts/outbox.ts';
-import { ALERT_OUTBOX_CHANNEL } from '../../src/alerts/store.ts';
-import { spawnProcessor, type ProcessorProcess } from '../processor-process.ts';
 import {
   groupCaughtUp,
-  outboxSize,
   produceEvents,
-  publishedAlerts,
+  testBrokers,
+  type TestDatabase,
+  testKafka,
+  usePipelineFixture,
   waitUntil,
-} from '../support.ts';
+} from '@telemetrypulse/devstack/test';
+import { startOutboxPublisher, type OutboxPublisher } from '../../src/alerts/outbox.ts';
+import { ALERT_OUTBOX_CHANNEL } from '../../src/alerts/store.ts';
+import { spawnProcessor } from '../processor-process.ts';
+import { outboxSize, publishedAlerts } from '../support.ts';
 
 const logger = createLogger('test', 'silent');
 
@@ -90,39 +86,27 @@ function flappingZones(zones: number, readings: number): TelemetryEvent[] {
 }
 
 describe('alert outbox publisher (real Kafka + PostgreSQL)', () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
-  const publishers: OutboxPublisher[] = [];
-  const children: ProcessorProcess[] = [];
-
-  beforeEach(async () => {
-    db = await createTestDatabase();
-    topics = await createTestTopics(3);
-  });
-  afterEach(async () => {
-    for (const c of children.splice(0)) {
-      if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-      await c.exited;
-    }
-    await Promise.all(publishers.splice(0).map((p) => p.stop()));
-    await db.drop();
-  });
+  const fx = usePipelineFixture(3);
+  // Processes, processors and publishers alike: the fixture stops them after each test.
+  const { processors } = fx;
 
   it('when transitions are queued, then each reaches the topic keyed by its alert id and leaves the outbox', async () => {
+    const { db, topics } = fx;
     await queue(db.sql, 3);
-    publishers.push(await publisher(db, topics.alerts));
+    processors.push(await publisher(db, topics.alerts));
 
     await waitUntil('the outbox is empty', async () => (await outboxSize(db)) === 0);
     assert.deepEqual(await distinct(topics.alerts), ['1/opened/1', '2/opened/2', '3/opened/3']);
   });
 
   it('when the topic cannot take them, then the transitions stay in the outbox and go out once it can', async () => {
+    const { db, topics } = fx;
     const admin = testKafka().admin();
     await admin.connect();
     const missing = `${topics.alerts}.later`;
     try {
       await queue(db.sql, 5);
-      publishers.push(await publisher(db, missing));
+      processors.push(await publisher(db, missing));
       await new Promise((r) => setTimeout(r, 2_000));
       assert.equal(await outboxSize(db), 5);
 
@@ -135,8 +119,9 @@ describe('alert outbox publisher (real Kafka + PostgreSQL)', () => {
   });
 
   it('when two replicas publish side by side, then no row is claimed by both and every transition arrives', async () => {
+    const { db, topics } = fx;
     const registries = [new Registry(), new Registry()];
-    publishers.push(
+    processors.push(
       ...(await Promise.all(registries.map((r) => publisher(db, topics.alerts, 50, r)))),
     );
     // Both are woken by the same notification and race for the rows.
@@ -152,6 +137,7 @@ describe('alert outbox publisher (real Kafka + PostgreSQL)', () => {
   });
 
   it('when the processor is killed with SIGKILL while incidents open and resolve, then after a restart every transition is on the alerts topic at least once and no incident is doubled', async () => {
+    const { db, topics } = fx;
     const zones = 100;
     const readings = 200;
     await produceEvents(topics.events, flappingZones(zones, readings));
@@ -163,7 +149,7 @@ describe('alert outbox publisher (real Kafka + PostgreSQL)', () => {
         topics,
         groupId: group,
       });
-      children.push(child);
+      processors.push(child);
       return child;
     };
 

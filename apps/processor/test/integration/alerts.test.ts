@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { SensorType, TelemetryAlertRow, TelemetryEvent } from '@telemetrypulse/shared';
-import type { TestDatabase } from '../../../devstack/src/test/database.ts';
 import {
   groupCaughtUp,
   produceEvents,
-  publishedAlerts,
   readTopic,
-  startTestProcessor,
+  type TestDatabase,
   topicSize,
-  waitUntil,
   usePipelineFixture,
-} from '../support.ts';
+  waitUntil,
+} from '@telemetrypulse/devstack/test';
+import { publishedAlerts, startTestProcessor } from '../support.ts';
 
 /** Readings of one device, 10 s apart, starting half an hour ago (well inside the accepted ages). */
 function readings(

@@ -6,20 +6,22 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { Registry } from 'prom-client';
+import { createKafka, createLogger, ensureTopics } from '@telemetrypulse/shared';
 import {
-  createKafka,
-  createLogger,
-  DEFAULT_ALERT_RULES,
-  DEFAULT_LIMITS,
-  ensureTopics,
-} from '@telemetrypulse/shared';
-import { startKafkaBroker, type KafkaBroker } from '../../../devstack/src/kafka-broker.ts';
-import { freePorts } from '../../../devstack/src/ports.ts';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { startProcessor, type Processor } from '../../src/ingest/consumer.ts';
-import { rawCounts, syntheticEvents, windowMismatches } from '../invariants.ts';
-import { groupCaughtUp, produceEvents, waitUntil } from '../support.ts';
+  createTestDatabase,
+  freePorts,
+  groupCaughtUp,
+  type KafkaBroker,
+  produceEvents,
+  rawCounts,
+  startKafkaBroker,
+  syntheticEvents,
+  type TestDatabase,
+  waitUntil,
+  windowMismatches,
+} from '@telemetrypulse/devstack/test';
+import type { Processor } from '../../src/ingest/consumer.ts';
+import { startConsumerOnly } from '../support.ts';
 
 const logger = createLogger('test', 'silent');
 const topics = { events: 'restart.events', dlq: 'restart.dlq', alerts: 'restart.alerts' };
@@ -66,17 +68,12 @@ describe('processor when the Kafka broker restarts (a broker of its own + real P
     db = await createTestDatabase();
     const testDb = db;
     const group = `g-${randomUUID()}`;
-    processor = await startProcessor({
+    processor = await startConsumerOnly({
       // The factory main.ts uses, with its retry settings.
       kafka: createKafka({ brokers, clientId: 'processor', logger }),
       sql: testDb.sql,
-      logger,
-      registry: new Registry(),
       topics,
       groupId: group,
-      limits: DEFAULT_LIMITS,
-      rules: DEFAULT_ALERT_RULES,
-      partitionsConcurrently: 3,
       sessionTimeoutMs: 6000,
     });
     const events = syntheticEvents(4_000, 'site-br');

@@ -4,16 +4,17 @@
 // prints on stderr after the first response of a broker.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import {
-  createTestTopics,
+  groupCaughtUp,
+  produceEvents,
+  rawCounts,
+  syntheticEvents,
   testBrokers,
   testKafka,
-  type TestTopics,
-} from '../../../devstack/src/test/kafka.ts';
-import { rawCounts, syntheticEvents } from '../invariants.ts';
-import { spawnProcessor, type ProcessorProcess } from '../processor-process.ts';
-import { groupCaughtUp, produceEvents, waitUntil } from '../support.ts';
+  usePipelineFixture,
+  waitUntil,
+} from '@telemetrypulse/devstack/test';
+import { spawnProcessor } from '../processor-process.ts';
 
 /** The lines of `text` that are not a JSON object. */
 function unstructured(text: string): string[] {
@@ -31,26 +32,12 @@ function unstructured(text: string): string[] {
 }
 
 describe('processor output (real processor, Kafka and PostgreSQL)', () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
-  let processor: ProcessorProcess | undefined;
-
-  beforeEach(async () => {
-    db = await createTestDatabase();
-    topics = await createTestTopics(3);
-  });
-  afterEach(async () => {
-    if (processor && processor.child.exitCode === null && processor.child.signalCode === null) {
-      processor.child.kill('SIGKILL');
-      await processor.exited;
-    }
-    processor = undefined;
-    await db.drop();
-  });
+  const fx = usePipelineFixture(3);
 
   it('when the processor starts, stores several batches, dead-letters a malformed message and stops, then its stderr is empty and every stdout line is a JSON log line', async () => {
+    const { db, topics } = fx;
     const groupId = `stderr-${randomUUID()}`;
-    processor = spawnProcessor({
+    const processor = spawnProcessor({
       brokers: testBrokers(),
       databaseUrl: db.url,
       topics,
@@ -58,6 +45,7 @@ describe('processor output (real processor, Kafka and PostgreSQL)', () => {
       // info, so the normal startup and shutdown lines are there to be checked.
       env: { LOG_LEVEL: 'info' },
     });
+    fx.processors.push(processor);
     let stdout = '';
     let stderr = '';
     processor.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

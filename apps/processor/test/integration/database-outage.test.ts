@@ -9,19 +9,25 @@ import { Registry } from 'prom-client';
 import {
   createLogger,
   createSql,
-  DEFAULT_ALERT_RULES,
   DEFAULT_LIMITS,
   DEFAULT_MIGRATIONS_DIR,
   ensurePartitions,
   migrate,
 } from '@telemetrypulse/shared';
-import { freePort } from '../../../devstack/src/ports.ts';
-import { startPostgresServer, type PostgresServer } from '../../../devstack/src/postgres-server.ts';
-import type { TestDatabase } from '../../../devstack/src/test/database.ts';
-import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
-import { startProcessor } from '../../src/ingest/consumer.ts';
-import { windowMismatches, rawCounts, syntheticEvents } from '../invariants.ts';
-import { groupCaughtUp, produceEvents, waitUntil } from '../support.ts';
+import {
+  createTestTopics,
+  freePort,
+  groupCaughtUp,
+  type PostgresServer,
+  produceEvents,
+  rawCounts,
+  startPostgresServer,
+  syntheticEvents,
+  type TestDatabase,
+  waitUntil,
+  windowMismatches,
+} from '@telemetrypulse/devstack/test';
+import { startConsumerOnly } from '../support.ts';
 
 const logger = createLogger('test', 'silent');
 
@@ -49,16 +55,11 @@ describe('processor when PostgreSQL stops and comes back (real Kafka + a Postgre
     const topics = await createTestTopics(3);
     const group = `g-${randomUUID()}`;
     const registry = new Registry();
-    const processor = await startProcessor({
-      kafka: testKafka(),
+    const processor = await startConsumerOnly({
       sql,
-      logger,
       registry,
       topics,
       groupId: group,
-      limits: DEFAULT_LIMITS,
-      rules: DEFAULT_ALERT_RULES,
-      partitionsConcurrently: 3,
       sessionTimeoutMs: 6000,
     });
     try {

@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { TelemetryEvent } from '@telemetrypulse/shared';
-import { testKafka } from '../../../devstack/src/test/kafka.ts';
 import {
   groupCaughtUp,
   readTopic,
-  startTestProcessor,
+  testKafka,
   usePipelineFixture,
   waitUntil,
-} from '../support.ts';
+} from '@telemetrypulse/devstack/test';
+import { startTestProcessor } from '../support.ts';
 
 const SITE = 'site-dl';
 const DEVICE = `${SITE}-zone-01-dev-01`;

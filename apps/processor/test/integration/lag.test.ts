@@ -5,9 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
 import { Gauge, Registry } from 'prom-client';
 import { createLogger } from '@telemetrypulse/shared';
-import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
+import { createTestTopics, testKafka, waitUntil } from '@telemetrypulse/devstack/test';
 import { trackConsumerLag, type LagTracker } from '../../src/ops/lag.ts';
-import { waitUntil } from '../support.ts';
 
 describe('consumer lag tracker (real Kafka)', () => {
   const consumers: Consumer[] = [];

@@ -1,47 +1,32 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
+import type { TelemetryEvent } from '@telemetrypulse/shared';
 import {
-  createLogger,
-  DEFAULT_ALERT_RULES,
-  DEFAULT_LIMITS,
-  type TelemetryEvent,
-} from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { createTestTopics, testKafka, type TestTopics } from '../../../devstack/src/test/kafka.ts';
-import { startProcessor, type Processor } from '../../src/ingest/consumer.ts';
-import { windowMismatches, rawCounts } from '../invariants.ts';
-import { groupCaughtUp, waitUntil } from '../support.ts';
+  groupCaughtUp,
+  rawCounts,
+  telemetryEvent,
+  testKafka,
+  usePipelineFixture,
+  waitUntil,
+  windowMismatches,
+} from '@telemetrypulse/devstack/test';
+import { startConsumerOnly } from '../support.ts';
 
-const logger = createLogger('test', 'silent');
-
-function reading(tsMs: number, value: number): TelemetryEvent {
-  return {
-    event_id: randomUUID(),
-    device_id: 'site-l-zone-01-dev-01',
+/** A temperature reading of site-l taken at `tsMs`. */
+const reading = (tsMs: number, value: number): TelemetryEvent =>
+  telemetryEvent({
     site_id: 'site-l',
-    zone_id: 'zone-01',
     sensor_type: 'temperature',
     value,
     ts_event: new Date(tsMs).toISOString(),
-  };
-}
+  });
 
 describe('late and out-of-order events (real Kafka + PostgreSQL)', () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
-  let processor: Processor | undefined;
-
-  beforeEach(async () => {
-    db = await createTestDatabase();
-    topics = await createTestTopics(1);
-  });
-  afterEach(async () => {
-    await processor?.stop();
-    await db.drop();
-  });
+  const fx = usePipelineFixture(1);
 
   it('when events arrive out of order and some long after their time, then each updates its own window and the late ones are counted', async () => {
+    const { db, topics } = fx;
     const now = Date.now();
     const fresh = Array.from({ length: 6 }, (_, i) => reading(now - 5_000 - i * 1000, 21 + i));
     const late = Array.from({ length: 4 }, (_, i) =>
@@ -69,18 +54,15 @@ describe('late and out-of-order events (real Kafka + PostgreSQL)', () => {
 
     const registry = new Registry();
     const group = `g-${randomUUID()}`;
-    processor = await startProcessor({
-      kafka: testKafka(),
+    const processor = await startConsumerOnly({
       sql: db.sql,
-      logger,
       registry,
       topics,
       groupId: group,
-      limits: DEFAULT_LIMITS,
-      rules: DEFAULT_ALERT_RULES,
       partitionsConcurrently: 1,
       lateAfterMs: 60_000,
     });
+    fx.processors.push(processor);
     await waitUntil('all stored', () => groupCaughtUp(group, topics.events));
 
     assert.deepEqual(await rawCounts(db), { rows: 10, distinct: 10 });

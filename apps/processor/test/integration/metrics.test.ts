@@ -2,17 +2,21 @@
 // building gauges, the consumer lag, dead letters by reason and the transaction histogram.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { deviceId, type TelemetryEvent } from '@telemetrypulse/shared';
-import { freePort } from '../../../devstack/src/ports.ts';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
+import type { TelemetryEvent } from '@telemetrypulse/shared';
 import {
+  createTestDatabase,
   createTestTopics,
+  freePort,
+  groupCaughtUp,
+  produceEvents,
+  telemetryEvent,
   testBrokers,
+  type TestDatabase,
   testKafka,
   type TestTopics,
-} from '../../../devstack/src/test/kafka.ts';
+  waitUntil,
+} from '@telemetrypulse/devstack/test';
 import { spawnProcessor, type ProcessorProcess } from '../processor-process.ts';
-import { groupCaughtUp, produceEvents, waitUntil } from '../support.ts';
 
 const SITE = 'site-metrics';
 
@@ -36,15 +40,13 @@ function parseMetrics(text: string): Map<string, number> {
 }
 
 function event(zone: string, sensor: string, value: number, tsMs: number): TelemetryEvent {
-  return {
-    event_id: randomUUID(),
-    device_id: deviceId(SITE, zone, 0),
+  return telemetryEvent({
     site_id: SITE,
     zone_id: zone,
-    sensor_type: sensor,
+    sensor_type: sensor as TelemetryEvent['sensor_type'],
     value,
     ts_event: new Date(tsMs).toISOString(),
-  } as TelemetryEvent;
+  });
 }
 
 describe('processor /metrics (real processor, Kafka and PostgreSQL)', () => {

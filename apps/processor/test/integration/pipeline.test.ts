@@ -1,65 +1,31 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
+import { createLogger, SENSOR_TYPES, type TelemetryEvent } from '@telemetrypulse/shared';
 import {
-  createLogger,
-  DEFAULT_ALERT_RULES,
-  DEFAULT_LIMITS,
-  SENSOR_TYPES,
-  type TelemetryEvent,
-} from '@telemetrypulse/shared';
-import { startSimulator } from '../../../simulator/src/publisher.ts';
-import { startProcessor, type Processor } from '../../src/ingest/consumer.ts';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { createTestTopics, testKafka, type TestTopics } from '../../../devstack/src/test/kafka.ts';
-import { windowMismatches } from '../invariants.ts';
-import { groupCaughtUp, readTopic, waitUntil } from '../support.ts';
+  groupCaughtUp,
+  rawCounts,
+  readTopic,
+  type TestDatabase,
+  testKafka,
+  usePipelineFixture,
+  waitUntil,
+  windowMismatches,
+} from '@telemetrypulse/devstack/test';
+import { startSimulator } from '@telemetrypulse/simulator/testing';
+import { startTestProcessor } from '../support.ts';
 
 const logger = createLogger('test', 'silent');
 
-function startTestProcessor(
-  db: TestDatabase,
-  topics: TestTopics,
-  groupId: string,
-): Promise<Processor> {
-  return startProcessor({
-    kafka: testKafka(),
-    sql: db.sql,
-    logger,
-    registry: new Registry(),
-    topics,
-    groupId,
-    limits: DEFAULT_LIMITS,
-    rules: DEFAULT_ALERT_RULES,
-    partitionsConcurrently: 3,
-  });
-}
-
-async function count(db: TestDatabase, query: 'raw' | 'distinct'): Promise<number> {
-  const [row] =
-    query === 'raw'
-      ? await db.sql<{ n: number }[]>`select count(*)::int as n from telemetry_events`
-      : await db.sql<
-          { n: number }[]
-        >`select count(distinct event_id)::int as n from telemetry_events`;
-  return row?.n ?? 0;
-}
+/** Raw rows stored so far. */
+const stored = async (db: TestDatabase) => (await rawCounts(db)).rows;
 
 describe('processor pipeline (real Kafka + PostgreSQL)', () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
-  const processors: Processor[] = [];
-
-  beforeEach(async () => {
-    db = await createTestDatabase();
-    topics = await createTestTopics(6);
-  });
-  afterEach(async () => {
-    await Promise.all(processors.splice(0).map((p) => p.stop()));
-    await db.drop();
-  });
+  const fx = usePipelineFixture(6);
+  const { processors } = fx;
 
   it('when two simulated sites publish and a bad message sits among them, then every good event is stored once, aggregates equal the raw rows, and the bad one reaches the DLQ with its reason', async () => {
+    const { db, topics } = fx;
     const perSite = 1500;
     const sims = await Promise.all(
       ['site-a', 'site-b'].map((siteId, i) =>
@@ -98,9 +64,9 @@ describe('processor pipeline (real Kafka + PostgreSQL)', () => {
     );
 
     processors.push(await startTestProcessor(db, topics, `g-${randomUUID()}`));
-    await waitUntil('all events stored', async () => (await count(db, 'raw')) === 2 * perSite);
+    await waitUntil('all events stored', async () => (await stored(db)) === 2 * perSite);
 
-    assert.equal(await count(db, 'distinct'), 2 * perSite);
+    assert.equal((await rawCounts(db)).distinct, 2 * perSite);
     assert.deepEqual(await windowMismatches(db), []);
     const sites = await db.sql<{ site_id: string }[]>`select site_id from sites order by 1`;
     assert.deepEqual(
@@ -117,6 +83,7 @@ describe('processor pipeline (real Kafka + PostgreSQL)', () => {
   });
 
   it('when the whole topic is delivered again, then nothing is stored or counted twice', async () => {
+    const { db, topics } = fx;
     const base = Date.now() - 20 * 60_000;
     const events: TelemetryEvent[] = Array.from({ length: 400 }, (_, i) => ({
       event_id: randomUUID(),
@@ -140,17 +107,14 @@ describe('processor pipeline (real Kafka + PostgreSQL)', () => {
 
     const first = await startTestProcessor(db, topics, `g-${randomUUID()}`);
     processors.push(first);
-    await waitUntil(
-      'first delivery stored',
-      async () => (await count(db, 'raw')) === events.length,
-    );
+    await waitUntil('first delivery stored', async () => (await stored(db)) === events.length);
     const aggBefore = await db.sql`select * from telemetry_agg_5m order by 1, 2, 3, 4`;
 
     // A new group reads everything from the start: a full redelivery of committed batches.
     const secondGroup = `g-${randomUUID()}`;
     processors.push(await startTestProcessor(db, topics, secondGroup));
     await waitUntil('redelivery committed', () => groupCaughtUp(secondGroup, topics.events));
-    assert.equal(await count(db, 'raw'), events.length);
+    assert.equal(await stored(db), events.length);
     assert.deepEqual(await db.sql`select * from telemetry_agg_5m order by 1, 2, 3, 4`, aggBefore);
     assert.deepEqual(await windowMismatches(db), []);
   });

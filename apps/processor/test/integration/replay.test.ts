@@ -3,32 +3,23 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Registry } from 'prom-client';
-import {
-  createLogger,
-  DEFAULT_ALERT_RULES,
-  DEFAULT_LIMITS,
-  type TelemetryEvent,
-} from '@telemetrypulse/shared';
+import { createLogger, DEFAULT_LIMITS, type TelemetryEvent } from '@telemetrypulse/shared';
 import {
   createTestTopics,
+  groupCaughtUp,
+  produceEvents,
+  type RawMessage,
+  readRawTopic,
   testBrokers,
   testKafka,
   type TestTopics,
-} from '../../../devstack/src/test/kafka.ts';
-import { startProcessor } from '../../src/ingest/consumer.ts';
-import { sendToDeadLetters } from '../../src/ingest/dlq.ts';
-import { replayDeadLetters, type ReplayRequest } from '../../src/replay/run.ts';
-import {
-  groupCaughtUp,
-  produceEvents,
-  readRawTopic,
-  startTestProcessor,
   topicSize,
   usePipelineFixture,
   waitUntil,
-  type RawMessage,
-} from '../support.ts';
+} from '@telemetrypulse/devstack/test';
+import { sendToDeadLetters } from '../../src/ingest/dlq.ts';
+import { replayDeadLetters, type ReplayRequest } from '../../src/replay/run.ts';
+import { startConsumerOnly, startTestProcessor } from '../support.ts';
 
 const logger = createLogger('test', 'silent');
 const REPLAY_BIN = fileURLToPath(new URL('../../src/bin/replay-dlq.ts', import.meta.url));
@@ -290,16 +281,11 @@ describe('DLQ replay after a fix (real Kafka + PostgreSQL + processor)', () => {
 
     // The bug: events older than an hour are refused.
     const group = `g-${randomUUID()}`;
-    const strict = await startProcessor({
-      kafka: testKafka(),
+    const strict = await startConsumerOnly({
       sql: fx.db.sql,
-      logger,
-      registry: new Registry(),
       topics: fx.topics,
       groupId: group,
       limits: { ...DEFAULT_LIMITS, maxAgeMs: 3600_000 },
-      rules: DEFAULT_ALERT_RULES,
-      partitionsConcurrently: 3,
     });
     await waitUntil('strict processor caught up', () => groupCaughtUp(group, fx.topics.events));
     await strict.stop();

@@ -2,21 +2,19 @@
 // is stored once and every aggregate equals a recomputation from the raw rows.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Registry } from 'prom-client';
-import { createLogger, DEFAULT_ALERT_RULES, DEFAULT_LIMITS } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
 import {
-  createTestTopics,
+  groupCaughtUp,
+  produceEvents,
+  rawCounts,
+  syntheticEvents,
   testBrokers,
-  testKafka,
-  type TestTopics,
-} from '../../../devstack/src/test/kafka.ts';
-import { startProcessor, type Processor } from '../../src/ingest/consumer.ts';
-import { windowMismatches, rawCounts, syntheticEvents } from '../invariants.ts';
-import { spawnProcessor, type ProcessorProcess } from '../processor-process.ts';
-import { groupCaughtUp, produceEvents, waitUntil } from '../support.ts';
-
-const logger = createLogger('test', 'silent');
+  type TestDatabase,
+  usePipelineFixture,
+  waitUntil,
+  windowMismatches,
+} from '@telemetrypulse/devstack/test';
+import { startConsumerOnly } from '../support.ts';
+import { spawnProcessor } from '../processor-process.ts';
 
 async function assertExactlyOnce(db: TestDatabase, expected: number): Promise<void> {
   assert.deepEqual(await rawCounts(db), { rows: expected, distinct: expected });
@@ -24,25 +22,12 @@ async function assertExactlyOnce(db: TestDatabase, expected: number): Promise<vo
 }
 
 describe('processor resilience (real Kafka + PostgreSQL)', () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
-  const children: ProcessorProcess[] = [];
-  const processors: Processor[] = [];
-
-  beforeEach(async () => {
-    db = await createTestDatabase();
-    topics = await createTestTopics(6);
-  });
-  afterEach(async () => {
-    for (const c of children.splice(0)) {
-      if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-      await c.exited;
-    }
-    await Promise.all(processors.splice(0).map((p) => p.stop()));
-    await db.drop();
-  });
+  const fx = usePipelineFixture(6);
+  // Processes, processors and publishers alike: the fixture stops them after each test.
+  const { processors } = fx;
 
   it('when the processor is killed with SIGKILL mid-stream twice and restarted, then every event is stored once and aggregates equal the raw rows; SIGTERM then exits 0 with everything committed', async () => {
+    const { db, topics } = fx;
     const total = 40_000;
     await produceEvents(topics.events, syntheticEvents(total, 'site-k'));
     const group = `g-${randomUUID()}`;
@@ -55,7 +40,7 @@ describe('processor resilience (real Kafka + PostgreSQL)', () => {
         topics,
         groupId: group,
       });
-      children.push(victim);
+      processors.push(victim);
       await waitUntil(
         `${killAt} rows stored`,
         async () => (await rawCounts(db)).rows >= killAt,
@@ -72,7 +57,7 @@ describe('processor resilience (real Kafka + PostgreSQL)', () => {
       topics,
       groupId: group,
     });
-    children.push(survivor);
+    processors.push(survivor);
     await waitUntil('the group caught up', () => groupCaughtUp(group, topics.events), 90_000);
     survivor.child.kill('SIGTERM');
     assert.equal(await survivor.exited, 0, survivor.output());
@@ -80,20 +65,10 @@ describe('processor resilience (real Kafka + PostgreSQL)', () => {
   });
 
   it('when a second replica joins mid-stream and the first leaves, then the rebalances neither drop nor duplicate anything', async () => {
+    const { db, topics } = fx;
     const group = `g-${randomUUID()}`;
     const start = () =>
-      startProcessor({
-        kafka: testKafka(),
-        sql: db.sql,
-        logger,
-        registry: new Registry(),
-        topics,
-        groupId: group,
-        limits: DEFAULT_LIMITS,
-        rules: DEFAULT_ALERT_RULES,
-        partitionsConcurrently: 3,
-        sessionTimeoutMs: 6000,
-      });
+      startConsumerOnly({ sql: db.sql, topics, groupId: group, sessionTimeoutMs: 6000 });
     const events = syntheticEvents(24_000, 'site-r');
     const first = await start();
     processors.push(first);

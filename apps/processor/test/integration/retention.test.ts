@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createLogger, type WindowTable } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
+import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
 import {
   applyRetention,
   RETENTION_LOCK_KEY,

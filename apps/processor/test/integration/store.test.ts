@@ -1,24 +1,19 @@
 // The batch store on a real PostgreSQL: what goes in comes back exactly, and copies of an event,
 // within a batch or across batches, are stored and counted once.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { DEFAULT_ALERT_RULES, type TelemetryEvent } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
+import {
+  createTestDatabase,
+  rawCounts,
+  telemetryEvent,
+  type TestDatabase,
+  windowMismatches,
+} from '@telemetrypulse/devstack/test';
 import { storeBatch } from '../../src/ingest/store.ts';
-import { windowMismatches, rawCounts } from '../invariants.ts';
 
-function event(overrides: Partial<TelemetryEvent> = {}): TelemetryEvent {
-  return {
-    event_id: randomUUID(),
-    device_id: 'site-st-zone-01-dev-01',
-    site_id: 'site-st',
-    zone_id: 'zone-01',
-    sensor_type: 'temperature',
-    value: 21.5,
-    ts_event: new Date(Date.now() - 60_000).toISOString(),
-    ...overrides,
-  };
-}
+/** A temperature reading of site-st, this suite's site. */
+const event = (overrides: Partial<TelemetryEvent> = {}): TelemetryEvent =>
+  telemetryEvent({ site_id: 'site-st', sensor_type: 'temperature', value: 21.5, ...overrides });
 
 describe('batch store (real PostgreSQL)', () => {
   let db: TestDatabase;

@@ -3,10 +3,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { deviceId, sendWithTrace, SpanKind, withSpan } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
-import { createTestTopics, testKafka, type TestTopics } from '../../../devstack/src/test/kafka.ts';
-import { recordSpans } from '../../../devstack/src/test/tracing.ts';
-import { groupCaughtUp, startTestProcessor, waitUntil, type TestProcessor } from '../support.ts';
+import {
+  createTestDatabase,
+  createTestTopics,
+  groupCaughtUp,
+  recordSpans,
+  type TestDatabase,
+  testKafka,
+  type TestTopics,
+  waitUntil,
+} from '@telemetrypulse/devstack/test';
+import { startTestProcessor, type TestProcessor } from '../support.ts';
 
 const SITE = 'site-trace';
 

@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_LIMITS, type TelemetryEvent } from '@telemetrypulse/shared';
+import { telemetryEvent } from '@telemetrypulse/devstack/test';
 import { decodeBatch, type IncomingMessage } from '../../src/ingest/batch.ts';
 
 const NOW = Date.parse('2025-06-01T12:00:00.000Z');
 
-function event(overrides: Partial<TelemetryEvent> = {}): TelemetryEvent {
-  return {
-    event_id: randomUUID(),
-    device_id: 'site-01-zone-01-dev-01',
-    site_id: 'site-01',
-    zone_id: 'zone-01',
-    sensor_type: 'co2',
-    value: 650,
-    ts_event: new Date(NOW - 60_000).toISOString(),
-    ...overrides,
-  };
-}
+/** A CO2 reading taken a minute before this suite's fixed NOW. */
+const event = (overrides: Partial<TelemetryEvent> = {}): TelemetryEvent =>
+  telemetryEvent({ value: 650, ts_event: new Date(NOW - 60_000).toISOString(), ...overrides });
 
 function message(offset: number, value: string | Buffer | null): IncomingMessage {
   return {

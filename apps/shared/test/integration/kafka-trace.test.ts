@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { IHeaders } from 'kafkajs';
 import { processWithTrace, sendWithTrace } from '@telemetrypulse/shared';
-import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
-import { recordSpans } from '../../../devstack/src/test/tracing.ts';
+import { createTestTopics, recordSpans, testKafka } from '@telemetrypulse/devstack/test';
 
 /** Consumes `count` messages batch by batch, each batch inside processWithTrace. */
 async function consumeTraced(topic: string, count: number): Promise<IHeaders[]> {

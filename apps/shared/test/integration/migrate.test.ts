@@ -9,7 +9,7 @@ import {
   migrate,
   MigrationError,
 } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
+import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
 
 const logger = createLogger('test', 'silent');
 

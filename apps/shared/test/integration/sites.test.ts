@@ -7,7 +7,7 @@ import {
   SITES_CHANNEL,
   upsertSites,
 } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/src/test/database.ts';
+import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
 
 function site(name: string, spec: Record<string, unknown>) {
   return parseSite({ apiVersion: SITE_API_VERSION, kind: SITE_KIND, metadata: { name }, spec });

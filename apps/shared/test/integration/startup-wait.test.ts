@@ -9,15 +9,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { createLogger, DependencyError, waitForKafka } from '@telemetrypulse/shared';
-import { freePort } from '../../../devstack/src/ports.ts';
-import { startPostgresServer, type PostgresServer } from '../../../devstack/src/postgres-server.ts';
+import { freePort, type PostgresServer, startPostgresServer } from '@telemetrypulse/devstack/test';
 import {
   hostPort,
   recordingLogger,
   spawnNode,
   tcpProxy,
   type NodeProcess,
-} from '../startup-support.ts';
+} from '@telemetrypulse/devstack/test';
 
 const MIGRATE = fileURLToPath(new URL('../../src/bin/migrate.ts', import.meta.url));
 

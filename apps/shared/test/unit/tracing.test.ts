@@ -12,7 +12,7 @@ import {
   withSpan,
   type Tracing,
 } from '@telemetrypulse/shared';
-import { recordSpans } from '../../../devstack/src/test/tracing.ts';
+import { recordSpans } from '@telemetrypulse/devstack/test';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
 

@@ -17,7 +17,7 @@ import {
   waitForDependency,
   type WaitOptions,
 } from '../../src/wait.ts';
-import { recordingLogger } from '../startup-support.ts';
+import { recordingLogger } from '@telemetrypulse/devstack/test';
 
 // kafkajs spreads its error classes into module.exports: Node cannot see them as named exports.
 const {

@@ -3,15 +3,21 @@
 // is there. The broker "comes up" when a proxy in front of the suite's real broker listens.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { freePorts, waitFor } from '../../../devstack/src/ports.ts';
-import { createTestTopics, testBrokers } from '../../../devstack/src/test/kafka.ts';
+import {
+  assertGaveUp,
+  assertStopsCleanly,
+  createTestTopics,
+  freePorts,
+  testBrokers,
+  waitFor,
+} from '@telemetrypulse/devstack/test';
 import {
   hostPort,
   spawnNode,
   tcpProxy,
   type NodeProcess,
   type TcpProxy,
-} from '../../../shared/test/startup-support.ts';
+} from '@telemetrypulse/devstack/test';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -74,21 +80,12 @@ describe('simulator startup waits for Kafka (child process)', () => {
     const [kafkaPort = 0, httpPort = 0] = await freePorts(2);
     simulator = start(kafkaPort, httpPort, { STARTUP_WAIT_SECONDS: '600' });
     await simulator.waitForOutput(/waiting for Kafka/);
-    simulator.child.kill('SIGTERM');
-    assert.equal(await simulator.exited, 0, simulator.output());
-    assert.doesNotMatch(simulator.output(), /"level":"fatal"/);
+    await assertStopsCleanly(simulator);
   });
 
   it('when the broker does not come within STARTUP_WAIT_SECONDS, then it exits 1 with a clear message', async () => {
     const [kafkaPort = 0, httpPort = 0] = await freePorts(2);
     simulator = start(kafkaPort, httpPort, { STARTUP_WAIT_SECONDS: '1' });
-    assert.equal(await simulator.exited, 1, simulator.output());
-    const fatal = simulator.logLines().find((l) => l.level === 'fatal');
-    assert.match(
-      String(fatal?.msg),
-      new RegExp(
-        `^Kafka at 127\\.0\\.0\\.1:${kafkaPort} is not available: gave up after \\d+ attempts in \\d+ s \\(STARTUP_WAIT_SECONDS=1\\)`,
-      ),
-    );
+    await assertGaveUp(simulator, 'Kafka', `127\\.0\\.0\\.1:${kafkaPort}`);
   });
 });

@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { createLogger, processWithTrace, type TelemetryEvent } from '@telemetrypulse/shared';
-import { createTestTopics, testKafka } from '../../../devstack/src/test/kafka.ts';
-import { recordSpans } from '../../../devstack/src/test/tracing.ts';
+import { createTestTopics, recordSpans, testKafka } from '@telemetrypulse/devstack/test';
 import { startSimulator } from '../../src/publisher.ts';
 
 describe('simulator tracing (real Kafka)', () => {

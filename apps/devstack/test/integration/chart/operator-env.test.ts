@@ -3,9 +3,7 @@
 // renamed topic or a tracing endpoint is followed all the way to a simulator's env.
 import assert from 'node:assert/strict';
 import { parseSite, SITE_API_VERSION, SITE_KIND, TOPICS } from '@telemetrypulse/shared';
-import { loadConfig } from '../../../../operator/src/config.ts';
-import { desiredDeployment } from '../../../../operator/src/reconcile/desired.ts';
-import { simulatorDefaults } from '../../../../operator/src/operator.ts';
+import { desiredDeployment, loadConfig, simulatorDefaults } from '@telemetrypulse/operator/testing';
 import { findObject, renderChart, type KubeObject } from '../../../src/chart/render.ts';
 import { ensureHelm } from '../../../src/tools/helm.ts';
 

@@ -6,13 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { deviceId } from '@telemetrypulse/shared';
+import { deviceId, type TelemetryEvent } from '@telemetrypulse/shared';
 import { startChild, type Child } from '../../../src/child.ts';
 import { REPO_ROOT } from '../../../src/paths.ts';
 import { freePorts, waitFor } from '../../../src/ports.ts';
 import { hasData } from '../../../src/prometheus/query.ts';
 import { startPrometheus, type PrometheusServer } from '../../../src/prometheus/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../../src/test/database.ts';
+import { telemetryEvent } from '../../../src/test/events.ts';
 import {
   createTestTopics,
   testBrokers,
@@ -25,11 +26,7 @@ import {
   useTestbed,
   type TestNamespace,
 } from '../../../src/test/testbed.ts';
-import {
-  eventually,
-  installSiteCrd,
-  SiteClient,
-} from '../../../../operator/test/integration/kube.ts';
+import { eventually, installSiteCrd, SiteClient } from '@telemetrypulse/operator/testing';
 import {
   loadRules,
   panelQueries,
@@ -61,15 +58,15 @@ async function produceScenario(topic: string): Promise<void> {
   const now = Date.now();
   const event = (zone: string, sensor: string, value: number, agoMs: number) => ({
     key: deviceId(SITE, zone, 0),
-    value: JSON.stringify({
-      event_id: randomUUID(),
-      device_id: deviceId(SITE, zone, 0),
-      site_id: SITE,
-      zone_id: zone,
-      sensor_type: sensor,
-      value,
-      ts_event: new Date(now - agoMs).toISOString(),
-    }),
+    value: JSON.stringify(
+      telemetryEvent({
+        site_id: SITE,
+        zone_id: zone,
+        sensor_type: sensor as TelemetryEvent['sensor_type'],
+        value,
+        ts_event: new Date(now - agoMs).toISOString(),
+      }),
+    ),
   });
   const producer = testKafka().producer();
   await producer.connect();

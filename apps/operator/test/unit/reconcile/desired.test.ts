@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { parseSite, SITE_API_VERSION, SITE_KIND } from '@telemetrypulse/shared';
-import { loadConfig as loadSimulatorConfig } from '../../../../simulator/src/config.ts';
+import { loadConfig as loadSimulatorConfig } from '@telemetrypulse/simulator/testing';
 import { desiredDeployment, type SimulatorDefaults } from '../../../src/reconcile/desired.ts';
 
 const DEFAULTS: SimulatorDefaults = {

@@ -1,12 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import {
-  deviceId,
-  SENSOR_TYPES,
-  STORED_WINDOWS,
-  type StoredWindow,
-  type TelemetryEvent,
-} from '@telemetrypulse/shared';
-import type { TestDatabase } from '../../devstack/src/test/database.ts';
+// What must hold of the stored data whatever the load: nothing stored twice, and every window
+// aggregate equal to a recomputation from the raw events.
+import { STORED_WINDOWS, type StoredWindow } from '@telemetrypulse/shared';
+import type { TestDatabase } from './database.ts';
 
 /** Raw rows and distinct event ids: equal when nothing was stored twice. */
 export async function rawCounts(
@@ -47,28 +42,4 @@ export async function windowMismatches(db: Pick<TestDatabase, 'sql'>): Promise<u
     ),
   );
   return found.flat();
-}
-
-/** Valid events of one site spread over the last `spanMs`, values inside the normal bands. */
-export function syntheticEvents(
-  count: number,
-  siteId: string,
-  spanMs = 30 * 60_000,
-): TelemetryEvent[] {
-  const start = Date.now() - spanMs;
-  return Array.from({ length: count }, (_, i) => {
-    const zoneId = `zone-0${(i % 4) + 1}`;
-    const sensor = SENSOR_TYPES[i % SENSOR_TYPES.length] ?? 'co2';
-    const value =
-      sensor === 'occupancy' ? i % 15 : sensor === 'co2' ? 450 + (i % 300) : 20 + (i % 90) / 10;
-    return {
-      event_id: randomUUID(),
-      device_id: deviceId(siteId, zoneId, i % 3),
-      site_id: siteId,
-      zone_id: zoneId,
-      sensor_type: sensor,
-      value,
-      ts_event: new Date(start + Math.floor((i / count) * spanMs)).toISOString(),
-    };
-  });
 }

@@ -1,5 +1,6 @@
 // For the startup-wait tests of every app: a program as a child process whose output the test
 // reads, and a TCP proxy that makes a real server appear on a port only when the test says so.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -54,6 +55,34 @@ export interface NodeProcess {
   waitForOutput(pattern: RegExp, what?: string): Promise<void>;
   /** SIGKILL if still running (for after hooks). */
   kill(): Promise<void>;
+}
+
+/** SIGTERM while the program waits for a dependency: it exits 0 without a fatal line. */
+export async function assertStopsCleanly(program: NodeProcess): Promise<void> {
+  program.child.kill('SIGTERM');
+  assert.equal(await program.exited, 0, program.output());
+  assert.ok(!program.logLines().some((l) => l.level === 'fatal'), program.output());
+}
+
+/**
+ * A program run with STARTUP_WAIT_SECONDS=1 against a dependency that never comes: it exits 1
+ * and its fatal line names the dependency, its address (`target`, a regular expression) and the
+ * bound, then the last error when `lastError` is given.
+ */
+export async function assertGaveUp(
+  program: NodeProcess,
+  dependency: string,
+  target: string,
+  lastError?: string,
+): Promise<void> {
+  assert.equal(await program.exited, 1, program.output());
+  const fatal = program.logLines().find((l) => l.level === 'fatal');
+  const reason = `^${dependency} at ${target} is not available: gave up after \\d+ attempts in \\d+ s \\(STARTUP_WAIT_SECONDS=1\\)`;
+  assert.match(
+    String(fatal?.msg),
+    new RegExp(lastError === undefined ? reason : `${reason}; last error ${lastError}`),
+    program.output(),
+  );
 }
 
 /** Runs `node <script>` on this Node with the given environment added to ours. */
