@@ -338,6 +338,8 @@ function appSupervisor(stack: Stack, env: NodeJS.ProcessEnv): Supervise {
     let child: Child | undefined;
     let timer: NodeJS.Timeout | undefined;
     let failures = 0;
+    // Declared before the first launch: a launch that fails at once already reads it.
+    let stopped = false;
     const exitedOnItsOwn = (startedAt: number, reason: ExitReason, pid?: number) => {
       if (stack.stopping || stopped) return;
       const exitedAt = Date.now();
@@ -396,7 +398,6 @@ function appSupervisor(stack: Stack, env: NodeJS.ProcessEnv): Supervise {
       });
     };
     launch(false);
-    let stopped = false;
     const stopper = {
       name,
       stop: async () => {
