@@ -11,14 +11,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import {
-  createLogger,
-  createSql,
-  DEFAULT_LIMITS,
-  DEFAULT_MIGRATIONS_DIR,
-  ensurePartitions,
-  migrate,
-} from '@telemetrypulse/shared';
-import { freePort, startChild, startPostgresServer, waitFor } from '@telemetrypulse/devstack/test';
+  freePort,
+  migratedSql,
+  startChild,
+  startPostgresServer,
+  waitFor,
+} from '@telemetrypulse/devstack/test';
 import { seedAggregates, seedAlerts, seedRawEvents } from './seed.ts';
 
 const events = Number(process.argv[2] ?? 10_000_000);
@@ -26,7 +24,6 @@ const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const DAYS = 30;
 const ALERTS = 50_000;
-const logger = createLogger('bench', 'warn');
 const seconds = (since: number) => Math.round((performance.now() - since) / 100) / 10;
 
 async function main(): Promise<void> {
@@ -39,11 +36,9 @@ async function main(): Promise<void> {
     : await startPostgresServer({ dataDir: path.join(dir, 'pg'), port: await freePort() });
   const databaseUrl = given ?? pg?.url ?? '';
   const children: ReturnType<typeof startChild>[] = [];
-  const sql = createSql({ url: databaseUrl, poolSize: 4, logger, applicationName: 'bench' });
+  const sql = await migratedSql(databaseUrl, 'bench');
   try {
     const now = Date.now();
-    await migrate(sql, DEFAULT_MIGRATIONS_DIR, logger);
-    await ensurePartitions(sql, DEFAULT_LIMITS.maxAgeMs);
     let rawSeconds: number | null = null;
     let aggregateSeconds: number | null = null;
     if (!given) {

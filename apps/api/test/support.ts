@@ -9,8 +9,10 @@ import {
 import { Registry } from 'prom-client';
 import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
 import { createApi, type AppOptions } from '../src/app.ts';
+import { startLiveHub, type LiveHub, type LiveHubOptions } from '../src/live/hub.ts';
 import type { OpenApiDocument } from '../src/openapi.ts';
 import { serve, type Served } from './serve.ts';
+import type { SseReader } from './sse.ts';
 
 export const logger = createLogger('api-test', 'silent');
 
@@ -44,6 +46,46 @@ export async function startTestApi(
     close: async () => {
       await served.close();
       if (!db) await database.drop();
+    },
+  };
+}
+
+export interface LiveTestApi extends TestApi {
+  hub: LiveHub;
+  /** Streams a test opened; close() ends them first, so the server can close. */
+  readers: SseReader[];
+}
+
+/**
+ * A fresh database, a live hub listening on it and the API streaming from that hub; close()
+ * ends the streams, the hub, the API and the database, in that order.
+ */
+export async function startLiveTestApi(
+  options: Partial<Omit<AppOptions, 'sql' | 'logger' | 'live'>> = {},
+  hubOptions: Omit<LiveHubOptions, 'sql' | 'logger'> = {},
+): Promise<LiveTestApi> {
+  const db = await createTestDatabase();
+  let hub: LiveHub | undefined;
+  let api: TestApi;
+  try {
+    hub = await startLiveHub({ sql: db.sql, logger, ...hubOptions });
+    api = await startTestApi({ ...options, live: hub }, db);
+  } catch (error) {
+    await hub?.close();
+    await db.drop();
+    throw error;
+  }
+  const live = hub;
+  const readers: SseReader[] = [];
+  return {
+    ...api,
+    hub: live,
+    readers,
+    close: async () => {
+      for (const reader of readers) reader.close();
+      await live.close();
+      await api.close();
+      await db.drop();
     },
   };
 }

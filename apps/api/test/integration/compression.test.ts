@@ -3,17 +3,16 @@ import { randomUUID } from 'node:crypto';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { DEFAULT_ALERT_RULES } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
 import { storeBatch } from '@telemetrypulse/processor/testing';
-import { startLiveHub, type LiveHub } from '../../src/live/hub.ts';
 import { SseReader } from '../sse.ts';
 import {
   insertAlerts,
   insertWindows,
-  logger,
+  type LiveTestApi,
+  startLiveTestApi,
   startTestApi,
-  window,
   type TestApi,
+  window,
 } from '../support.ts';
 
 const START = Date.parse('2025-06-02T00:10:30Z');
@@ -198,27 +197,17 @@ describe('response compression turned off', () => {
 });
 
 describe('the live stream with compression on', () => {
-  let db: TestDatabase;
-  let hub: LiveHub;
-  let api: TestApi;
-  const readers: SseReader[] = [];
+  let api: LiveTestApi;
 
   before(async () => {
-    db = await createTestDatabase();
-    hub = await startLiveHub({ sql: db.sql, logger, coalesceMs: 50 });
-    api = await startTestApi({ liveHeartbeatMs: 200, live: hub }, db);
+    api = await startLiveTestApi({ liveHeartbeatMs: 200 }, { coalesceMs: 50 });
   });
 
-  after(async () => {
-    for (const reader of readers) reader.close();
-    await hub.close();
-    await api.close();
-    await db.drop();
-  });
+  after(() => api.close());
 
   it('when a client that takes gzip listens, then the stream is not encoded and events arrive as they happen', async () => {
     const stream = new SseReader();
-    readers.push(stream);
+    api.readers.push(stream);
     // A buffered stream would not even send its headers.
     const response = await within(
       3000,
@@ -238,7 +227,7 @@ describe('the live stream with compression on', () => {
 
     const started = Date.now();
     await storeBatch(
-      db.sql,
+      api.db.sql,
       [
         {
           event_id: randomUUID(),

@@ -1,29 +1,27 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { DEFAULT_ALERT_RULES, type TelemetryEvent } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
+import { telemetryEvent } from '@telemetrypulse/devstack/test';
 import { storeBatch } from '@telemetrypulse/processor/testing';
-import { startLiveHub, type LiveHub } from '../../src/live/hub.ts';
 import { SseReader } from '../sse.ts';
-import { logger, startTestApi, type TestApi } from '../support.ts';
+import { type LiveTestApi, startLiveTestApi } from '../support.ts';
 
 const KEY = 'resume-key-0123456789';
 
+/** A reading taken now. */
 function reading(
   site: string,
   zone: string,
   sensor: TelemetryEvent['sensor_type'],
   value: number,
 ): TelemetryEvent {
-  return {
-    event_id: randomUUID(),
-    device_id: `${site}-${zone}-dev-01`,
+  const now = new Date().toISOString();
+  return telemetryEvent({
     site_id: site,
     zone_id: zone,
     sensor_type: sensor,
     value,
-    ts_event: new Date().toISOString(),
-  };
+    ts_event: now,
+  });
 }
 
 interface StreamedAlert {
@@ -41,30 +39,20 @@ const resumedOf = (reader: SseReader) =>
     .map((e) => JSON.parse(e.data) as { alerts: number; windows: number; complete: boolean });
 
 describe('GET /api/v1/live resumes from Last-Event-ID', () => {
-  let db: TestDatabase;
-  let hub: LiveHub;
-  let api: TestApi;
-  const readers: SseReader[] = [];
+  let api: LiveTestApi;
 
   before(async () => {
-    db = await createTestDatabase();
-    hub = await startLiveHub({ sql: db.sql, logger, coalesceMs: 50, markerMs: 100 });
-    api = await startTestApi(
-      { auth: { writeKeys: [KEY] }, liveHeartbeatMs: 200, live: hub, liveReplayMs: 3_600_000 },
-      db,
+    api = await startLiveTestApi(
+      { auth: { writeKeys: [KEY] }, liveHeartbeatMs: 200, liveReplayMs: 3_600_000 },
+      { coalesceMs: 50, markerMs: 100 },
     );
   });
 
-  after(async () => {
-    for (const reader of readers) reader.close();
-    await hub.close();
-    await api.close();
-    await db.drop();
-  });
+  after(() => api.close());
 
   async function connect(query: string, headers: Record<string, string> = {}): Promise<SseReader> {
     const reader = new SseReader();
-    readers.push(reader);
+    api.readers.push(reader);
     const response = await reader.open(`${api.url}/api/v1/live${query}`, headers);
     assert.equal(response.status, 200);
     await reader.until('the connected comment', () => reader.comments.includes('connected'));
@@ -72,17 +60,17 @@ describe('GET /api/v1/live resumes from Last-Event-ID', () => {
   }
 
   async function disconnect(reader: SseReader): Promise<void> {
-    const before = hub.clients();
+    const before = api.hub.clients();
     reader.close();
     const deadline = Date.now() + 5000;
-    while (hub.clients() >= before && Date.now() < deadline) {
+    while (api.hub.clients() >= before && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
   it('when a client reconnects with its last id, then it gets what changed meanwhile, then resumed', async () => {
     const first = await connect('?site_id=site-05');
-    await storeBatch(db.sql, [reading('site-05', 'zone-01', 'co2', 1500)], DEFAULT_ALERT_RULES);
+    await storeBatch(api.db.sql, [reading('site-05', 'zone-01', 'co2', 1500)], DEFAULT_ALERT_RULES);
     await first.until('the opened alert', () => alertsOf(first).length > 0);
     const [opened] = alertsOf(first);
     assert.ok(opened);
@@ -98,11 +86,15 @@ describe('GET /api/v1/live resumes from Last-Event-ID', () => {
     });
     assert.equal(ack.status, 200);
     await storeBatch(
-      db.sql,
+      api.db.sql,
       [reading('site-05', 'zone-02', 'temperature', 22.5)],
       DEFAULT_ALERT_RULES,
     );
-    await storeBatch(db.sql, [reading('site-06', 'zone-01', 'humidity', 97)], DEFAULT_ALERT_RULES);
+    await storeBatch(
+      api.db.sql,
+      [reading('site-06', 'zone-01', 'humidity', 97)],
+      DEFAULT_ALERT_RULES,
+    );
 
     const second = await connect('?site_id=site-05', { 'last-event-id': lastId });
     await second.until('the resumed event', () => resumedOf(second).length > 0);
@@ -131,7 +123,11 @@ describe('GET /api/v1/live resumes from Last-Event-ID', () => {
     assert.ok(second.lastEventId && second.lastEventId !== lastId);
 
     // And the stream goes on live.
-    await storeBatch(db.sql, [reading('site-05', 'zone-03', 'humidity', 96)], DEFAULT_ALERT_RULES);
+    await storeBatch(
+      api.db.sql,
+      [reading('site-05', 'zone-03', 'humidity', 96)],
+      DEFAULT_ALERT_RULES,
+    );
     await second.until('a live alert after the replay', () =>
       alertsOf(second).some((a) => a.status === 'open' && a.alert_id !== opened.alert_id),
     );
@@ -142,7 +138,7 @@ describe('GET /api/v1/live resumes from Last-Event-ID', () => {
     await first.until('a cursor', () => first.lastEventId !== undefined);
     const lastId = first.lastEventId ?? '';
     await disconnect(first);
-    await storeBatch(db.sql, [reading('site-07', 'zone-01', 'co2', 1300)], DEFAULT_ALERT_RULES);
+    await storeBatch(api.db.sql, [reading('site-07', 'zone-01', 'co2', 1300)], DEFAULT_ALERT_RULES);
 
     const second = await connect(`?site_id=site-07&last_event_id=${encodeURIComponent(lastId)}`);
     await second.until('the resumed event', () => resumedOf(second).length > 0);
@@ -174,7 +170,7 @@ describe('GET /api/v1/live resumes from Last-Event-ID', () => {
     // Three writers open one alert per zone, in separate transactions.
     const writers = [0, 1, 2].map(async (w) => {
       for (const zone of zones.filter((_, i) => i % 3 === w)) {
-        await storeBatch(db.sql, [reading(site, zone, 'co2', 1400)], DEFAULT_ALERT_RULES);
+        await storeBatch(api.db.sql, [reading(site, zone, 'co2', 1400)], DEFAULT_ALERT_RULES);
         // Spread over time, so streams drop in the middle of the writes.
         await new Promise((resolve) => setTimeout(resolve, 30));
       }
@@ -196,7 +192,7 @@ describe('GET /api/v1/live resumes from Last-Event-ID', () => {
       await reader.until('the resumed event', () => resumedOf(reader).length > 0);
     }
     await writing;
-    const stored = await db.sql<{ alert_id: number }[]>`
+    const stored = await api.db.sql<{ alert_id: number }[]>`
       select alert_id from telemetry_alerts where site_id = ${site}`;
     assert.equal(stored.length, zones.length);
     assert.ok(reconnects >= 3, `only ${reconnects} reconnects`);
@@ -210,11 +206,11 @@ describe('GET /api/v1/live resumes from Last-Event-ID', () => {
     const first = await connect('?site_id=site-09');
     await first.until('a cursor', () => first.lastEventId !== undefined);
     const lastId = first.lastEventId ?? '';
-    await db.sql`
+    await api.db.sql`
       select pg_terminate_backend(pid) from pg_stat_activity
       where datname = current_database() and query ilike 'listen%'`;
     await first.until('the end of the stream', () => first.ended);
-    await storeBatch(db.sql, [reading('site-09', 'zone-01', 'co2', 1600)], DEFAULT_ALERT_RULES);
+    await storeBatch(api.db.sql, [reading('site-09', 'zone-01', 'co2', 1600)], DEFAULT_ALERT_RULES);
 
     const second = await connect('?site_id=site-09', { 'last-event-id': lastId });
     await second.until('the resumed event', () => resumedOf(second).length > 0);

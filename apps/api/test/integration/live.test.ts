@@ -1,38 +1,28 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { DEFAULT_ALERT_RULES, type TelemetryEvent } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
+import { telemetryEvent } from '@telemetrypulse/devstack/test';
 import { storeBatch } from '@telemetrypulse/processor/testing';
-import { startLiveHub, type LiveHub } from '../../src/live/hub.ts';
 import { SseReader } from '../sse.ts';
-import { logger, startTestApi, type TestApi } from '../support.ts';
+import { type LiveTestApi, startLiveTestApi } from '../support.ts';
 
 const KEY = 'live-key-0123456789';
 
+/** A reading of zone-01 taken now. */
 function reading(
   site: string,
   sensor: TelemetryEvent['sensor_type'],
   value: number,
 ): TelemetryEvent {
-  return {
-    event_id: randomUUID(),
-    device_id: `${site}-zone-01-dev-01`,
-    site_id: site,
-    zone_id: 'zone-01',
-    sensor_type: sensor,
-    value,
-    ts_event: new Date().toISOString(),
-  };
+  const now = new Date().toISOString();
+  return telemetryEvent({ site_id: site, sensor_type: sensor, value, ts_event: now });
 }
 
 describe('GET /api/v1/live', () => {
-  let api: TestApi;
-  let hub: LiveHub;
-  const readers: SseReader[] = [];
+  let api: LiveTestApi;
 
   async function connect(query = ''): Promise<SseReader> {
     const reader = new SseReader();
-    readers.push(reader);
+    api.readers.push(reader);
     const response = await reader.open(`${api.url}/api/v1/live${query}`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
@@ -40,20 +30,14 @@ describe('GET /api/v1/live', () => {
     return reader;
   }
 
-  let db: TestDatabase;
-
   before(async () => {
-    db = await createTestDatabase();
-    hub = await startLiveHub({ sql: db.sql, logger, coalesceMs: 50 });
-    api = await startTestApi({ auth: { writeKeys: [KEY] }, liveHeartbeatMs: 200, live: hub }, db);
+    api = await startLiveTestApi(
+      { auth: { writeKeys: [KEY] }, liveHeartbeatMs: 200 },
+      { coalesceMs: 50 },
+    );
   });
 
-  after(async () => {
-    for (const reader of readers) reader.close();
-    await hub.close();
-    await api.close();
-    await db.drop();
-  });
+  after(() => api.close());
 
   it('when the processor opens an alert and stores windows, then a site stream receives both', async () => {
     const stream = await connect('?site_id=site-01');
@@ -121,14 +105,14 @@ describe('GET /api/v1/live', () => {
   });
 
   it('when the client disconnects, then the hub forgets it', async () => {
-    const before = hub.clients();
+    const before = api.hub.clients();
     const stream = await connect();
-    assert.equal(hub.clients(), before + 1);
+    assert.equal(api.hub.clients(), before + 1);
     stream.close();
     const deadline = Date.now() + 5000;
-    while (hub.clients() > before && Date.now() < deadline)
+    while (api.hub.clients() > before && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));
-    assert.equal(hub.clients(), before);
+    assert.equal(api.hub.clients(), before);
   });
 
   it('when the site filter is malformed, then a 400 problem, not a stream', async () => {
@@ -138,7 +122,7 @@ describe('GET /api/v1/live', () => {
 
   it('when the hub closes (shutdown), then open streams end', async () => {
     const stream = await connect();
-    await hub.close();
+    await api.hub.close();
     await stream.until('the end of the stream', () => stream.ended);
   });
 });

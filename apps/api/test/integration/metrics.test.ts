@@ -3,10 +3,8 @@
 // stream gauge every API panel joins on.
 import assert from 'node:assert/strict';
 import { createMetricsRegistry } from '@telemetrypulse/shared';
-import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
-import { startLiveHub, type LiveHub } from '../../src/live/hub.ts';
 import { SseReader } from '../sse.ts';
-import { logger, startTestApi, type TestApi } from '../support.ts';
+import { type LiveTestApi, startLiveTestApi } from '../support.ts';
 
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
@@ -28,10 +26,7 @@ function sample(
 }
 
 describe('api metrics (real PostgreSQL)', () => {
-  let api: TestApi;
-  let hub: LiveHub;
-  let db: TestDatabase;
-  const readers: SseReader[] = [];
+  let api: LiveTestApi;
 
   const scrape = async (): Promise<string> => {
     const response = await fetch(`${api.url}/metrics`);
@@ -41,18 +36,10 @@ describe('api metrics (real PostgreSQL)', () => {
   };
 
   before(async () => {
-    // The hub listens on the database the app reads.
-    db = await createTestDatabase();
-    hub = await startLiveHub({ sql: db.sql, logger });
-    api = await startTestApi({ registry: createMetricsRegistry('api'), live: hub }, db);
+    api = await startLiveTestApi({ registry: createMetricsRegistry('api') });
   });
 
-  after(async () => {
-    for (const reader of readers) reader.close();
-    await hub.close();
-    await api.close();
-    await db.drop();
-  });
+  after(() => api.close());
 
   it('when nothing streams, then the live client gauge is exported at 0 with the service label', async () => {
     const text = await scrape();
@@ -89,7 +76,7 @@ describe('api metrics (real PostgreSQL)', () => {
 
   it('when a live stream is open, then it counts as a live client and as a request in flight until it ends', async () => {
     const reader = new SseReader();
-    readers.push(reader);
+    api.readers.push(reader);
     const response = await reader.open(`${api.url}/api/v1/live`);
     assert.equal(response.status, 200);
     await reader.until('the stream to open', () => reader.comments.includes('connected'));

@@ -8,14 +8,12 @@ import {
   assertStopsCleanly,
   createTestDatabase,
   freePorts,
-  type TestDatabase,
-} from '@telemetrypulse/devstack/test';
-import {
   hostPort,
-  spawnNode,
-  tcpProxy,
   type NodeProcess,
+  spawnNode,
   type TcpProxy,
+  tcpProxy,
+  type TestDatabase,
 } from '@telemetrypulse/devstack/test';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -85,8 +83,7 @@ describe('API startup waits for PostgreSQL (child process)', () => {
   it('when SIGTERM arrives while it waits, then it stops promptly and exits 0', async () => {
     const [dbPort = 0, httpPort = 0] = await freePorts(2);
     api = startApi(dbPort, httpPort, { STARTUP_WAIT_SECONDS: '600' });
-    await api.waitForOutput(/waiting for PostgreSQL/);
-    await assertStopsCleanly(api);
+    await assertStopsCleanly(api, /waiting for PostgreSQL/);
     assert.match(api.output(), /"msg":"stopped"/);
   });
 

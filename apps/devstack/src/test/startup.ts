@@ -57,8 +57,12 @@ export interface NodeProcess {
   kill(): Promise<void>;
 }
 
-/** SIGTERM while the program waits for a dependency: it exits 0 without a fatal line. */
-export async function assertStopsCleanly(program: NodeProcess): Promise<void> {
+/**
+ * SIGTERM while the program waits for a dependency (once its output matches `waiting`, when
+ * given): it exits 0 without a fatal line.
+ */
+export async function assertStopsCleanly(program: NodeProcess, waiting?: RegExp): Promise<void> {
+  if (waiting) await program.waitForOutput(waiting);
   program.child.kill('SIGTERM');
   assert.equal(await program.exited, 0, program.output());
   assert.ok(!program.logLines().some((l) => l.level === 'fatal'), program.output());

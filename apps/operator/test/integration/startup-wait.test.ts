@@ -7,8 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertGaveUp, freePorts } from '@telemetrypulse/devstack/test';
-import { spawnNode, type NodeProcess } from '@telemetrypulse/devstack/test';
+import {
+  assertGaveUp,
+  freePorts,
+  type NodeProcess,
+  spawnNode,
+} from '@telemetrypulse/devstack/test';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 

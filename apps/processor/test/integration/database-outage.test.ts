@@ -7,17 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import {
-  createLogger,
-  createSql,
-  DEFAULT_LIMITS,
-  DEFAULT_MIGRATIONS_DIR,
-  ensurePartitions,
-  migrate,
-} from '@telemetrypulse/shared';
-import {
   createTestTopics,
   freePort,
   groupCaughtUp,
+  migratedSql,
   type PostgresServer,
   produceEvents,
   rawCounts,
@@ -28,8 +21,6 @@ import {
   windowMismatches,
 } from '@telemetrypulse/devstack/test';
 import { startConsumerOnly } from '../support.ts';
-
-const logger = createLogger('test', 'silent');
 
 describe('processor when PostgreSQL stops and comes back (real Kafka + a PostgreSQL of its own)', () => {
   let dir: string;
@@ -48,10 +39,8 @@ describe('processor when PostgreSQL stops and comes back (real Kafka + a Postgre
     const port = await freePort();
     const dataDir = path.join(dir, 'pg');
     server = await startPostgresServer({ dataDir, port });
-    const sql = createSql({ url: server.url, poolSize: 5, logger, applicationName: 'outage-test' });
+    const sql = await migratedSql(server.url, 'outage-test');
     const db = { url: server.url, sql } as unknown as TestDatabase;
-    await migrate(sql, DEFAULT_MIGRATIONS_DIR, logger);
-    await ensurePartitions(sql, DEFAULT_LIMITS.maxAgeMs);
     const topics = await createTestTopics(3);
     const group = `g-${randomUUID()}`;
     const registry = new Registry();

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
-import { Gauge, Registry } from 'prom-client';
 import { createLogger } from '@telemetrypulse/shared';
 import { createTestTopics, testKafka, waitUntil } from '@telemetrypulse/devstack/test';
+import { lagGauge } from '../lag-gauge.ts';
 import { trackConsumerLag, type LagTracker } from '../../src/ops/lag.ts';
 
 describe('consumer lag tracker (real Kafka)', () => {
@@ -38,17 +38,9 @@ describe('consumer lag tracker (real Kafka)', () => {
     const waiting = Object.fromEntries(ends.map((e) => [String(e.partition), Number(e.high)]));
 
     const groupId = `lag-${randomUUID()}`;
-    const registry = new Registry();
-    const gauge = new Gauge({
-      name: 'lag',
-      help: 'lag',
-      labelNames: ['topic', 'partition'] as const,
-      registers: [registry],
-    });
-    const series = async () =>
-      Object.fromEntries(
-        (await gauge.get()).values.map((v) => [String(v.labels.partition), v.value]),
-      );
+    const lag = lagGauge();
+    const { gauge } = lag;
+    const series = () => lag.series('partition');
     const consumer = testKafka().consumer({
       groupId,
       sessionTimeout: 6000,

@@ -10,10 +10,12 @@ import {
   createTestDatabase,
   createTestTopics,
   freePorts,
+  hostPort,
+  type TcpProxy,
+  tcpProxy,
   testBrokers,
   type TestDatabase,
 } from '@telemetrypulse/devstack/test';
-import { hostPort, tcpProxy, type TcpProxy } from '@telemetrypulse/devstack/test';
 import { spawnProcessor, type ProcessorProcess } from '../processor-process.ts';
 
 /** How many "waiting for <name>" lines the processor logged so far. */

@@ -1,21 +1,6 @@
 import assert from 'node:assert/strict';
-import { Gauge, Registry } from 'prom-client';
 import { createLagBook, partitionLag } from '../../src/ops/lag.ts';
-
-function lagGauge() {
-  const registry = new Registry();
-  const gauge = new Gauge({
-    name: 'lag',
-    help: 'lag',
-    labelNames: ['topic', 'partition'] as const,
-    registers: [registry],
-  });
-  const series = async () =>
-    Object.fromEntries(
-      (await gauge.get()).values.map((v) => [`${v.labels.topic}/${v.labels.partition}`, v.value]),
-    );
-  return { gauge, series };
-}
+import { lagGauge } from '../lag-gauge.ts';
 
 describe('partitionLag', () => {
   it('when the position is behind the end, then the lag is the messages between them', () => {

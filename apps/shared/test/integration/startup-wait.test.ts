@@ -9,13 +9,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { createLogger, DependencyError, waitForKafka } from '@telemetrypulse/shared';
-import { freePort, type PostgresServer, startPostgresServer } from '@telemetrypulse/devstack/test';
 import {
+  freePort,
   hostPort,
+  type NodeProcess,
+  type PostgresServer,
   recordingLogger,
   spawnNode,
+  startPostgresServer,
   tcpProxy,
-  type NodeProcess,
 } from '@telemetrypulse/devstack/test';
 
 const MIGRATE = fileURLToPath(new URL('../../src/bin/migrate.ts', import.meta.url));

@@ -8,15 +8,13 @@ import {
   assertStopsCleanly,
   createTestTopics,
   freePorts,
+  hostPort,
+  type NodeProcess,
+  spawnNode,
+  type TcpProxy,
+  tcpProxy,
   testBrokers,
   waitFor,
-} from '@telemetrypulse/devstack/test';
-import {
-  hostPort,
-  spawnNode,
-  tcpProxy,
-  type NodeProcess,
-  type TcpProxy,
 } from '@telemetrypulse/devstack/test';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -79,8 +77,7 @@ describe('simulator startup waits for Kafka (child process)', () => {
   it('when SIGTERM arrives while it waits, then it stops promptly and exits 0', async () => {
     const [kafkaPort = 0, httpPort = 0] = await freePorts(2);
     simulator = start(kafkaPort, httpPort, { STARTUP_WAIT_SECONDS: '600' });
-    await simulator.waitForOutput(/waiting for Kafka/);
-    await assertStopsCleanly(simulator);
+    await assertStopsCleanly(simulator, /waiting for Kafka/);
   });
 
   it('when the broker does not come within STARTUP_WAIT_SECONDS, then it exits 1 with a clear message', async () => {
