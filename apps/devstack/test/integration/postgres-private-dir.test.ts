@@ -55,15 +55,19 @@ describe('PostgreSQL from a checkout in a private (0700) folder', function () {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('starts, stores data and leaves the folder private', async () => {
-    const dataDir = path.join(privateDir, '.local', 'postgres');
-    server = await startPostgresServer({
+  /** PostgreSQL installed and keeping its data inside the private folder, as `make up` runs it. */
+  const startPrivateServer = async (dataDir: string) =>
+    startPostgresServer({
       dataDir,
       port: await freePort(),
       installDir: path.join(privateDir, 'pg', 'native'),
       sharedDir,
       logFile: path.join(root, 'postgres.log'),
     });
+
+  it('starts, stores data and leaves the folder private', async () => {
+    const dataDir = path.join(privateDir, '.local', 'postgres');
+    server = await startPrivateServer(dataDir);
     const sql = postgres(server.url, { max: 1, onnotice: () => undefined });
     try {
       await sql`create table kept (v int)`;
@@ -99,13 +103,7 @@ describe('PostgreSQL from a checkout in a private (0700) folder', function () {
   it('keeps the data across restarts, and reset removes it wherever it lives', async () => {
     const dataDir = path.join(privateDir, '.local', 'postgres');
     await server?.stop();
-    server = await startPostgresServer({
-      dataDir,
-      port: await freePort(),
-      installDir: path.join(privateDir, 'pg', 'native'),
-      sharedDir,
-      logFile: path.join(root, 'postgres.log'),
-    });
+    server = await startPrivateServer(dataDir);
     const sql = postgres(server.url, { max: 1, onnotice: () => undefined });
     try {
       const [row] = await sql<{ v: number }[]>`select v from kept`;
