@@ -59,3 +59,23 @@ export async function createTestNamespace(
     },
   };
 }
+
+/**
+ * Registers hooks that give the enclosing suite a namespace of its own on the shared testbed,
+ * deleted after the suite; its `name` can be read once the suite's before() hooks ran.
+ */
+export function useTestNamespace(prefix: string): { readonly name: string } {
+  let namespace: TestNamespace | undefined;
+  before(async () => {
+    namespace = await createTestNamespace(await useTestbed(), prefix);
+  });
+  after(async () => {
+    await namespace?.delete();
+  });
+  return {
+    get name() {
+      if (!namespace) throw new Error('the namespace is created in before()');
+      return namespace.name;
+    },
+  };
+}

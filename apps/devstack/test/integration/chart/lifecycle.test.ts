@@ -12,11 +12,10 @@ import { CHART_DIR } from '../../../src/chart/values-schema.ts';
 import { REPO_ROOT } from '../../../src/paths.ts';
 import { waitFor } from '../../../src/ports.ts';
 import {
-  createTestNamespace,
+  type Testbed,
   TESTBED_START_TIMEOUT_MS,
   useTestbed,
-  type Testbed,
-  type TestNamespace,
+  useTestNamespace,
 } from '../../../src/test/testbed.ts';
 import { ensureHelm } from '../../../src/tools/helm.ts';
 
@@ -110,13 +109,7 @@ describe('Helm chart: install, upgrade, uninstall and reinstall on a real kube-a
   });
 
   describe('uninstall and reinstall', () => {
-    let namespace: TestNamespace;
-    before(async () => {
-      namespace = await createTestNamespace(testbed, 'chart-reinstall');
-    });
-    after(async () => {
-      await namespace.delete();
-    });
+    const namespace = useTestNamespace('chart-reinstall');
 
     const secretData = async (name: string) => {
       const core = testbed.kubeConfig().makeApiClient(CoreV1Api);
@@ -200,13 +193,7 @@ describe('Helm chart: install, upgrade, uninstall and reinstall on a real kube-a
   });
 
   describe('helm install, then skaffold dev', () => {
-    let namespace: TestNamespace;
-    before(async () => {
-      namespace = await createTestNamespace(testbed, 'chart-dev');
-    });
-    after(async () => {
-      await namespace.delete();
-    });
+    const namespace = useTestNamespace('chart-dev');
 
     it('when installed with the defaults and then upgraded as skaffold deploys (values-dev.yaml), then the API server accepts the StatefulSets’ changes', async () => {
       await helmOk(['install', RELEASE, CHART_DIR, '--namespace', namespace.name, '--no-hooks']);
