@@ -128,14 +128,7 @@ async function measureThroughput(
   events: readonly TelemetryEvent[],
 ) {
   const { postgresPid, brokerPid } = servers;
-  const port = await freePort();
-  const processor = spawnProcessor({
-    brokers,
-    databaseUrl: url,
-    topics: topicsFor('bench'),
-    groupId: 'bench-throughput',
-    env: { HTTP_PORT: String(port), NODE_OPTIONS: nodeOptions },
-  });
+  const { port, processor } = await spawnReplica(brokers, url, 'bench', 'bench-throughput');
   const pid = processor.child.pid ?? 0;
   let first:
     { at: number; count: number; cpu: number; postgresCpu: number; brokerCpu: number } | undefined;
@@ -174,16 +167,21 @@ async function measureThroughput(
   };
 }
 
-/** A steady 10,000 events/s from the simulator; latency from the replica's own histogram. */
-async function measureLatency(kafka: Kafka, brokers: string, url: string) {
+/** One processor replica as its own process on the run's topics, its /metrics on a free port. */
+async function spawnReplica(brokers: string, url: string, run: string, groupId: string) {
   const port = await freePort();
   const processor = spawnProcessor({
     brokers,
     databaseUrl: url,
-    topics: topicsFor('latency'),
-    groupId: 'bench-latency',
+    topics: topicsFor(run),
+    groupId,
     env: { HTTP_PORT: String(port), NODE_OPTIONS: nodeOptions },
   });
+  return { port, processor };
+}
+/** A steady 10,000 events/s from the simulator; latency from the replica's own histogram. */
+async function measureLatency(kafka: Kafka, brokers: string, url: string) {
+  const { port, processor } = await spawnReplica(brokers, url, 'latency', 'bench-latency');
   await sleep(3000); // let it join the group before the clock starts
   const simulator = await startSimulator({
     kafka,
