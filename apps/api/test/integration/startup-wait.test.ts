@@ -11,8 +11,8 @@ import {
   hostPort,
   type NodeProcess,
   spawnNode,
-  type TcpProxy,
   tcpProxy,
+  type TcpProxy,
   type TestDatabase,
 } from '@telemetrypulse/devstack/test';
 
@@ -76,8 +76,7 @@ describe('API startup waits for PostgreSQL (child process)', () => {
       ),
     );
 
-    api.child.kill('SIGTERM');
-    assert.equal(await api.exited, 0, api.output());
+    await assertStopsCleanly(api);
   });
 
   it('when SIGTERM arrives while it waits, then it stops promptly and exits 0', async () => {

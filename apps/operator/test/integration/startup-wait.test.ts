@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   assertGaveUp,
+  assertStopsCleanly,
   freePorts,
   type NodeProcess,
   spawnNode,
@@ -69,8 +70,7 @@ describe('operator startup waits for its registry database (child process)', () 
       ['PostgreSQL', `127.0.0.1:${dbPort}/telemetry`, 1, 'ECONNREFUSED'],
     );
 
-    operator.child.kill('SIGTERM');
-    assert.equal(await operator.exited, 0, operator.output());
+    await assertStopsCleanly(operator);
     assert.doesNotMatch(operator.output(), /"level":"fatal"/);
   });
 

@@ -11,8 +11,8 @@ import {
   createTestTopics,
   freePorts,
   hostPort,
-  type TcpProxy,
   tcpProxy,
+  type TcpProxy,
   testBrokers,
   type TestDatabase,
 } from '@telemetrypulse/devstack/test';
@@ -111,8 +111,7 @@ describe('processor startup waits for PostgreSQL and Kafka (child process)', () 
       );
     }
 
-    p.child.kill('SIGTERM');
-    assert.equal(await p.exited, 0, p.output());
+    await assertStopsCleanly(p);
   });
 
   it('when SIGTERM arrives while it waits, then it stops promptly and exits 0', async () => {

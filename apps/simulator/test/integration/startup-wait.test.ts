@@ -11,8 +11,8 @@ import {
   hostPort,
   type NodeProcess,
   spawnNode,
-  type TcpProxy,
   tcpProxy,
+  type TcpProxy,
   testBrokers,
   waitFor,
 } from '@telemetrypulse/devstack/test';
@@ -70,8 +70,7 @@ describe('simulator startup waits for Kafka (child process)', () => {
       60_000,
     );
 
-    simulator.child.kill('SIGTERM');
-    assert.equal(await simulator.exited, 0, simulator.output());
+    await assertStopsCleanly(simulator);
   });
 
   it('when SIGTERM arrives while it waits, then it stops promptly and exits 0', async () => {

@@ -26,6 +26,16 @@ interface SkaffoldRelease {
   setValueTemplates: Record<string, string>;
 }
 
+/** `helm install` of the chart checked by the API server without creating anything. */
+const DRY_RUN_INSTALL = [
+  'install',
+  RELEASE,
+  CHART_DIR,
+  '--namespace',
+  'default',
+  '--dry-run=server',
+];
+
 /** `helm upgrade` as skaffold.yaml's release runs it, with stand-ins for the built images. */
 function skaffoldUpgradeArgs(namespace: string): string[] {
   const skaffold = parseYaml(readFileSync(path.join(REPO_ROOT, 'skaffold.yaml'), 'utf8')) as {
@@ -68,12 +78,7 @@ describe('Helm chart: install, upgrade, uninstall and reinstall on a real kube-a
 
   it('when networkPolicy.apiFrom is set without metricsFrom, then the install notes say it leaves the API open', async () => {
     const args = (extra: string[]) => [
-      'install',
-      RELEASE,
-      CHART_DIR,
-      '--namespace',
-      'default',
-      '--dry-run=server',
+      ...DRY_RUN_INSTALL,
       '--set',
       'networkPolicy.enabled=true',
       '--set-json',
@@ -93,12 +98,7 @@ describe('Helm chart: install, upgrade, uninstall and reinstall on a real kube-a
 
   it('when the database is external, then the install notes give the connections its max_connections must allow', async () => {
     const result = await helmOk([
-      'install',
-      RELEASE,
-      CHART_DIR,
-      '--namespace',
-      'default',
-      '--dry-run=server',
+      ...DRY_RUN_INSTALL,
       '-f',
       path.join(CHART_DIR, 'ci', 'external-infra-values.yaml'),
       '--set-json',
