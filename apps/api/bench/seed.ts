@@ -1,11 +1,10 @@
-import { windowOf, type Sql } from '@telemetrypulse/shared';
+import { DAY_MS, type Sql, windowOf } from '@telemetrypulse/shared';
 
 export const SITES = 3;
 export const ZONES = 5;
 export const DEVICES_PER_ZONE = 3;
 const DEVICES = SITES * ZONES * DEVICES_PER_ZONE;
 const SENSORS = ['co2', 'temperature', 'humidity', 'occupancy'];
-const DAY_MS = 86_400_000;
 
 /**
  * `events` raw readings spread evenly over the `days` before now (3 sites × 5 zones × 3 devices,

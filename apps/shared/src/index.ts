@@ -16,6 +16,7 @@ export * from './sites.ts';
 export * from './metrics.ts';
 export * from './ops-server.ts';
 export * from './shutdown.ts';
+export * from './time.ts';
 export * from './wait.ts';
 export * from './tracing.ts';
 export * from './kafka-trace.ts';

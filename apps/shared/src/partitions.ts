@@ -1,6 +1,5 @@
 import type { Sql } from './db.ts';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from './time.ts';
 
 function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);

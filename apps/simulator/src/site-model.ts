@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import {
+  DAY_MS,
   DEFAULT_ALERT_RULES,
-  SENSORS,
   deviceId,
+  HOUR_MS,
+  MINUTE_MS,
+  SENSORS,
   type SensorType,
   type TelemetryEvent,
 } from '@telemetrypulse/shared';
 import { gaussian, hashUnit, seededRandom, type Random } from './random.ts';
-
-const MINUTE_MS = 60_000;
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 
 export interface SiteModelOptions {
   siteId: string;

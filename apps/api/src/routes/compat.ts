@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
+import { HOUR_MS } from '@telemetrypulse/shared';
 import { conditionalResponses, sendJson } from '../http/json-body.ts';
 import { notFound } from '../http/problem.ts';
 import type { ResponseCache } from '../http/response-cache.ts';
@@ -100,7 +101,6 @@ export interface CompatRoutesOptions {
   cache: ResponseCache;
 }
 
-const HOUR_MS = 3_600_000;
 /** The compat routes' OpenAPI tag, as published: generated clients group operations by it. */
 export const COMPAT_TAG = 'original';
 const TAGS = [COMPAT_TAG];

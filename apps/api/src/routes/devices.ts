@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
+import { DAY_MS } from '@telemetrypulse/shared';
 import { periodFrom } from '../http/period.ts';
 import { notFound } from '../http/problem.ts';
 import type { ApiRouter } from '../http/route.ts';
@@ -31,8 +32,6 @@ const DeviceDetail = Type.Object(
   },
   { title: 'Device' },
 );
-
-const DAY_MS = 86_400_000;
 
 export interface DeviceRoutesOptions {
   sql: Sql;

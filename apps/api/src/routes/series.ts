@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { WINDOW_NAMES, windowOf, windowStart, type Sql } from '@telemetrypulse/shared';
+import { DAY_MS, type Sql, WINDOW_NAMES, windowOf, windowStart } from '@telemetrypulse/shared';
 import { conditionalResponses, sendJson } from '../http/json-body.ts';
 import { periodFrom } from '../http/period.ts';
 import { invalidParameter } from '../http/problem.ts';
@@ -23,7 +23,6 @@ import {
 
 /** More points than a chart can show; a finer bucket over a longer period is a 400. */
 export const MAX_POINTS = 2000;
-const DAY_MS = 86_400_000;
 /** Aggregates are kept longer than raw events; a year of daily points is a sensible ceiling. */
 const MAX_SPAN_MS = 366 * DAY_MS;
 

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
+import { HOUR_MS } from '@telemetrypulse/shared';
 import { notFound } from '../http/problem.ts';
 import type { ApiRouter } from '../http/route.ts';
 import { selectLatestReadings, selectSites } from '../queries/sites.ts';
@@ -33,8 +34,6 @@ const SiteDetail = Type.Object(
   { ...SiteSummary.properties, zones: Type.Array(ZoneLatest) },
   { title: 'SiteDetail' },
 );
-
-const HOUR_MS = 3_600_000;
 
 export function siteRoutes(api: ApiRouter, { sql, now }: { sql: Sql; now: () => number }): void {
   api.route(

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DEFAULT_ALERT_RULES } from '@telemetrypulse/shared';
+import { DEFAULT_ALERT_RULES, HOUR_MS } from '@telemetrypulse/shared';
 import {
   createTestDatabase,
   syntheticEvents,
@@ -7,8 +7,6 @@ import {
 } from '@telemetrypulse/devstack/test';
 import { applyRetention, storeBatch } from '@telemetrypulse/processor/testing';
 import { insertWindows, window } from '../support.ts';
-
-const HOUR_MS = 3_600_000;
 
 /** Hourly rows that differ from a roll-up of the 15-minute windows, both ways. */
 async function hourMismatches(db: TestDatabase): Promise<unknown[]> {

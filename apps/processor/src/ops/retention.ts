@@ -3,14 +3,14 @@
 // windows and alerts are history and are never deleted here.
 import {
   ConfigError,
-  RETAINED_WINDOWS,
-  windowOf,
+  DAY_MS,
   type Logger,
+  RETAINED_WINDOWS,
   type RetentionSetting,
   type Sql,
+  windowOf,
 } from '@telemetrypulse/shared';
 
-const DAY_MS = 86_400_000;
 // Any constant works; it only has to be the same for every replica (migrations use 7_301_001).
 export const RETENTION_LOCK_KEY = 7_301_002;
 const [W5M, W15M] = [windowOf('5m'), windowOf('15m')];

@@ -11,11 +11,11 @@ import {
   usePipelineFixture,
   waitUntil,
 } from '@telemetrypulse/devstack/test';
+import { DAY_MS } from '@telemetrypulse/shared';
 import { startTestProcessor } from '../support.ts';
 
 const SITE = 'site-dl';
 const DEVICE = `${SITE}-zone-01-dev-01`;
-const DAY_MS = 86_400_000;
 
 function reading(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {

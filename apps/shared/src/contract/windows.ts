@@ -2,8 +2,7 @@
 // trims them, the API reads them) and the API's series buckets. The tables themselves are made by
 // the migrations (0001_init.sql: 5m and 15m; 0008_hourly_rollup.sql: 1h), whose generated
 // window_end repeats each length: a new window here needs a migration too.
-
-const MINUTE_MS = 60_000;
+import { MINUTE_MS } from '../time.ts';
 
 /**
  * Tumbling windows aligned to the Unix epoch, by event time, narrowest first. `interval` is the

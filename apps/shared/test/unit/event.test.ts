@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { MINUTE_MS } from '@telemetrypulse/shared';
 import {
   DEFAULT_LIMITS,
   completeEvent,
@@ -10,7 +11,6 @@ import {
 } from '../../src/contract/event.ts';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
-const MINUTE = 60_000;
 
 function reading(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -213,10 +213,10 @@ describe('event contract', () => {
     });
 
     it('when limits are given, then they replace the defaults', () => {
-      const limits = { ...DEFAULT_LIMITS, maxFutureMs: 0, maxAgeMs: MINUTE };
+      const limits = { ...DEFAULT_LIMITS, maxFutureMs: 0, maxAgeMs: MINUTE_MS };
       const ahead = new Date(NOW + 1).toISOString();
       assert.match(reasonOf(validateEvent(reading({ ts_event: ahead }), NOW, limits)), /future/);
-      const old = new Date(NOW - 2 * MINUTE).toISOString();
+      const old = new Date(NOW - 2 * MINUTE_MS).toISOString();
       assert.match(reasonOf(validateEvent(reading({ ts_event: old }), NOW, limits)), /retention/);
     });
   });

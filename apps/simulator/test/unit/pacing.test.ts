@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
+import { DAY_MS } from '@telemetrypulse/shared';
 import { eventsDue, msUntilDue, startPace, type Pace } from '../../src/pacing.ts';
-
-const DAY = 86_400_000;
 
 /** Drives a pace over simulated time, releasing everything due at each step. */
 function drive(pace: Pace, steps: Iterable<number>): { pace: Pace; sent: number } {
@@ -95,7 +94,7 @@ describe('pacing', () => {
   it('when a simulator runs for months at 50,000 events/s, then the count stays exact', () => {
     // 90 days × 50,000 events/s is 3.9e11 events, and the product elapsed × rate passes 2^53.
     const pace = startPace(50_000, 0);
-    const at = 90 * DAY + 1;
+    const at = 90 * DAY_MS + 1;
     const total = 90 * 86_400 * 50_000 + 50;
     assert.equal(eventsDue(pace, total - 7, at).count, 7);
     assert.equal(msUntilDue(pace, total, at), 1);

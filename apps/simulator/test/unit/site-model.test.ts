@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import {
+  DAY_MS,
   DEFAULT_ALERT_RULES,
-  SENSORS,
-  SENSOR_TYPES,
   deviceId,
-  validateEvent,
+  HOUR_MS,
+  MINUTE_MS,
+  SENSOR_TYPES,
+  SENSORS,
   type SensorType,
   type TelemetryEvent,
+  validateEvent,
 } from '@telemetrypulse/shared';
 import { createSiteModel, type SiteModelOptions } from '../../src/site-model.ts';
 
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
 /** A Monday, 00:00 UTC. */
 const MONDAY = Date.parse('2025-01-06T00:00:00Z');
 
@@ -63,7 +63,7 @@ describe('site model', () => {
   describe('when a site is simulated for a week', () => {
     let week: TelemetryEvent[] = [];
     before(() => {
-      week = run({}, MONDAY, 7 * DAY, 10_000);
+      week = run({}, MONDAY, 7 * DAY_MS, 10_000);
     });
 
     it('then every event passes the event contract', () => {
@@ -92,7 +92,7 @@ describe('site model', () => {
   describe('when anomalies are off', () => {
     let week: TelemetryEvent[] = [];
     before(() => {
-      week = run({ anomalyRate: 0 }, MONDAY, 7 * DAY, 10_000);
+      week = run({ anomalyRate: 0 }, MONDAY, 7 * DAY_MS, 10_000);
     });
 
     it('then no reading in a week crosses an alert threshold', () => {
@@ -113,7 +113,7 @@ describe('site model', () => {
   describe('when a weekday passes', () => {
     let day: TelemetryEvent[] = [];
     before(() => {
-      day = run({ anomalyRate: 0 }, MONDAY, DAY, 5_000);
+      day = run({ anomalyRate: 0 }, MONDAY, DAY_MS, 5_000);
     });
 
     it('then the zones are empty at night and occupied at mid-morning', () => {
@@ -130,10 +130,10 @@ describe('site model', () => {
     });
 
     it('then CO2 lags occupancy: it is still raised just after the zone empties', () => {
-      const hours = (e: TelemetryEvent) => (Date.parse(e.ts_event) - MONDAY) / HOUR;
+      const hours = (e: TelemetryEvent) => (Date.parse(e.ts_event) - MONDAY) / HOUR_MS;
       for (const seed of [1, 2, 3, 4, 5]) {
         const zone = { zones: ['z'], devicesPerZone: 1, seed, anomalyRate: 0 };
-        const events = run({ ...zone, sensors: ['occupancy', 'co2'] }, MONDAY, DAY, 10_000);
+        const events = run({ ...zone, sensors: ['occupancy', 'co2'] }, MONDAY, DAY_MS, 10_000);
         const co2 = events.filter((e) => e.sensor_type === 'co2');
         const emptiedAt = events.find(
           (e) => e.sensor_type === 'occupancy' && hours(e) > 17 && e.value === 0,
@@ -167,11 +167,11 @@ describe('site model', () => {
   describe('when a weekend day passes', () => {
     let saturday: TelemetryEvent[] = [];
     before(() => {
-      saturday = run({ anomalyRate: 0 }, MONDAY + 5 * DAY, DAY, 5_000);
+      saturday = run({ anomalyRate: 0 }, MONDAY + 5 * DAY_MS, DAY_MS, 5_000);
     });
     let monday: TelemetryEvent[] = [];
     before(() => {
-      monday = run({ anomalyRate: 0 }, MONDAY, DAY, 5_000);
+      monday = run({ anomalyRate: 0 }, MONDAY, DAY_MS, 5_000);
     });
 
     it('then far fewer people come than on a weekday', () => {
@@ -184,7 +184,7 @@ describe('site model', () => {
   describe('when a day passes at the default anomaly rate', () => {
     let day: TelemetryEvent[] = [];
     before(() => {
-      day = run({}, MONDAY, DAY, 1_000);
+      day = run({}, MONDAY, DAY_MS, 1_000);
     });
 
     for (const sensor of ['co2', 'temperature', 'humidity'] as const) {
@@ -212,7 +212,7 @@ describe('site model', () => {
 
   describe('when anomalies are on but no alerting sensor is configured', () => {
     it('then occupancy alone stays normal', () => {
-      const day = run({ sensors: ['occupancy'] }, MONDAY, DAY, 10_000);
+      const day = run({ sensors: ['occupancy'] }, MONDAY, DAY_MS, 10_000);
       assert.ok(day.every((e) => e.value <= 25));
     });
   });
@@ -221,20 +221,20 @@ describe('site model', () => {
     const strip = (events: TelemetryEvent[]) => events.map(({ event_id: _id, ...rest }) => rest);
 
     it('then they produce the same readings', () => {
-      const a = run({ seed: 123 }, MONDAY, DAY, 30_000);
-      const b = run({ seed: 123 }, MONDAY, DAY, 30_000);
+      const a = run({ seed: 123 }, MONDAY, DAY_MS, 30_000);
+      const b = run({ seed: 123 }, MONDAY, DAY_MS, 30_000);
       assert.deepEqual(strip(a), strip(b));
     });
 
     it('then a different seed produces different readings', () => {
-      const a = run({ seed: 123 }, MONDAY, DAY, 30_000);
-      const b = run({ seed: 124 }, MONDAY, DAY, 30_000);
+      const a = run({ seed: 123 }, MONDAY, DAY_MS, 30_000);
+      const b = run({ seed: 124 }, MONDAY, DAY_MS, 30_000);
       assert.notDeepEqual(strip(a), strip(b));
     });
 
     it('then event ids still differ, so a restarted simulator never repeats one', () => {
-      const a = run({ seed: 123 }, MONDAY, HOUR, MINUTE);
-      const b = run({ seed: 123 }, MONDAY, HOUR, MINUTE);
+      const a = run({ seed: 123 }, MONDAY, HOUR_MS, MINUTE_MS);
+      const b = run({ seed: 123 }, MONDAY, HOUR_MS, MINUTE_MS);
       const ids = new Set([...a, ...b].map((e) => e.event_id));
       assert.equal(ids.size, a.length + b.length);
     });
