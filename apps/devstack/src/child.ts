@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { StopWaiting, waitFor } from './ports.ts';
 
 export interface Child {
   name: string;
@@ -81,4 +82,34 @@ export function runningPid(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+}
+
+/**
+ * Waits for `ready`, giving up at once if the child exits; the error ends with the end of its
+ * log, which says why.
+ */
+export async function waitForChild(
+  child: Child,
+  logFile: string,
+  what: string,
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  let exit: number | string | undefined;
+  void child.exited.then((code) => (exit = code));
+  try {
+    await waitFor(
+      what,
+      async () => {
+        if (exit !== undefined) throw new StopWaiting(`${child.name} exited (${exit})`);
+        return ready();
+      },
+      timeoutMs,
+      300,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; end of ${logFile}:\n${logTail(logFile)}`, {
+      cause: error,
+    });
+  }
 }

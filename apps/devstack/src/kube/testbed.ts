@@ -5,9 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { logTail, startChild, type Child } from '../child.ts';
+import { startChild, waitForChild, type Child } from '../child.ts';
 import { freePorts } from '../ports.ts';
-import { StopWaiting, waitFor } from '../ports.ts';
 import { ensureKubeBinaries, type KubeBinaries } from './binaries.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { kubeGet, type ClientCredentials } from './kube-request.ts';
@@ -42,33 +41,6 @@ export interface TestbedOptions {
 }
 
 const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
-
-/** Waits for `ready`, giving up at once if the component's process exits. */
-async function waitReady(
-  child: Child,
-  logFile: string,
-  what: string,
-  ready: () => Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
-  let exit: number | string | undefined;
-  void child.exited.then((code) => (exit = code));
-  try {
-    await waitFor(
-      what,
-      async () => {
-        if (exit !== undefined) throw new StopWaiting(`${child.name} exited (${exit})`);
-        return ready();
-      },
-      timeoutMs,
-      300,
-    );
-  } catch (error) {
-    throw new Error(`${(error as Error).message}; end of ${logFile}:\n${logTail(logFile)}`, {
-      cause: error,
-    });
-  }
-}
 
 function startEtcd(bin: KubeBinaries, dir: string, clientPort: number, peerPort: number): Child {
   const peer = `http://127.0.0.1:${peerPort}`;
@@ -208,7 +180,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   try {
     const etcd = startEtcd(binaries, dir, etcdPort, peerPort);
     children.push(etcd);
-    await waitReady(
+    await waitForChild(
       etcd,
       log('etcd'),
       'etcd /health',
@@ -228,7 +200,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
       options.apiserverArgs?.(pki) ?? [],
     );
     children.push(apiserver);
-    await waitReady(
+    await waitForChild(
       apiserver,
       log('kube-apiserver'),
       'kube-apiserver /readyz',
@@ -248,7 +220,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     children.push(controllerManager);
     // The service-account controller makes every namespace's "default" ServiceAccount: once it
     // exists, the controllers run (and Pods may be created under the ServiceAccount admission).
-    await waitReady(
+    await waitForChild(
       controllerManager,
       log('kube-controller-manager'),
       'kube-controller-manager to create the default ServiceAccount',

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { logTail, startChild } from '../child.ts';
-import { freePort, StopWaiting, waitFor } from '../ports.ts';
+import { logTail, startChild, waitForChild } from '../child.ts';
+import { freePort } from '../ports.ts';
 import { installPrometheus } from './install.ts';
 import { createPrometheusClient, type PrometheusClient } from './query.ts';
 
@@ -69,7 +69,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     const port = await freePort();
     const logFile = path.join(dir, `prometheus-${attempt}.log`);
     const child = startChild({
-      name: 'prometheus',
+      name: 'Prometheus',
       command: prometheus,
       args: [
         `--config.file=${config}`,
@@ -81,21 +81,13 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     });
     const url = `http://127.0.0.1:${port}`;
     try {
-      await waitFor(
-        `Prometheus on ${url} (log: ${logFile})`,
-        async () => {
-          if (child.process.exitCode !== null)
-            throw new StopWaiting(`Prometheus exited (${child.process.exitCode})`);
-          return (await fetch(`${url}/-/ready`)).ok;
-        },
-        60_000,
-      );
+      const ready = async () => (await fetch(`${url}/-/ready`)).ok;
+      await waitForChild(child, logFile, `Prometheus on ${url}`, ready, 60_000);
     } catch (error) {
       await child.stop(10_000);
-      const log = logTail(logFile);
-      if (attempt < 3 && PORT_TAKEN.test(log)) continue;
+      if (attempt < 3 && PORT_TAKEN.test(logTail(logFile))) continue;
       removeDir();
-      throw new Error(`${(error as Error).message}; end of its log:\n${log}`, { cause: error });
+      throw error;
     }
     const stop = async () => {
       await child.stop(10_000);

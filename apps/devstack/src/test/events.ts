@@ -1,6 +1,6 @@
 // Telemetry events for tests: one builder for a single valid event, one for a realistic load.
 import { randomUUID } from 'node:crypto';
-import { deviceId, SENSOR_TYPES, type TelemetryEvent } from '@telemetrypulse/shared';
+import { deviceId, MINUTE_MS, SENSOR_TYPES, type TelemetryEvent } from '@telemetrypulse/shared';
 
 /**
  * One valid CO2 reading of site-01/zone-01 taken a minute ago, with a fresh event id; the
@@ -16,7 +16,7 @@ export function telemetryEvent(overrides: Partial<TelemetryEvent> = {}): Telemet
     zone_id: zone,
     sensor_type: 'co2',
     value: 612.5,
-    ts_event: new Date(Date.now() - 60_000).toISOString(),
+    ts_event: new Date(Date.now() - MINUTE_MS).toISOString(),
     ...overrides,
   };
 }
@@ -25,7 +25,7 @@ export function telemetryEvent(overrides: Partial<TelemetryEvent> = {}): Telemet
 export function syntheticEvents(
   count: number,
   siteId: string,
-  spanMs = 30 * 60_000,
+  spanMs = 30 * MINUTE_MS,
 ): TelemetryEvent[] {
   const start = Date.now() - spanMs;
   return Array.from({ length: count }, (_, i) => {

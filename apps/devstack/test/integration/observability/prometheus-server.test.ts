@@ -23,7 +23,7 @@ describe('startPrometheus', () => {
     );
     await assert.rejects(startPrometheus({ targets: [], ruleFiles: [rules] }), (error: Error) => {
       assert.match(error.message, /Prometheus exited/);
-      assert.match(error.message, /end of its log:\n[\s\S]*broken-rules\.yaml/);
+      assert.match(error.message, /end of \S*prometheus-1\.log:\n[\s\S]*broken-rules\.yaml/);
       return true;
     });
   });
