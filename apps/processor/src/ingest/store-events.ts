@@ -42,16 +42,21 @@ function columns(events: readonly TelemetryEvent[]) {
  */
 export type InsertMode = 'new' | 'redelivered';
 
+/** The tables whose unique keys say "stored before": the event ids, and raw rows' (time, id). */
+const DEDUPLICATING_TABLES = /^telemetry_event(_ids|s)/;
+
 /** The error a `new` insert fails with when one of its events was stored before. */
 export function isStoredAlready(error: unknown): boolean {
   const e = error as { code?: unknown; table_name?: unknown };
-  return e.code === '23505' && String(e.table_name).startsWith('telemetry_events');
+  return e.code === '23505' && DEDUPLICATING_TABLES.test(String(e.table_name));
 }
 
 /**
- * Stores a batch in one statement: the raw rows and, from exactly the rows that were inserted
- * (RETURNING), the 5m, 15m and hourly aggregates and the sites' last event time. Redelivered
- * events therefore never count twice, and no column travels twice. Returns the keys (eventKey)
+ * Stores a batch in one statement: the event ids (telemetry_event_ids, unique on event_id alone,
+ * whatever the time), the raw rows of the ids that were new there and, from exactly the rows that
+ * were inserted (RETURNING), the 5m, 15m and hourly aggregates and the sites' last event time.
+ * Redelivered or resent events (the same event_id, even with another ts_event) therefore never
+ * count twice, and no column travels twice. Returns the keys (eventKey)
  * of the copies that were not inserted, once per copy: normally none, and always none in `new`
  * mode, which fails instead.
  *
@@ -65,6 +70,7 @@ export async function insertEvents(
 ): Promise<string[]> {
   if (events.length === 0) return [];
   const c = columns(events);
+  const skipCopies = mode === 'redelivered' ? tx`on conflict do nothing` : tx``;
   const [w5m, w15m, w1h] = [windowOf('5m'), windowOf('15m'), windowOf('1h')];
   const upsertWindows = (table: string, from: string, touched = tx`, updated_at = now()`) => tx`
     insert into ${tx(table)} as a
@@ -96,10 +102,15 @@ export async function insertEvents(
         ${c.eventIds}::uuid[], ${c.deviceIds}::text[], ${c.siteIds}::text[], ${c.zoneIds}::text[],
         ${c.sensorTypes}::text[], ${c.values}::float8[], ${c.times}::timestamptz[]
       ) as t(event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
+    ), new_ids as (
+      insert into telemetry_event_ids (event_id, ts_event)
+      select event_id, ts_event from input
+      ${skipCopies}
+      returning event_id, ts_event
     ), inserted as (
       insert into telemetry_events (event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
-      select * from input
-      ${mode === 'redelivered' ? tx`on conflict do nothing` : tx``}
+      select input.* from input join new_ids using (event_id, ts_event)
+      ${skipCopies}
       returning event_id, site_id, zone_id, sensor_type, value, ts_event
     ), windows_5m as (
       select site_id, zone_id, sensor_type,

@@ -1,4 +1,4 @@
-// Retention: raw daily partitions are dropped after RAW_RETENTION_DAYS; the 5m and 15m aggregates
+// Retention: raw daily partitions (and their events' ids) go after RAW_RETENTION_DAYS; the 5m and 15m aggregates
 // (the windows with a retention setting) are kept longer and deleted in bounded batches. Hourly
 // windows and alerts are history and are never deleted here.
 import {
@@ -37,6 +37,8 @@ export interface RetentionResult {
   skipped: boolean;
   cutoffs: RetentionCutoffs;
   partitionsDropped: number;
+  /** Rows of telemetry_event_ids whose raw partition went: their events can no longer come. */
+  eventIdsDeleted: number;
   agg5mDeleted: number;
   agg15mDeleted: number;
 }
@@ -83,6 +85,7 @@ export async function applyRetention(
     skipped: false,
     cutoffs,
     partitionsDropped: 0,
+    eventIdsDeleted: 0,
     agg5mDeleted: 0,
     agg15mDeleted: 0,
   };
@@ -100,6 +103,7 @@ export async function applyRetention(
         cutoffs.raw,
         policy.lockTimeoutMs ?? 5_000,
       );
+      result.eventIdsDeleted = await deleteEventIdsBefore(conn, cutoffs.raw, batchRows);
     } finally {
       // If the connection died, the server released the lock with it: keep the first error.
       await conn`select pg_advisory_unlock(${RETENTION_LOCK_KEY})`.catch(() => undefined);
@@ -124,6 +128,24 @@ async function deleteWindowsBefore(
       where (site_id, zone_id, sensor_type, window_start) in (
         select site_id, zone_id, sensor_type, window_start from ${sql(table)}
         where window_start < ${day}::date::timestamp at time zone 'UTC'
+        limit ${batchRows})`;
+    deleted += rows.count;
+    if (rows.count < batchRows) return deleted;
+  }
+}
+
+/**
+ * Deletes the recorded ids of events older than the raw cut-off, a bounded batch per statement.
+ * The contract refuses events that old, so no resend of them can come to be deduplicated.
+ */
+async function deleteEventIdsBefore(sql: Sql, day: string, batchRows: number): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const rows = await sql`
+      delete from telemetry_event_ids
+      where event_id in (
+        select event_id from telemetry_event_ids
+        where ts_event < ${day}::date::timestamp at time zone 'UTC'
         limit ${batchRows})`;
     deleted += rows.count;
     if (rows.count < batchRows) return deleted;

@@ -20,11 +20,16 @@ async function partitions(db: TestDatabase): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
+/** Raw rows with their recorded ids, as the processor stores them. */
 async function insertEvents(db: TestDatabase, times: readonly string[]): Promise<void> {
   for (const ts of times) {
     await db.sql`
+      with id as (
+        insert into telemetry_event_ids (event_id, ts_event) values (gen_random_uuid(), ${ts})
+        returning event_id, ts_event
+      )
       insert into telemetry_events (event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
-      values (gen_random_uuid(), 'dev-1', 'site-1', 'zone-1', 'co2', 500, ${ts})`;
+      select event_id, 'dev-1', 'site-1', 'zone-1', 'co2', 500, ts_event from id`;
   }
 }
 
@@ -84,6 +89,11 @@ describe('retention (real PostgreSQL)', () => {
       select min(ts_event) as ts, count(*)::int as n from telemetry_events`;
     assert.equal(oldest?.ts.toISOString(), '2024-02-09T00:00:00.000Z');
     assert.equal(oldest.n, 3);
+    // The ids of the dropped days went with them; the rest still deduplicate.
+    assert.equal(result.eventIdsDeleted, 2);
+    const [ids] = await db.sql<{ ts: Date; n: number }[]>`
+      select min(ts_event) as ts, count(*)::int as n from telemetry_event_ids`;
+    assert.deepEqual([ids?.ts.toISOString(), ids?.n], ['2024-02-09T00:00:00.000Z', 3]);
   });
 
   it('when aggregates have passed their retention, then only windows of earlier days are deleted, all of them however many batches it takes, and alerts stay', async () => {

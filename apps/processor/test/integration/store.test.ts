@@ -84,6 +84,35 @@ describe('batch store (real PostgreSQL)', () => {
     assert.deepEqual(await windowMismatches(db), []);
   });
 
+  it('when an event is resent with another ts_event (the server filled it in afresh), then it is stored and counted once, at its first time', async () => {
+    const first = event({ ts_event: new Date(Date.now() - 60_000).toISOString(), value: 20 });
+    const resent = { ...first, ts_event: new Date().toISOString() };
+    const other = event({ value: 22 });
+
+    await storeBatch(db.sql, [first], DEFAULT_ALERT_RULES);
+    const again = await storeBatch(db.sql, [other, resent], DEFAULT_ALERT_RULES);
+    // Both times in one batch: the first one listed is kept.
+    const twin = event({ value: 24 });
+    const both = await storeBatch(
+      db.sql,
+      [twin, { ...twin, ts_event: new Date(Date.now() - 1_000).toISOString() }],
+      DEFAULT_ALERT_RULES,
+    );
+
+    assert.deepEqual(
+      [again.stored, again.duplicates, both.stored, both.duplicates],
+      [[other], 1, [twin], 1],
+    );
+    const rows = await db.sql<{ event_id: string; ts_event: Date }[]>`
+      select event_id::text, ts_event from telemetry_events where event_id = ${first.event_id}`;
+    assert.deepEqual(
+      rows.map((r) => r.ts_event.toISOString()),
+      [first.ts_event],
+    );
+    assert.deepEqual(await rawCounts(db), { rows: 3, distinct: 3 });
+    assert.deepEqual(await windowMismatches(db), []);
+  });
+
   it('when two writers store overlapping batches at the same time, then every event is stored and counted once', async () => {
     const events = Array.from({ length: 400 }, (_, i) => event({ value: 15 + (i % 100) / 10 }));
     const results = await Promise.all([
