@@ -2,9 +2,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { STORED_WINDOWS, windowOf, type Sql, type TelemetryEvent } from '@telemetrypulse/shared';
 
-/** Empties the raw events and every window table. */
+/** Empties the raw events, their recorded ids and every window table. */
 export async function emptyTables(sql: Sql): Promise<void> {
-  await sql`truncate telemetry_events, ${sql(STORED_WINDOWS.map((w) => w.table))}`;
+  await sql`truncate telemetry_events, telemetry_event_ids, ${sql(STORED_WINDOWS.map((w) => w.table))}`;
 }
 
 /** The ceiling: COPY of the same rows into the same raw table (indexes included). */
