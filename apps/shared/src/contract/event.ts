@@ -10,11 +10,22 @@ const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]*$';
 const TIMESTAMP_PATTERN =
   '^\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}(:?\\d{2})?)?$';
 
+/**
+ * The UUID spellings PostgreSQL's `uuid` type reads: the format `uuid` alone also lets
+ * `urn:uuid:…` through, which the store then refused, stalling the partition.
+ */
+const UUID_PATTERN =
+  '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$';
+
 const id = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: ID_PATTERN });
 
-/** Event contract v1: the original's wire format, field for field. */
+/**
+ * Event contract v1: the original's wire format, field for field. It accepts only what the store
+ * can hold: ids of ASCII letters, digits and `._:-` (no NUL, which PostgreSQL text cannot hold)
+ * within the lengths the indexes take, a UUID PostgreSQL reads, values within physical ranges.
+ */
 export const TelemetryEventSchema = Type.Object({
-  event_id: Type.String({ format: 'uuid' }),
+  event_id: Type.String({ format: 'uuid', pattern: UUID_PATTERN }),
   device_id: id(128),
   site_id: id(64),
   zone_id: id(64),
@@ -64,6 +75,7 @@ function describe(error: ErrorObject | undefined): string {
     return `missing field ${(error.params as { missingProperty: string }).missingProperty}`;
   }
   if (field === 'sensor_type') return `sensor_type must be one of ${SENSOR_TYPES.join(', ')}`;
+  if (field === 'event_id') return 'event_id must be a UUID (8-4-4-4-12 hexadecimal digits)';
   if (field === 'ts_event') return 'ts_event must be an ISO-8601 timestamp';
   return `${field || 'event'} ${error.message ?? 'is invalid'}`;
 }

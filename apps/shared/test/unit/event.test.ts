@@ -147,12 +147,44 @@ describe('event contract', () => {
     });
 
     it('when event_id is not a UUID, then the reason names event_id', () => {
-      for (const eventId of ['not-a-uuid', '', '3f2b8c1e6a4d4e2f9b7a1c2d3e4f5a6b']) {
+      for (const eventId of ['not-a-uuid', '', '3f2b8c1e6a4d4e2f9b7a1c2d3e4f5a6b', 42]) {
         assert.equal(
           reasonOf(validateEvent(reading({ event_id: eventId }), NOW)),
-          'event_id must match format "uuid"',
+          'event_id must be a UUID (8-4-4-4-12 hexadecimal digits)',
         );
       }
+    });
+
+    // Spellings the JSON schema format "uuid" allows and PostgreSQL's uuid type refuses: the
+    // store failed on them and the partition stalled.
+    it('when event_id is a UUID spelling PostgreSQL cannot read, then it is rejected', () => {
+      const uuid = '3f2b8c1e-6a4d-4e2f-9b7a-1c2d3e4f5a6b';
+      for (const eventId of [`urn:uuid:${uuid}`, `URN:UUID:${uuid}`, `{${uuid}}`, ` ${uuid}`]) {
+        assert.equal(
+          reasonOf(validateEvent(reading({ event_id: eventId }), NOW)),
+          'event_id must be a UUID (8-4-4-4-12 hexadecimal digits)',
+          eventId,
+        );
+      }
+    });
+
+    it('when event_id is an upper-case UUID, then it is accepted in lower case', () => {
+      const result = accepted(
+        validateEvent(reading({ event_id: '3F2B8C1E-6A4D-4E2F-9B7A-1C2D3E4F5A6B' }), NOW),
+      );
+      assert.equal(result.event.event_id, '3f2b8c1e-6a4d-4e2f-9b7a-1c2d3e4f5a6b');
+    });
+
+    it('when a text field holds a NUL character, which PostgreSQL text cannot hold, then it is rejected', () => {
+      for (const field of ['device_id', 'site_id', 'zone_id']) {
+        const result = validateEvent(reading({ [field]: 'dev\u0000ice' }), NOW);
+        assert.equal(result.ok, false, field);
+        assert.match(reasonOf(result), new RegExp(`^${field} `));
+      }
+      assert.equal(
+        validateEvent(reading({ ts_event: '2026-03-01T11:59:30Z\u0000' }), NOW).ok,
+        false,
+      );
     });
 
     it('when an id is empty, too long or has bad characters, then the reason names the id', () => {
