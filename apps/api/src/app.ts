@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { DEFAULT_LIMITS, schemaDefault, type Logger, type Sql } from '@telemetrypulse/shared';
 import { ApiConfigSchema } from './config.ts';
 import { createAuth, type AuthOptions } from './http/auth.ts';
+import { queryCanceledHandler } from './http/database-errors.ts';
 import { responseCompression } from './http/compression.ts';
 import { errorHandler, notFoundHandler } from './http/problem.ts';
 import { requestContext } from './http/request-context.ts';
@@ -64,6 +65,8 @@ export interface AppOptions {
   trustProxyHops?: number;
   /** Default READINESS_TIMEOUT_MS's. */
   readinessTimeoutMs?: number;
+  /** Readiness's own connection (a pool busy with slow reads is not "not ready"); default sql. */
+  readinessSql?: Sql;
   /** How far back `/kpis/live` looks; default KPIS_LIVE_LOOKBACK_MINUTES's. */
   liveLookbackMs?: number;
   /** Retry-After of a 503 from ingest; default INGEST_RETRY_AFTER_SECONDS's. */
@@ -132,7 +135,7 @@ export function createApi(options: AppOptions): Api {
     createAuth({ writeKeys: [], readKeys: [], readAuth: 'open', ...options.auth }),
   );
   healthRoutes(api, {
-    sql,
+    sql: options.readinessSql ?? sql,
     readinessTimeoutMs: options.readinessTimeoutMs ?? fallback('READINESS_TIMEOUT_MS'),
     publisher,
   });
@@ -168,6 +171,7 @@ export function createApi(options: AppOptions): Api {
   app.use(api.router);
 
   app.use(notFoundHandler);
+  app.use(queryCanceledHandler);
   app.use(errorHandler);
   return { app, openApi };
 }

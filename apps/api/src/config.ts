@@ -134,6 +134,27 @@ export const ApiConfigSchema = Type.Object({
     default: 1000,
     description: 'live streams one replica serves at once; more answer 503',
   }),
+  LIVE_MAX_STREAMS_PER_CLIENT: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    default: 20,
+    description:
+      'live streams one client (its API key when it sends a valid one, else its IP) may hold open on one replica; more answer 429',
+  }),
+  LIVE_MAX_UNSENT_BYTES: Type.Integer({
+    minimum: 16_384,
+    maximum: 64 * 1024 * 1024,
+    default: 262_144,
+    description:
+      'a live stream whose client leaves more than this unread is ended (the client resumes from its cursor), so stalled clients cannot grow memory',
+  }),
+  API_STATEMENT_TIMEOUT_MS: Type.Integer({
+    minimum: 0,
+    maximum: 600_000,
+    default: 5000,
+    description:
+      "PostgreSQL statement_timeout of the API's connections: a query running longer is cancelled and answers 503; 0: no limit",
+  }),
   LIVE_REPLAY_MINUTES: Type.Integer({
     minimum: 1,
     maximum: 24 * 60,

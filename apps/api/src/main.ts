@@ -18,6 +18,7 @@ import { PostgresRateLimitStore } from './http/rate-limit-store.ts';
 import { createKafkaPublisher, warmUp } from './ingest/publisher.ts';
 import { startLiveHub, type LiveHub } from './live/hub.ts';
 import { startServer, type RunningServer } from './server.ts';
+import { withStatementTimeout } from './queries/statement-timeout.ts';
 
 const PRELOAD = 'apps/shared/src/tracing-preload.ts';
 const USAGE =
@@ -40,11 +41,21 @@ async function main(): Promise<void> {
     if (preloaded) logger.info('tracing enabled');
     else logger.warn(`tracing without HTTP spans: start the API with --import ./${PRELOAD}`);
   }
+  // Every connection cancels a statement running past API_STATEMENT_TIMEOUT_MS (answered 503).
+  const databaseUrl = withStatementTimeout(config.DATABASE_URL, config.API_STATEMENT_TIMEOUT_MS);
   const sql = createSql({
-    url: config.DATABASE_URL,
+    url: databaseUrl,
     poolSize: config.DATABASE_POOL_SIZE,
     logger,
     applicationName: 'telemetrypulse-api',
+  });
+  // Readiness has a connection of its own: slow reads filling the pool must not make every
+  // replica unready at once (the Service would then have no endpoint at all).
+  const readinessSql = createSql({
+    url: databaseUrl,
+    poolSize: 1,
+    logger,
+    applicationName: 'telemetrypulse-api-readiness',
   });
   const kafka = createKafka({
     brokers: config.KAFKA_BROKERS,
@@ -81,12 +92,24 @@ async function main(): Promise<void> {
     await publisher.close();
     running.rateLimitStore?.shutdown();
     await sql.end({ timeout: 5 });
+    await readinessSql.end({ timeout: 1 });
   });
 
   // On a fresh cluster the API may start before PostgreSQL: wait (bounded), do not exit.
   await waitForPostgres(sql, { ...startupWait(config), logger, signal: startup.signal });
 
-  const live = await startLiveHub({ sql, logger, markerMs: config.LIVE_HEARTBEAT_MS });
+  const registry = createMetricsRegistry('api');
+  const live = await startLiveHub({
+    sql,
+    logger,
+    markerMs: config.LIVE_HEARTBEAT_MS,
+    limits: {
+      maxStreamsPerClient: config.LIVE_MAX_STREAMS_PER_CLIENT,
+      maxUnsentBytes: config.LIVE_MAX_UNSENT_BYTES,
+      knownKeys: [...auth.writeKeys, ...auth.readKeys],
+      registry,
+    },
+  });
   running.live = live;
   const rateLimitStore =
     config.RATE_LIMIT_STORE === 'postgres' && config.RATE_LIMIT_PER_MINUTE > 0
@@ -95,7 +118,8 @@ async function main(): Promise<void> {
   running.rateLimitStore = rateLimitStore;
   const app = createApp({
     sql,
-    registry: createMetricsRegistry('api'),
+    readinessSql,
+    registry,
     logger,
     publisher,
     live,

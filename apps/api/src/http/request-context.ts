@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from '@telemetrypulse/shared';
+import { trackRequestQueries } from './query-scope.ts';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- how express request types are extended
@@ -48,6 +49,7 @@ export function requestContext(logger: Logger): RequestHandler {
         'request completed',
       );
     });
-    next();
+    // The request's queries are cancelled if it ends first (timeout, client gone).
+    trackRequestQueries(res, req.log, next);
   };
 }

@@ -1,4 +1,5 @@
 import { jsonBody, type JsonBody } from './json-body.ts';
+import { shared } from './query-scope.ts';
 
 /**
  * A short-lived cache of serialized JSON responses with single-flight: while a key is being
@@ -58,8 +59,12 @@ export function createResponseCache({
   now = Date.now,
 }: ResponseCacheOptions): ResponseCache {
   const entries = new Map<string, Entry>();
-  const serialize = async (compute: () => Promise<unknown>) => jsonBody(await compute(), { gzip });
-  if (ttlMs === 0) return { json: (_key, compute) => serialize(compute), forget: () => undefined };
+  const answer = async (compute: () => Promise<unknown>) => jsonBody(await compute(), { gzip });
+  // Uncached, a view is its request's own: its queries end with the request (query-scope.ts).
+  if (ttlMs === 0) return { json: (_key, compute) => answer(compute), forget: () => undefined };
+  // Cached, it is computed for every request waiting on it and for later ones: the first
+  // request leaving must not cancel its queries.
+  const serialize = (compute: () => Promise<unknown>) => answer(() => shared(compute));
 
   /** Keeps `body` under `key` until `startedAt` + `keepMs` (an answer ages from its query). */
   const store = (key: string, body: Promise<JsonBody>, startedAt: number, keepMs: number) => {

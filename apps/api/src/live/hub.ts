@@ -2,6 +2,7 @@ import { schemaDefault, type Logger, type Sql } from '@telemetrypulse/shared';
 import { ApiConfigSchema } from '../config.ts';
 import { selectAlert } from '../queries/alerts.ts';
 import { selectWindows } from '../queries/live.ts';
+import { StreamLimits, type DropReason, type StreamLimitOptions } from './limits.ts';
 import { LivePosition, formatCursor } from './position.ts';
 
 /** Alert and aggregate changes, and the hubs' own markers (postgres/migrations/0007). */
@@ -16,13 +17,15 @@ export interface LiveClient {
   /** `id` is the resume cursor after this event (undefined while none is known). */
   send(event: LiveEvent, data: unknown, id: string | undefined): void;
   /** Ends the stream (shutdown, or the hub lost changes: the client resumes from its cursor). */
-  end(): void;
+  end(reason: DropReason): void;
 }
 
 export interface LiveHub {
   /** Adds a client; the returned function removes it. */
   subscribe(client: LiveClient): () => void;
   clients(): number;
+  /** Per-client caps and the unsent-data bound of the streams, and their counters. */
+  limits: StreamLimits;
   /** The resume cursor of a stream that has been sent everything so far; undefined if unknown. */
   position(): string | undefined;
   /** Stops listening and ends every stream, so the server can close. */
@@ -36,6 +39,8 @@ export interface LiveHubOptions {
   coalesceMs?: number;
   /** How often the hub moves its cursor forward while nothing changes; default LIVE_HEARTBEAT_MS's. */
   markerMs?: number;
+  /** Caps and bounds of the streams (LIVE_MAX_STREAMS_PER_CLIENT, LIVE_MAX_UNSENT_BYTES). */
+  limits?: StreamLimitOptions;
   now?: () => number;
 }
 
@@ -63,8 +68,10 @@ export async function startLiveHub({
   logger,
   coalesceMs = 500,
   markerMs = schemaDefault(ApiConfigSchema, 'LIVE_HEARTBEAT_MS'),
+  limits = {},
   now = Date.now,
 }: LiveHubOptions): Promise<LiveHub> {
+  const streamLimits = new StreamLimits(limits);
   const position = new LivePosition();
   const cursor = () => {
     const current = position.current();
@@ -88,7 +95,7 @@ export async function startLiveHub({
       logger.warn('live: notifications were interrupted; streams resume from their cursor');
       aggregates.drop();
       position.reset();
-      streams.endAll();
+      streams.endAll('resync');
     },
     listening: marker,
   });
@@ -98,11 +105,12 @@ export async function startLiveHub({
   return {
     subscribe: streams.subscribe,
     clients: streams.size,
+    limits: streamLimits,
     position: cursor,
     async close() {
       aggregates.close();
       clearInterval(markers);
-      streams.endAll();
+      streams.endAll('shutdown');
       await listener.unlisten();
     },
   };
@@ -119,7 +127,7 @@ interface Streams {
   /** A change that cannot be sent: the streams that wanted it resume from the database. */
   lost(siteId: string): void;
   /** Ends every stream (shutdown, or notifications were interrupted). */
-  endAll(): void;
+  endAll(reason: DropReason): void;
 }
 
 function fanOut(cursor: () => string | undefined): Streams {
@@ -143,12 +151,12 @@ function fanOut(cursor: () => string | undefined): Streams {
       for (const client of clients) {
         if (wanting(client, siteId)) {
           clients.delete(client);
-          client.end();
+          client.end('resync');
         }
       }
     },
-    endAll() {
-      for (const client of clients) client.end();
+    endAll(reason) {
+      for (const client of clients) client.end(reason);
       clients.clear();
     },
   };

@@ -1,4 +1,5 @@
-import { SpanKind, tracingActive, withSpan } from '@telemetrypulse/shared';
+import { SpanKind, tracingActive, withSpan, type Sql } from '@telemetrypulse/shared';
+import { requestSql } from '../http/query-scope.ts';
 
 const CLIENT_SPAN = { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'postgresql' } };
 
@@ -15,10 +16,13 @@ export function inDbSpan<T>(operation: string, run: () => Promise<T>): Promise<T
   );
 }
 
-/** A repository function whose every call is one CLIENT span (see inDbSpan). */
+/**
+ * A repository function whose every call is one CLIENT span (see inDbSpan), and whose queries
+ * are cancelled when the request they serve ends first (see query-scope.ts).
+ */
 export function traced<A extends unknown[], R>(
   operation: string,
-  query: (...args: A) => Promise<R>,
-): (...args: A) => Promise<R> {
-  return (...args) => inDbSpan(operation, () => query(...args));
+  query: (sql: Sql, ...args: A) => Promise<R>,
+): (sql: Sql, ...args: A) => Promise<R> {
+  return (sql, ...args) => inDbSpan(operation, async () => query(requestSql(sql), ...args));
 }

@@ -1,10 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import type { Response } from 'express';
 import type { Sql } from '@telemetrypulse/shared';
-import { unavailable } from '../http/problem.ts';
+import { credentialFrom } from '../http/auth.ts';
+import { ProblemError, unavailable } from '../http/problem.ts';
 import type { ApiRouter } from '../http/route.ts';
 import type { LiveEvent, LiveHub } from '../live/hub.ts';
 import { formatCursor, parseCursor, type Cursor } from '../live/position.ts';
+import { SseStream } from '../live/sse-stream.ts';
 import { selectMissed } from '../queries/live.ts';
 import { SiteId } from '../schemas.ts';
 
@@ -32,13 +33,26 @@ function message(event: string | undefined, data: unknown, id: string | undefine
 }
 
 /**
+ * The hub hands the same change to every stream in one loop: it is serialized once for all of
+ * them (with hundreds of streams, per-stream JSON.stringify was most of the work).
+ */
+function sharedMessages(): (event: LiveEvent, data: unknown, id: string | undefined) => string {
+  let last: { data: unknown; id: string | undefined; text: string } | undefined;
+  return (event, data, id) => {
+    if (last === undefined || last.data !== data || last.id !== id)
+      last = { data, id, text: message(event, data, id) };
+    return last.text;
+  };
+}
+
+/**
  * Sends what a client missed since `cursor`: alerts and windows written at or after it (grouped
  * per site as live `aggregates` events), then `resumed`, whose id is the snapshot they were read
  * in. `complete` is false when the cursor is older than the replay period, was not one this API
  * made, or a limit cut the replay short: the client should reload what it shows.
  */
 async function replay(
-  res: Response,
+  stream: SseStream,
   sql: Sql,
   {
     cursor,
@@ -53,7 +67,7 @@ async function replay(
   },
 ): Promise<void> {
   if (!cursor) {
-    res.write(message('resumed', { alerts: 0, windows: 0, complete: false }, undefined));
+    await stream.write(message('resumed', { alerts: 0, windows: 0, complete: false }, undefined));
     return;
   }
   const oldest = now - replayMs;
@@ -65,22 +79,23 @@ async function replay(
     maxAlerts: MAX_REPLAYED_ALERTS,
     maxWindows: MAX_REPLAYED_WINDOWS,
   });
-  for (const alert of missed.alerts) res.write(message('alert', alert, undefined));
+  for (const alert of missed.alerts) await stream.write(message('alert', alert, undefined));
   const sites = new Map<string, typeof missed.windows>();
   for (const w of missed.windows) sites.set(w.site_id, [...(sites.get(w.site_id) ?? []), w]);
   for (const [site, windows] of sites) {
-    res.write(message('aggregates', { site_id: site, windows }, undefined));
+    await stream.write(message('aggregates', { site_id: site, windows }, undefined));
   }
   const summary = {
     alerts: missed.alerts.length,
     windows: missed.windows.length,
     complete: missed.complete && cursor.at >= oldest,
   };
-  res.write(message('resumed', summary, formatCursor({ xid: missed.xmin, at: now })));
+  await stream.write(message('resumed', summary, formatCursor({ xid: missed.xmin, at: now })));
 }
 
 export function liveRoutes(api: ApiRouter, options: LiveRoutesOptions): void {
   const { sql, hub, heartbeatMs, maxClients } = options;
+  const format = sharedMessages();
   api.route(
     {
       method: 'get',
@@ -98,7 +113,9 @@ export function liveRoutes(api: ApiRouter, options: LiveRoutesOptions): void {
         'minutes ago, then a `resumed` event ({alerts, windows, complete}); complete is ' +
         'false when the id is older than that, unknown, or the replay hit its limit ' +
         `(${MAX_REPLAYED_ALERTS} alerts, ${MAX_REPLAYED_WINDOWS} windows): reload then. ` +
-        'Events already seen may come again; they carry whole rows, so the latest wins.',
+        'Events already seen may come again; they carry whole rows, so the latest wins. A ' +
+        'client that does not read what it is sent has its stream ended (resume with the id); ' +
+        'one client (API key, else IP) may hold a limited number of streams: 429 beyond it.',
       tags: ['live'],
       access: 'read',
       query: Type.Object({
@@ -112,14 +129,20 @@ export function liveRoutes(api: ApiRouter, options: LiveRoutesOptions): void {
       }),
       responses: {
         200: { description: 'an event stream that stays open', contentType: 'text/event-stream' },
+        429: { description: 'this client holds as many streams as it may; retry later' },
         503: { description: 'the live stream is unavailable or full; retry later' },
       },
     },
     async (input, req, res) => {
       if (!hub) throw unavailable('the live stream is not enabled');
-      if (hub.clients() >= maxClients) {
-        res.setHeader('Retry-After', '30');
-        throw unavailable(`at most ${maxClients} live streams are served at once`);
+      const admission = hub.limits.admit(
+        { ip: req.ip ?? req.socket.remoteAddress ?? '', credential: credentialFrom(req.headers) },
+        hub.clients(),
+        maxClients,
+      );
+      if (!admission.admitted) {
+        res.setHeader('Retry-After', String(admission.retryAfterSeconds));
+        throw new ProblemError(admission.problem);
       }
       const header = req.headers['last-event-id'];
       const resumeFrom = input.query.last_event_id ?? (typeof header === 'string' ? header : '');
@@ -135,36 +158,45 @@ export function liveRoutes(api: ApiRouter, options: LiveRoutesOptions): void {
       // Reconnect after 5 s; the first line also flushes the headers to the client.
       res.write('retry: 5000\n: connected\n\n');
 
+      // A client that stopped reading: its connection is reset, which frees what it held here
+      // and in the kernel (a plain close would keep trying to deliver it); it reconnects with
+      // its last id and is sent what it missed from the database.
+      const stream = new SseStream(res, hub.limits.maxUnsentBytes, () => {
+        hub.limits.dropped('slow_client');
+        req.log.warn({ unsent_bytes: stream.unsent() }, 'live: client not reading; stream ended');
+        req.socket.resetAndDestroy();
+      });
       // Live changes that arrive while the replay is read wait for it, so that no cursor is
       // sent ahead of what the client has.
-      let held: string[] | undefined = resuming ? [] : undefined;
-      const write = (text: string) => {
-        if (held) held.push(text);
-        else res.write(text);
-      };
+      if (resuming) stream.hold();
       const heartbeat = setInterval(() => {
-        if (!held) res.write(`: heartbeat\n${message(undefined, undefined, hub.position())}`);
+        if (!stream.holding())
+          stream.send(`: heartbeat\n${message(undefined, undefined, hub.position())}`);
       }, heartbeatMs);
       const unsubscribe = hub.subscribe({
         siteId: input.query.site_id,
         send: (event: LiveEvent, data, id) => {
-          write(message(event, data, id));
+          stream.send(format(event, data, id));
         },
-        end: () => res.end(),
+        end: (reason) => {
+          hub.limits.dropped(reason);
+          res.end();
+        },
       });
-      req.on('close', () => {
+      res.on('close', () => {
         clearInterval(heartbeat);
         unsubscribe();
+        admission.release();
       });
 
       if (!resuming) {
         // A cursor from the start, so a client that loses the stream before any event resumes.
         const position = hub.position();
-        if (position !== undefined) res.write(message(undefined, undefined, position));
+        if (position !== undefined) stream.send(message(undefined, undefined, position));
         return;
       }
       try {
-        await replay(res, sql, {
+        await replay(stream, sql, {
           cursor: parseCursor(resumeFrom),
           siteId: input.query.site_id,
           replayMs: options.replayMs,
@@ -175,8 +207,7 @@ export function liveRoutes(api: ApiRouter, options: LiveRoutesOptions): void {
         res.end();
         return;
       }
-      for (const text of held ?? []) res.write(text);
-      held = undefined;
+      stream.release();
     },
   );
 }
