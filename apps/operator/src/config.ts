@@ -12,6 +12,7 @@ import {
   splitList,
   TOPICS,
 } from '@telemetrypulse/shared';
+import { imageRepository, isAllowedImageEntry, resourcesAboveCaps } from './reconcile/policy.ts';
 
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
@@ -54,6 +55,20 @@ export const OperatorEnv = Type.Object({
   SIMULATOR_CPU_REQUEST: quantity('50m', 'default cpu request of a simulator'),
   SIMULATOR_MEMORY_REQUEST: quantity('96Mi', 'default memory request of a simulator'),
   SIMULATOR_MEMORY_LIMIT: quantity('256Mi', 'default memory limit of a simulator'),
+  // What a Site may ask for; a Site beyond any of these is refused (no simulator runs).
+  SITE_ALLOWED_IMAGES: Type.String({
+    default: '',
+    description:
+      'comma-separated images a Site may set in spec.simulator.image: a prefix ending in / (registry.example/team/), a repository (any tag or digest) or an exact reference; empty: the repository of SIMULATOR_IMAGE only',
+  }),
+  SITE_MAX_CPU: quantity('1', "most cpu a Site's simulator may request or be limited to"),
+  SITE_MAX_MEMORY: quantity('1Gi', "most memory a Site's simulator may request or be limited to"),
+  SITE_MAX_EVENTS_PER_SECOND: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 50_000,
+    default: 1000,
+    description: 'highest spec.eventsPerSecond a Site may ask for',
+  }),
   KAFKA_BROKERS: Type.String({
     minLength: 1,
     default: '127.0.0.1:19092',
@@ -148,11 +163,13 @@ type Env = Static<typeof OperatorEnv>;
 
 export type OperatorConfig = Omit<
   Env,
-  'IMAGE_PULL_SECRETS' | 'LEASE_NAMESPACE' | 'POD_NAME' | 'WATCH_NAMESPACE'
+  'IMAGE_PULL_SECRETS' | 'LEASE_NAMESPACE' | 'POD_NAME' | 'SITE_ALLOWED_IMAGES' | 'WATCH_NAMESPACE'
 > & {
   /** Empty: every namespace. */
   WATCH_NAMESPACE: string;
   IMAGE_PULL_SECRETS: string[];
+  /** Never empty: unset means the repository of SIMULATOR_IMAGE. */
+  SITE_ALLOWED_IMAGES: string[];
   LEASE_NAMESPACE: string;
   POD_NAME: string;
 };
@@ -163,6 +180,38 @@ function podNamespace(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function invalid(problem: string): ConfigError {
+  return new ConfigError(`invalid configuration:\n  ${problem}`);
+}
+
+function allowedImages(raw: Env): string[] {
+  const listed = splitList(raw.SITE_ALLOWED_IMAGES);
+  const bad = listed.find((entry) => !isAllowedImageEntry(entry));
+  if (bad !== undefined) {
+    throw invalid(
+      `SITE_ALLOWED_IMAGES has ${JSON.stringify(bad)}, neither an image reference nor a prefix ending in /`,
+    );
+  }
+  return listed.length > 0 ? listed : [imageRepository(raw.SIMULATOR_IMAGE)];
+}
+
+/** The operator's own simulator resources must be within the caps it holds Sites to. */
+function checkDefaultsWithinCaps(raw: Env): void {
+  const above = resourcesAboveCaps(
+    {
+      requests: { cpu: raw.SIMULATOR_CPU_REQUEST, memory: raw.SIMULATOR_MEMORY_REQUEST },
+      limits: { memory: raw.SIMULATOR_MEMORY_LIMIT },
+    },
+    {
+      allowedImages: [],
+      maxCpu: raw.SITE_MAX_CPU,
+      maxMemory: raw.SITE_MAX_MEMORY,
+      maxEventsPerSecond: raw.SITE_MAX_EVENTS_PER_SECOND,
+    },
+  );
+  if (above.length > 0) throw invalid(`the simulator default ${above.join('; ')}`);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -178,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
       'invalid configuration:\n  LEASE_RETRY_SECONDS must be below LEASE_RENEW_DEADLINE_SECONDS',
     );
   }
+  checkDefaultsWithinCaps(raw);
   const secrets = splitList(raw.IMAGE_PULL_SECRETS);
   const badSecret = secrets.find((s) => !/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(s));
   if (badSecret !== undefined) {
@@ -190,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     ...raw,
     WATCH_NAMESPACE: watchNamespace,
     IMAGE_PULL_SECRETS: secrets,
+    SITE_ALLOWED_IMAGES: allowedImages(raw),
     LEASE_NAMESPACE: raw.LEASE_NAMESPACE ?? podNamespace() ?? (watchNamespace || 'default'),
     POD_NAME: raw.POD_NAME ?? `${hostname()}_${randomBytes(4).toString('hex')}`,
   };

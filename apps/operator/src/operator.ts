@@ -2,6 +2,7 @@
 import type { Logger } from '@telemetrypulse/shared';
 import type { OperatorConfig } from './config.ts';
 import type { SimulatorDefaults } from './reconcile/desired.ts';
+import type { SitePolicy } from './reconcile/policy.ts';
 import { EventRecorder } from './reconcile/events.ts';
 import { createReconciler } from './reconcile/reconcile.ts';
 import type { SiteRegistry } from './reconcile/site-registry.ts';
@@ -42,10 +43,20 @@ export function simulatorDefaults(config: OperatorConfig): SimulatorDefaults {
   };
 }
 
+export function sitePolicy(config: OperatorConfig): SitePolicy {
+  return {
+    allowedImages: config.SITE_ALLOWED_IMAGES,
+    maxCpu: config.SITE_MAX_CPU,
+    maxMemory: config.SITE_MAX_MEMORY,
+    maxEventsPerSecond: config.SITE_MAX_EVENTS_PER_SECOND,
+  };
+}
+
 export async function startOperator(config: OperatorConfig, deps: OperatorDeps): Promise<Operator> {
   const { clients, siteRegistry, metrics, logger } = deps;
   const recorder = new EventRecorder(clients.events, config.POD_NAME, logger);
   const defaults = simulatorDefaults(config);
+  const policy = sitePolicy(config);
   let controller: Controller | undefined;
 
   const lead = async () => {
@@ -58,7 +69,7 @@ export async function startOperator(config: OperatorConfig, deps: OperatorDeps):
       logger,
       siteRegistry,
       makeReconcile: (caches) =>
-        createReconciler({ clients, caches, defaults, siteRegistry, recorder, logger }),
+        createReconciler({ clients, caches, defaults, policy, siteRegistry, recorder, logger }),
     });
     metrics.leader.set(1);
   };

@@ -1,8 +1,14 @@
 // The reconcile's apply phase: the pull secrets the simulators need, and the Deployment itself by
 // server-side apply.
-import type { CoreV1Api, V1Deployment } from '@kubernetes/client-node';
+import type { AppsV1Api, CoreV1Api, V1Deployment } from '@kubernetes/client-node';
 import type { Site } from '@telemetrypulse/shared';
-import { errorMessage, serverSideApply, statusCode, type KubeClients } from '../runtime/kube.ts';
+import {
+  errorMessage,
+  mergePatch,
+  serverSideApply,
+  statusCode,
+  type KubeClients,
+} from '../runtime/kube.ts';
 import {
   deploymentName,
   desiredDeployment,
@@ -39,6 +45,27 @@ export async function missingPullSecrets(check: PullSecretCheck): Promise<Proble
     reason: REASONS.ImagePullSecretMissing,
     message: `image pull secret ${missing.join(', ')} not found in namespace ${namespace}`,
   };
+}
+
+/**
+ * A refused Site runs no simulator. Its Deployment, if it has one, is scaled to 0 and otherwise
+ * left with the last accepted spec: correcting the Site (or the policy) brings it back as it was.
+ * Returns the Deployment as it is afterwards.
+ */
+export async function scaleToZero(
+  apps: AppsV1Api,
+  deployment: V1Deployment,
+): Promise<V1Deployment> {
+  if (deployment.spec?.replicas === 0) return deployment;
+  return apps.patchNamespacedDeployment(
+    {
+      name: deployment.metadata?.name ?? '',
+      namespace: deployment.metadata?.namespace ?? '',
+      body: { spec: { replicas: 0 } },
+      fieldManager: FIELD_MANAGER,
+    },
+    mergePatch,
+  );
 }
 
 export interface Applied {

@@ -1,8 +1,9 @@
 // Site → the simulator Deployment it should have. Pure: the reconciler applies what this returns.
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
    client-node's models are classes only for its serializer, which reads plain objects as well. */
-import type { V1Deployment, V1ResourceRequirements } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { simulatorEnv, SITE_API_VERSION, SITE_KIND, type Site } from '@telemetrypulse/shared';
+import type { Resources } from './policy.ts';
 
 export const FIELD_MANAGER = 'telemetrypulse-operator';
 export const SIMULATOR_PORT = 9470;
@@ -55,7 +56,8 @@ export function siteLabels(siteId: string): Record<string, string> {
 
 export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${FIELD_MANAGER}`;
 
-function resources(site: Site, defaults: SimulatorDefaults): V1ResourceRequirements {
+/** The simulator's resources: the operator's defaults with the Site's overrides. */
+export function simulatorResources(site: Site, defaults: SimulatorDefaults): Resources {
   const override = site.spec.simulator?.resources;
   const asText = (list: Record<string, string | number | undefined> | undefined) =>
     Object.fromEntries(
@@ -145,7 +147,7 @@ export function desiredDeployment(
               ports: [{ name: 'metrics', containerPort: SIMULATOR_PORT, protocol: 'TCP' }],
               livenessProbe: probe('/healthz'),
               readinessProbe: probe('/readyz'),
-              resources: resources(site, defaults),
+              resources: simulatorResources(site, defaults),
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,

@@ -13,6 +13,11 @@ export const REASONS = {
   AsExpected: 'AsExpected',
   // Problems: Degraded (and, for InvalidSpec, Ready and Progressing) and a Warning event each.
   InvalidSpec: 'InvalidSpec',
+  // Refused by the operator's policy or by another Site: no simulator runs (Ready, Progressing,
+  // Degraded and a Warning event, as InvalidSpec).
+  ImageNotAllowed: 'ImageNotAllowed',
+  ResourcesAboveLimit: 'ResourcesAboveLimit',
+  DuplicateSiteId: 'DuplicateSiteId',
   ImagePullSecretMissing: 'ImagePullSecretMissing',
   ImagePullSecretUnreadable: 'ImagePullSecretUnreadable',
   ApplyFailed: 'ApplyFailed',

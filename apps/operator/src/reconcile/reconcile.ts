@@ -4,11 +4,13 @@
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { parseSite, type Logger, type Site } from '@telemetrypulse/shared';
 import { errorMessage, kubeError, type KubeClients } from '../runtime/kube.ts';
-import { createDeploymentApplier, missingPullSecrets } from './apply.ts';
-import { deploymentName, type SimulatorDefaults } from './desired.ts';
+import { createDeploymentApplier, missingPullSecrets, scaleToZero } from './apply.ts';
+import { deploymentName, simulatorResources, type SimulatorDefaults } from './desired.ts';
 import type { EventRecorder, SiteRef } from './events.ts';
 import { REASONS, type Reason } from './reasons.ts';
 import { problemEvent, writeStatus } from './report.ts';
+import { policyProblem, type SitePolicy } from './policy.ts';
+import { duplicateSiteId } from './site-id.ts';
 import type { SiteRegistry } from './site-registry.ts';
 import { siteStatus, type Observation, type Problem, type SiteStatus } from './status.ts';
 
@@ -30,6 +32,7 @@ export interface ReconcileDeps {
   clients: KubeClients;
   caches: Caches;
   defaults: SimulatorDefaults;
+  policy: SitePolicy;
   siteRegistry: SiteRegistry | undefined;
   recorder: EventRecorder;
   logger: Logger;
@@ -67,7 +70,7 @@ function validate(resource: SiteResource): { site: Site } | { invalid: Problem }
 }
 
 export function createReconciler(deps: ReconcileDeps) {
-  const { clients, caches, defaults, siteRegistry, recorder, logger } = deps;
+  const { clients, caches, defaults, policy, siteRegistry, recorder, logger } = deps;
   const applier = createDeploymentApplier({ clients, caches, defaults });
 
   async function siteGone(key: string, namespace: string, name: string): Promise<void> {
@@ -101,6 +104,36 @@ export function createReconciler(deps: ReconcileDeps) {
       return { deployment };
     } catch (error) {
       return { failure: failure(REASONS.ApplyFailed, error) };
+    }
+  }
+
+  /** Why this Site may not run: its site id is taken, or it asks for more than the policy allows. */
+  function refusal(resource: SiteResource, site: Site): Problem | undefined {
+    return (
+      duplicateSiteId(resource, caches.sitesNamed(site.siteId)) ??
+      policyProblem(site, simulatorResources(site, defaults), policy)
+    );
+  }
+
+  /** A refused Site: no Deployment is created or updated, an existing one is held at 0. */
+  async function refuse(ref: SiteRef, resource: SiteResource, seen: Observation, refused: Problem) {
+    let { deployment } = seen;
+    let failed: Failure | undefined;
+    if (deployment) {
+      try {
+        deployment = await scaleToZero(clients.apps, deployment);
+      } catch (error) {
+        failed = failure(REASONS.ApplyFailed, error);
+      }
+    }
+    const held = deployment ? `; Deployment ${seen.deploymentName} is held at 0 replicas` : '';
+    const invalid = { reason: refused.reason, message: `${refused.message}${held}` };
+    const problems = failed ? [failed.problem] : [];
+    await report(ref, resource, { ...seen, deployment, invalid, problems });
+    if (failed) {
+      throw new RetryableError(`${failed.problem.reason}: ${failed.problem.message}`, {
+        cause: kubeError(failed.error),
+      });
     }
   }
 
@@ -147,6 +180,12 @@ export function createReconciler(deps: ReconcileDeps) {
       return {};
     }
     const { site } = validated;
+    const refused = refusal(resource, site);
+    if (refused) {
+      // Nothing to retry: a change to the Site, a Site of its name or the policy brings it back.
+      await refuse(ref, resource, seen, refused);
+      return {};
+    }
     const secretProblem = await missingPullSecrets({
       core: clients.core,
       namespace,

@@ -38,13 +38,20 @@ export async function writeStatus(write: StatusWrite): Promise<void> {
   }
 }
 
+/** Reasons found before anything is applied: reported under the Validate action. */
+const REFUSALS = new Set<string>([
+  REASONS.InvalidSpec,
+  REASONS.ImageNotAllowed,
+  REASONS.ResourcesAboveLimit,
+  REASONS.DuplicateSiteId,
+]);
+
 /** The Warning event for a problem, under the phase that ran into it. */
 export function problemEvent(problem: Problem): SiteEvent {
-  const action =
-    problem.reason === REASONS.InvalidSpec
-      ? 'Validate'
-      : problem.reason === REASONS.RegistrySyncFailed
-        ? 'SyncRegistry'
-        : 'Apply';
+  const action = REFUSALS.has(problem.reason)
+    ? 'Validate'
+    : problem.reason === REASONS.RegistrySyncFailed
+      ? 'SyncRegistry'
+      : 'Apply';
   return { type: 'Warning', reason: problem.reason, action, note: problem.message };
 }

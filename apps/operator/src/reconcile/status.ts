@@ -36,7 +36,10 @@ export interface Observation {
   paused: boolean;
   /** The Deployment as last applied or seen; undefined when there is none (yet). */
   deployment: V1Deployment | undefined;
-  /** The spec cannot be served at all (e.g. it fails the contract); no Deployment was applied. */
+  /**
+   * The Site is not served: its spec fails the contract, the operator's policy refuses it, or
+   * another Site holds its site id. No Deployment was applied.
+   */
   invalid?: Problem;
   /** Problems next to a running Deployment (missing pull secret, registry unreachable, …). */
   problems: readonly Problem[];

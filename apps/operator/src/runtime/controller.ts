@@ -121,7 +121,8 @@ function startResync(options: ResyncOptions): () => void {
 export async function startController(options: ControllerOptions): Promise<Controller> {
   const { clients, namespace, logger, metrics } = options;
   const informers = makeSiteInformers({ clients, namespace });
-  const reconcile = options.makeReconcile(cachesOf(informers));
+  const caches = cachesOf(informers);
+  const reconcile = options.makeReconcile(caches);
   const queue = new WorkQueue();
   metrics.queueDepth.set(0);
   let stopping = false;
@@ -132,6 +133,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
   };
   informers.sites.on('change', (site) => {
     enqueue(keyOf(site));
+    // Sites of one name (in other namespaces) compete for its site id: the change may decide theirs.
+    for (const other of caches.sitesNamed(site.metadata?.name ?? '')) enqueue(keyOf(other));
   });
   // A Deployment changed or deleted by anyone brings its Site back: the operator restores it.
   informers.deployments.on('change', (deployment) => {

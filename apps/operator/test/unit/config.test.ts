@@ -79,4 +79,23 @@ describe('operator config', () => {
       /SIMULATOR_OTEL_EXPORTER_OTLP_ENDPOINT/,
     );
   });
+
+  it("when the Site policy is not set, then Sites may run SIMULATOR_IMAGE's repository within 1 cpu, 1Gi and 1000 events/s", () => {
+    const config = loadConfig({ SIMULATOR_IMAGE: 'reg.example:5000/tp/simulator:0.3.0' });
+    assert.deepEqual(config.SITE_ALLOWED_IMAGES, ['reg.example:5000/tp/simulator']);
+    assert.equal(config.SITE_MAX_CPU, '1');
+    assert.equal(config.SITE_MAX_MEMORY, '1Gi');
+    assert.equal(config.SITE_MAX_EVENTS_PER_SECOND, 1000);
+  });
+
+  it('when the Site policy contradicts itself, then the config is refused naming the setting', () => {
+    assert.throws(
+      () => loadConfig({ SITE_ALLOWED_IMAGES: 'reg.example/team/, Not An Image' }),
+      /SITE_ALLOWED_IMAGES has "Not An Image"/,
+    );
+    assert.throws(
+      () => loadConfig({ SITE_MAX_MEMORY: '128Mi' }),
+      /the simulator default limits.memory 256Mi is above SITE_MAX_MEMORY/,
+    );
+  });
 });
