@@ -12,7 +12,7 @@ import { createResponseCache } from './http/response-cache.ts';
 import { apiRouter, RouteCatalog } from './http/route.ts';
 import {
   corsPolicy,
-  rateLimiter,
+  rateLimiters,
   requestTimeout,
   securityHeaders,
   type SecurityOptions,
@@ -50,7 +50,10 @@ export interface AppOptions {
   liveReplayMs?: number;
   /** Default: no keys (writes refused), reads open. */
   auth?: Partial<AuthOptions>;
-  /** Default: no CORS, rate limiting off (main turns it on from config). */
+  /**
+   * Default: no CORS, rate limiting off (main turns it on from config); with the IP limit on,
+   * the key limit defaults to RATE_LIMIT_PER_KEY_PER_MINUTE's default.
+   */
   security?: Partial<SecurityOptions>;
   /** Default BODY_LIMIT_BYTES's. */
   bodyLimitBytes?: number;
@@ -93,9 +96,14 @@ const fallback = <K extends keyof typeof ApiConfigSchema.properties>(name: K) =>
 export function createApi(options: AppOptions): Api {
   const { sql, registry, logger, publisher } = options;
   const now = options.now ?? Date.now;
+  const rateLimitPerMinute = options.security?.rateLimitPerMinute ?? 0;
   const security: SecurityOptions = {
     corsOrigins: options.security?.corsOrigins ?? [],
-    rateLimitPerMinute: options.security?.rateLimitPerMinute ?? 0,
+    rateLimitPerMinute,
+    // Unless given, the key limit takes its default whenever the IP limit is on.
+    rateLimitPerKeyPerMinute:
+      options.security?.rateLimitPerKeyPerMinute ??
+      (rateLimitPerMinute > 0 ? fallback('RATE_LIMIT_PER_KEY_PER_MINUTE') : 0),
     rateLimitStore: options.security?.rateLimitStore,
   };
   const app = express();
@@ -115,8 +123,7 @@ export function createApi(options: AppOptions): Api {
   if (compress) app.use(responseCompression());
   const corsHandler = corsPolicy(security.corsOrigins);
   if (corsHandler) app.use(corsHandler);
-  const limiter = rateLimiter(security, logger);
-  if (limiter) app.use(limiter);
+  for (const limiter of rateLimiters(security, logger)) app.use(limiter);
   app.use(express.json({ limit: options.bodyLimitBytes ?? fallback('BODY_LIMIT_BYTES') }));
   app.use(requestTimeout(options.requestTimeoutMs ?? fallback('REQUEST_TIMEOUT_MS'), isStream));
 
@@ -169,6 +176,7 @@ export function createApi(options: AppOptions): Api {
   app.use(metricsRoutes(registry));
   app.use(docsRoutes(() => openApi));
   app.use(api.router);
+  app.use(api.otherMethods());
 
   app.use(notFoundHandler);
   app.use(queryCanceledHandler);

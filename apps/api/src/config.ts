@@ -63,7 +63,14 @@ export const ApiConfigSchema = Type.Object({
   RATE_LIMIT_PER_MINUTE: Type.Integer({
     minimum: 0,
     default: 1200,
-    description: 'requests per client IP and minute; 0 turns rate limiting off',
+    description:
+      'requests per client IP and minute, with or without an API key; 0 turns the IP limit off',
+  }),
+  RATE_LIMIT_PER_KEY_PER_MINUTE: Type.Integer({
+    minimum: 0,
+    default: 6000,
+    description:
+      'requests per API key and minute, whatever IPs they come from (each also counts against its IP); 0 turns the key limit off',
   }),
   RATE_LIMIT_STORE: Type.Unsafe<RateLimitStoreKind>({
     type: 'string',
@@ -74,8 +81,9 @@ export const ApiConfigSchema = Type.Object({
   TRUST_PROXY_HOPS: Type.Integer({
     minimum: 0,
     maximum: 10,
-    default: 1,
-    description: 'proxies (ingress) in front of the API whose X-Forwarded-For is trusted',
+    default: 0,
+    description:
+      'proxies (ingress) in front of the API whose X-Forwarded-For is trusted; 0: the header is ignored and the client is the connecting address',
   }),
   BODY_LIMIT_BYTES: Type.Integer({
     minimum: 1024,

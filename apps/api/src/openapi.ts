@@ -21,11 +21,13 @@ function parameters(schema: TObject | undefined, location: 'query' | 'path'): un
   if (!schema) return [];
   const required = new Set(schema.required ?? []);
   return Object.entries(schema.properties).map(([name, property]) => {
-    const { description, ...rest } = plain(property) as { description?: string };
+    const { description, ...rest } = plain(property) as { description?: string; default?: unknown };
+    // TypeBox lists a property with a default as required; a client may leave it out.
+    const hasDefault = rest.default !== undefined;
     return {
       name,
       in: location,
-      required: location === 'path' || required.has(name),
+      required: location === 'path' || (required.has(name) && !hasDefault),
       ...(description === undefined ? {} : { description }),
       schema: rest,
     };
@@ -64,6 +66,10 @@ function operation(spec: RouteSpec): Operation {
   // Every route can answer these; listing them keeps the document honest about errors.
   const hasInput = spec.query ?? spec.params ?? spec.body;
   if (hasInput && !responses['400']) responses['400'] = problem('invalid input');
+  if (spec.body) {
+    responses['413'] ??= problem('the body is larger than BODY_LIMIT_BYTES');
+    responses['415'] ??= problem('the body is not application/json');
+  }
   if (spec.access !== 'public') {
     responses['401'] ??= problem('missing or invalid API key');
     responses['403'] ??= problem('the API key may not do this');

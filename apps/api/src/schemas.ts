@@ -1,4 +1,11 @@
-import { Kind, Type, TypeRegistry, type TSchema } from '@sinclair/typebox';
+import {
+  Kind,
+  Type,
+  TypeRegistry,
+  type SchemaOptions,
+  type StringOptions,
+  type TSchema,
+} from '@sinclair/typebox';
 import {
   ALERT_SEVERITIES,
   ALERT_STATUSES,
@@ -27,10 +34,25 @@ export const SensorType = StringEnum(SENSOR_TYPES);
 export const AlertStatus = StringEnum(ALERT_STATUSES);
 export const Severity = StringEnum(ALERT_SEVERITIES);
 
+/**
+ * Free text from a client, on one line: no control characters. PostgreSQL text cannot hold NUL
+ * (it would be a 500 at insert), and none of the others belongs in a name.
+ */
+export const Text = (options: StringOptions = {}) =>
+  Type.String({ pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]*$', ...options });
+
+/** Free text that may run over lines (tab, line feed, carriage return); no other control characters. */
+export const MultilineText = (options: StringOptions = {}) =>
+  Type.String({
+    pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$',
+    ...options,
+  });
+
 /** An ISO-8601 instant with an offset, as query parameter or response field. */
 export const Timestamp = Type.String({ format: 'date-time', maxLength: 40 });
 
-export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+export const Nullable = <T extends TSchema>(schema: T, options: SchemaOptions = {}) =>
+  Type.Union([schema, Type.Null()], options);
 
 /** RFC 9457 problem details, as every error response carries them. */
 export const ProblemSchema = Type.Object(

@@ -16,6 +16,9 @@ export const PROBLEM_TYPES = {
   invalidParameter: 'https://telemetrypulse.io/problems/invalid-parameter',
   invalidBody: 'https://telemetrypulse.io/problems/invalid-body',
   invalidEvent: 'https://telemetrypulse.io/problems/invalid-event',
+  methodNotAllowed: 'https://telemetrypulse.io/problems/method-not-allowed',
+  unsupportedMediaType: 'https://telemetrypulse.io/problems/unsupported-media-type',
+  bodyTooLarge: 'https://telemetrypulse.io/problems/body-too-large',
   unauthorized: 'https://telemetrypulse.io/problems/unauthorized',
   forbidden: 'https://telemetrypulse.io/problems/forbidden',
   notFound: 'https://telemetrypulse.io/problems/not-found',
@@ -102,6 +105,15 @@ export function unavailable(detail: string): ProblemError {
   });
 }
 
+export function unsupportedMediaType(detail: string): ProblemError {
+  return new ProblemError({
+    type: PROBLEM_TYPES.unsupportedMediaType,
+    title: 'Unsupported Media Type',
+    status: 415,
+    detail,
+  });
+}
+
 /** Errors from express and body parsers carry their status, and say whether the message is safe. */
 function statusOf(error: unknown): number {
   if (typeof error !== 'object' || error === null) return 500;
@@ -110,11 +122,52 @@ function statusOf(error: unknown): number {
   return typeof code === 'number' && code >= 400 && code <= 599 ? code : 500;
 }
 
+/**
+ * A value PostgreSQL refused as data (SQLSTATE class 22: a NUL in text, a date out of range, a
+ * number too large): whatever check let it through, it came from the request, so it is a 400.
+ */
+function isDataException(error: unknown): error is Error & { code: string } {
+  if (!(error instanceof Error) || error.name !== 'PostgresError') return false;
+  const { code } = error as { code?: unknown };
+  return typeof code === 'string' && code.startsWith('22');
+}
+
+/** body-parser's errors, by their `type`, as the problems this API documents. */
+function bodyProblem(error: {
+  type?: unknown;
+  limit?: unknown;
+  message: string;
+}): Problem | undefined {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return invalidInput(`the body is not valid JSON: ${error.message}`).problem;
+    case 'entity.too.large':
+      return {
+        type: PROBLEM_TYPES.bodyTooLarge,
+        title: 'Content Too Large',
+        status: 413,
+        detail: `the body is larger than ${String(error.limit)} bytes`,
+      };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return unsupportedMediaType(error.message).problem;
+    default:
+      return undefined;
+  }
+}
+
 /** Turns anything thrown into the problem the client sees; 5xx never reveal internals. */
 export function toProblem(error: unknown): Problem {
   if (error instanceof ProblemError) return error.problem;
+  if (isDataException(error)) {
+    return invalidInput(`a value in the request is not valid (SQLSTATE ${error.code})`).problem;
+  }
   const status = statusOf(error);
   if (status >= 500) return httpProblem(status);
+  if (error instanceof Error) {
+    const fromBody = bodyProblem(error);
+    if (fromBody) return fromBody;
+  }
   const exposed = (error as { expose?: unknown }).expose !== false && error instanceof Error;
   return httpProblem(status, exposed ? error.message : undefined);
 }
@@ -130,10 +183,35 @@ export const notFoundHandler: RequestHandler = (req, res) => {
   });
 };
 
+/**
+ * For a path that exists, any method it does not have: 405 naming the ones it has in `Allow`
+ * (HEAD with GET, as express answers it); OPTIONS gets 204 with the same `Allow`.
+ */
+export function methodNotAllowed(methods: readonly string[]): RequestHandler {
+  const upper = methods.map((m) => m.toUpperCase());
+  if (upper.includes('GET') && !upper.includes('HEAD')) upper.push('HEAD');
+  const allow = [...upper, 'OPTIONS'].join(', ');
+  return (req, res) => {
+    res.setHeader('Allow', allow);
+    if (req.method === 'OPTIONS') {
+      res.status(204).end();
+      return;
+    }
+    sendProblem(res, {
+      type: PROBLEM_TYPES.methodNotAllowed,
+      title: 'Method Not Allowed',
+      status: 405,
+      detail: `${req.path} does not take ${req.method}; it takes ${upper.join(', ')}`,
+      request_id: req.id,
+    });
+  };
+}
+
 /** The one place errors become responses; the request's logger records what 5xx hide. */
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
   const problem = toProblem(error);
   if (problem.status >= 500) req.log.error({ err: error }, 'request failed');
+  else if (isDataException(error)) req.log.info({ err: error }, 'the database refused a value');
   if (res.headersSent) {
     // Already answered (e.g. by the request timeout): nothing left to say.
     if (res.writableEnded) return;

@@ -1,6 +1,7 @@
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Access } from './auth.ts';
+import { invalidInput, methodNotAllowed, unsupportedMediaType } from './problem.ts';
 import { bodyParser, queryParser } from './query-params.ts';
 
 export interface ResponseSpec {
@@ -58,9 +59,26 @@ export interface ApiRouter {
     spec: RouteSpec<Q, P, B>,
     handler: RouteHandler<Q, P, B>,
   ): void;
+  /**
+   * 405 (with `Allow`) for the methods a known path does not have; mounted after every route,
+   * so each path's own methods are matched first.
+   */
+  otherMethods(): Router;
 }
 
 const EMPTY = Type.Object({});
+
+/**
+ * A route with a body takes JSON only: another media type is a 415, no body at all a 400 (the
+ * JSON parser leaves both as an undefined body, which would read as a wrong shape).
+ */
+function requireJson(req: Request): void {
+  if (req.is('application/json')) return;
+  if (req.is('*/*') === null) throw invalidInput('a JSON body is required');
+  throw unsupportedMediaType(
+    `the body must be application/json, not ${req.get('content-type') ?? 'untyped'}`,
+  );
+}
 
 /** `/devices/{device_id}` → `/devices/:device_id`. */
 export function expressPath(path: string): string {
@@ -81,6 +99,7 @@ export function apiRouter(
     const parseParams = queryParser(spec.params ?? EMPTY, 'path');
     const parseBody = spec.body && !spec.bodyCheckedByHandler ? bodyParser(spec.body) : undefined;
     const run: RequestHandler = async (req, res) => {
+      if (spec.body) requireJson(req);
       const input = {
         query: parseQuery(req.query),
         params: parseParams(req.params),
@@ -90,5 +109,16 @@ export function apiRouter(
     };
     router[spec.method](expressPath(spec.path), guard(spec.access), run);
   }
-  return { router, route };
+  function otherMethods(): Router {
+    const fallback = Router();
+    const methods = new Map<string, string[]>();
+    for (const spec of catalog.routes) {
+      methods.set(spec.path, [...(methods.get(spec.path) ?? []), spec.method]);
+    }
+    for (const [path, allowed] of methods) {
+      fallback.all(expressPath(path), methodNotAllowed(allowed));
+    }
+    return fallback;
+  }
+  return { router, route, otherMethods };
 }

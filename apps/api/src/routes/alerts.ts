@@ -13,10 +13,12 @@ import {
 } from '../queries/alerts.ts';
 import {
   AlertStatus,
+  MultilineText,
   Nullable,
   SensorType,
   Severity,
   SiteId,
+  Text,
   Timestamp,
   ZoneId,
 } from '../schemas.ts';
@@ -54,7 +56,14 @@ const AlertsQuery = Type.Object({
   from: Type.Optional(Timestamp),
   to: Type.Optional(Timestamp),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  cursor: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      pattern: '^[A-Za-z0-9_-]+$',
+      description: 'next_cursor of the previous page, as it was returned',
+    }),
+  ),
 });
 
 const AlertPage = Type.Object({
@@ -70,8 +79,8 @@ const AlertIdParams = Type.Object({
 
 const ActionBody = Type.Object(
   {
-    by: Type.String({ minLength: 1, maxLength: 128, description: 'who acts' }),
-    comment: Type.Optional(Type.String({ maxLength: 2000 })),
+    by: Text({ minLength: 1, maxLength: 128, description: 'who acts' }),
+    comment: Type.Optional(MultilineText({ maxLength: 2000 })),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import swaggerUi from 'swagger-ui-express';
+import { methodNotAllowed } from '../http/problem.ts';
 import type { OpenApiDocument } from '../openapi.ts';
 
 /** The OpenAPI document at a stable path, and swagger-ui reading it at /docs. */
@@ -8,6 +9,7 @@ export function docsRoutes(document: () => OpenApiDocument): Router {
   router.get('/openapi.json', (_req, res) => {
     res.json(document());
   });
+  router.all('/openapi.json', methodNotAllowed(['get']));
   router.use(
     '/docs',
     swaggerUi.serve,

@@ -5,21 +5,47 @@ import { invalidInput, PROBLEM_TYPES, ProblemError } from '../http/problem.ts';
 import type { ApiRouter } from '../http/route.ts';
 import { checkBatch, checkEvent } from '../ingest/event-check.ts';
 import { PublishUnavailable, type EventPublisher } from '../ingest/publisher.ts';
-import { SensorType } from '../schemas.ts';
+import { Nullable, SensorType } from '../schemas.ts';
 import { COMPAT_TAG } from './compat.ts';
 
 /** The event as submitted: the contract's fields, event_id and ts_event optional. */
 export const SubmittedEvent = Type.Object(
   {
     ...TelemetryEventSchema.properties,
-    event_id: Type.Optional(TelemetryEventSchema.properties.event_id),
-    ts_event: Type.Optional(TelemetryEventSchema.properties.ts_event),
+    // Absent or null, the server fills them in (completeEvent).
+    event_id: Type.Optional(
+      Nullable(TelemetryEventSchema.properties.event_id, {
+        description: 'the idempotency key; absent or null: the server makes a new one',
+      }),
+    ),
+    ts_event: Type.Optional(
+      Nullable(TelemetryEventSchema.properties.ts_event, {
+        description: 'absent or null: the time the server received the event',
+      }),
+    ),
     sensor_type: SensorType,
   },
   { title: 'SubmittedEvent' },
 );
 
 const MAX_BATCH = 1000;
+
+/**
+ * What /api/v1/events takes, as documented: any object or array, each event judged on its own
+ * (SubmittedEvent, then the contract's ranges and times), so one bad item never fails the rest.
+ * The handler checks the events; this schema only tells clients (and fuzzers) the shape.
+ */
+const EventsBody = Type.Union(
+  [
+    SubmittedEvent,
+    Type.Object({}, { description: 'an event; one that is not valid is listed in errors' }),
+    Type.Array(Type.Union([SubmittedEvent, Type.Unknown()]), {
+      maxItems: MAX_BATCH,
+      description: 'events, each checked on its own; those that are not valid are listed in errors',
+    }),
+  ],
+  { title: 'EventsBody' },
+);
 
 const IngestResult = Type.Object({
   accepted: Type.Integer({ minimum: 0 }),
@@ -113,7 +139,7 @@ export function ingestRoutes(api: ApiRouter, options: IngestRoutesOptions): void
         'the others are listed with their reason.',
       tags: ['ingest'],
       access: 'write',
-      body: Type.Union([SubmittedEvent, Type.Array(SubmittedEvent, { maxItems: MAX_BATCH })]),
+      body: EventsBody,
       bodyCheckedByHandler: true,
       responses: {
         202: { description: 'what was queued, and why the rest was not', schema: IngestResult },

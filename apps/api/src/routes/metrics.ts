@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
+import { methodNotAllowed } from '../http/problem.ts';
 
 export function metricsRoutes(registry: Registry): Router {
   const router = Router();
@@ -7,5 +8,6 @@ export function metricsRoutes(registry: Registry): Router {
     const body = await registry.metrics();
     res.type(registry.contentType).send(body);
   });
+  router.all('/metrics', methodNotAllowed(['get']));
   return router;
 }

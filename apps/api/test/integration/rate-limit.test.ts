@@ -16,14 +16,41 @@ describe('rate limit shared through PostgreSQL', () => {
   }
 
   /** An API replica with its own store object on the shared database. */
-  async function replica(perMinute: number): Promise<string> {
+  async function replica(
+    perMinute: number,
+    options: { perKey?: number; trustProxyHops?: number } = {},
+  ): Promise<string> {
     const api = await startTestApi(
-      { security: { rateLimitPerMinute: perMinute, rateLimitStore: store() } },
+      {
+        security: {
+          rateLimitPerMinute: perMinute,
+          rateLimitPerKeyPerMinute: options.perKey ?? 0,
+          rateLimitStore: store(),
+        },
+        auth: { writeKeys: ['key-a', 'key-b'] },
+        ...(options.trustProxyHops === undefined ? {} : { trustProxyHops: options.trustProxyHops }),
+      },
       db,
     );
     apis.push(api);
     return api.url;
   }
+
+  /** GET a read route as `from` (X-Forwarded-For), with `key` if given. */
+  async function get(url: string, from: string, key?: string): Promise<Response> {
+    return fetch(`${url}/api/v1/sites`, {
+      headers: {
+        'x-forwarded-for': from,
+        ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+      },
+    });
+  }
+
+  const statusesOf = async (responses: Promise<Response>[]) => {
+    const statuses: number[] = [];
+    for (const response of responses) statuses.push((await response).status);
+    return statuses;
+  };
 
   beforeEach(async () => {
     db = await createTestDatabase();
@@ -50,6 +77,86 @@ describe('rate limit shared through PostgreSQL', () => {
     assert.equal(((await limited.json()) as { status: number }).status, 429);
     // Probes are never limited.
     assert.equal((await fetch(`${a}/health/ready`)).status, 200);
+  });
+
+  it('when no proxy is trusted (the default), then a new X-Forwarded-For on every request buys no fresh budget', async () => {
+    const url = await replica(3);
+    const statuses: number[] = [];
+    for (const from of ['203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.4']) {
+      statuses.push((await get(url, from)).status);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 429]);
+  });
+
+  it('when one proxy is trusted (TRUST_PROXY_HOPS=1), then X-Forwarded-For names the client', async () => {
+    const url = await replica(2, { trustProxyHops: 1 });
+    const first = [get(url, '203.0.113.1'), get(url, '203.0.113.1'), get(url, '203.0.113.1')];
+    assert.deepEqual(await statusesOf(first), [200, 200, 429]);
+    // Another client behind the same proxy has its own budget.
+    assert.equal((await get(url, '203.0.113.2')).status, 200);
+    // Only the last hop counts: an address the client put before it is not believed.
+    assert.equal((await get(url, '198.51.100.7, 203.0.113.1')).status, 429);
+  });
+
+  it('when a request carries an API key, then it counts against its key and its IP', async () => {
+    const url = await replica(3, { perKey: 2, trustProxyHops: 1 });
+    const [one, two] = ['203.0.113.1', '203.0.113.2'];
+    // key-a: twice from one address, then from another: its key's limit (2) is spent.
+    assert.deepEqual(
+      await statusesOf([get(url, one, 'key-a'), get(url, one, 'key-a')]),
+      [200, 200],
+    );
+    const keyLimited = await get(url, two, 'key-a');
+    assert.equal(keyLimited.status, 429);
+    assert.equal(((await keyLimited.json()) as { limit: string }).limit, 'key');
+    // The address itself still has budget, with another key or none.
+    assert.equal((await get(url, two, 'key-b')).status, 200);
+    // The first address spent 2 of its 3 with key-a: one more request, with any key, and it is out.
+    assert.equal((await get(url, one, 'key-b')).status, 200);
+    const ipLimited = await get(url, one, 'key-b');
+    assert.equal(ipLimited.status, 429);
+    assert.equal(((await ipLimited.json()) as { limit: string }).limit, 'ip');
+    assert.equal((await get(url, one)).status, 429);
+  });
+
+  it('when a limit is hit, then the 429 is problem+json with Retry-After and both RateLimit headers', async () => {
+    const url = await replica(5, { perKey: 1, trustProxyHops: 1 });
+    const ok = await get(url, '203.0.113.9', 'key-a');
+    assert.equal(ok.status, 200);
+    // Both limits, by name (draft-ietf-httpapi-ratelimit-headers-08).
+    assert.match(ok.headers.get('ratelimit') ?? '', /^"ip"; r=4; t=\d+, "key"; r=0; t=\d+$/);
+    assert.match(
+      ok.headers.get('ratelimit-policy') ?? '',
+      /^"ip"; q=5; w=60; pk=:[^:]+:, "key"; q=1; w=60; pk=:[^:]+:$/,
+    );
+
+    const limited = await get(url, '203.0.113.9', 'key-a');
+    assert.equal(limited.status, 429);
+    assert.match(limited.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `${retryAfter}`);
+    assert.match(limited.headers.get('ratelimit') ?? '', /"key"; r=0; t=\d+/);
+    const problem = (await limited.json()) as Record<string, unknown>;
+    assert.equal(problem.type, 'https://telemetrypulse.io/problems/too-many-requests');
+    assert.equal(problem.title, 'Too Many Requests');
+    assert.equal(problem.status, 429);
+    assert.equal(problem.limit, 'key');
+    assert.equal(problem.detail, 'at most 1 requests per minute with one API key');
+    assert.equal(typeof problem.request_id, 'string');
+  });
+
+  it('when counts are kept in PostgreSQL, then key counters hold a digest, never the key', async () => {
+    const url = await replica(5, { perKey: 5, trustProxyHops: 1 });
+    assert.equal((await get(url, '203.0.113.5', 'key-a')).status, 200);
+    const keys = (
+      await db.sql<{ key: string }[]>`select key from api_rate_limits order by key`
+    ).map((row) => row.key);
+    assert.equal(keys.length, 2, keys.join(', '));
+    assert.ok(
+      keys.some((key) => key.endsWith('203.0.113.5')),
+      keys.join(', '),
+    );
+    assert.ok(!keys.some((key) => key.includes('key-a')), keys.join(', '));
   });
 
   it('when replicas increment one key concurrently, then every hit is counted once', async () => {

@@ -42,6 +42,13 @@ describe('api config', () => {
     assert.equal(config.RATE_LIMIT_PER_MINUTE, 1200);
   });
 
+  it('when nothing is set, then no X-Forwarded-For is trusted and both rate limits are on', () => {
+    const config = loadConfig({});
+    // A client reaching the API without a proxy must not pick its own address.
+    assert.equal(config.TRUST_PROXY_HOPS, 0);
+    assert.equal(config.RATE_LIMIT_PER_KEY_PER_MINUTE, 6000);
+  });
+
   it('when keys and origins come as comma-separated lists (a mounted Secret), then they are split', () => {
     const config = loadConfig({
       API_KEYS: 'k1, k2,',

@@ -54,3 +54,56 @@ describe('problem details', () => {
     assert.equal(toProblem({ status: 'teapot' }).status, 500);
   });
 });
+
+describe('errors of the layers below the routes', () => {
+  it('when PostgreSQL refuses a value as data (SQLSTATE class 22), then it is a 400, not a 500', () => {
+    for (const code of ['22P05', '22021', '22008', '22003']) {
+      const error = Object.assign(new Error('unsupported Unicode escape sequence'), {
+        name: 'PostgresError',
+        code,
+      });
+      const problem = toProblem(error);
+      assert.equal(problem.status, 400, code);
+      assert.match(problem.type, /invalid-body$/);
+      assert.equal(problem.detail, `a value in the request is not valid (SQLSTATE ${code})`);
+    }
+  });
+
+  it('when PostgreSQL fails otherwise, then it stays a 500 without its message', () => {
+    const error = Object.assign(new Error('relation "x" does not exist'), {
+      name: 'PostgresError',
+      code: '42P01',
+    });
+    assert.deepEqual(toProblem(error), httpProblem(500));
+  });
+
+  it('when the JSON parser fails, then the problem says the body is not JSON, with the parser status', () => {
+    const parse = Object.assign(new SyntaxError('Unexpected token } in JSON at position 9'), {
+      status: 400,
+      type: 'entity.parse.failed',
+    });
+    const problem = toProblem(parse);
+    assert.equal(problem.status, 400);
+    assert.match(problem.type, /invalid-body$/);
+    assert.match(String(problem.detail), /^the body is not valid JSON: /);
+
+    const large = Object.assign(new Error('request entity too large'), {
+      status: 413,
+      type: 'entity.too.large',
+      limit: 1024,
+    });
+    assert.deepEqual(toProblem(large), {
+      type: 'https://telemetrypulse.io/problems/body-too-large',
+      title: 'Content Too Large',
+      status: 413,
+      detail: 'the body is larger than 1024 bytes',
+    });
+
+    const charset = Object.assign(new Error('unsupported charset "LATIN-9"'), {
+      status: 415,
+      type: 'charset.unsupported',
+    });
+    assert.equal(toProblem(charset).status, 415);
+    assert.match(toProblem(charset).type, /unsupported-media-type$/);
+  });
+});
