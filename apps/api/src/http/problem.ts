@@ -185,7 +185,7 @@ export const notFoundHandler: RequestHandler = (req, res) => {
 
 /**
  * For a path that exists, any method it does not have: 405 naming the ones it has in `Allow`
- * (HEAD with GET, as express answers it); OPTIONS gets 204 with the same `Allow`.
+ * (HEAD with GET, and OPTIONS, which express's router answers with that list itself).
  */
 export function methodNotAllowed(methods: readonly string[]): RequestHandler {
   const upper = methods.map((m) => m.toUpperCase());
@@ -193,10 +193,6 @@ export function methodNotAllowed(methods: readonly string[]): RequestHandler {
   const allow = [...upper, 'OPTIONS'].join(', ');
   return (req, res) => {
     res.setHeader('Allow', allow);
-    if (req.method === 'OPTIONS') {
-      res.status(204).end();
-      return;
-    }
     sendProblem(res, {
       type: PROBLEM_TYPES.methodNotAllowed,
       title: 'Method Not Allowed',

@@ -74,7 +74,9 @@ const EMPTY = Type.Object({});
  */
 function requireJson(req: Request): void {
   if (req.is('application/json')) return;
-  if (req.is('*/*') === null) throw invalidInput('a JSON body is required');
+  const length = req.get('content-length');
+  const empty = !req.get('transfer-encoding') && (length === undefined || Number(length) === 0);
+  if (empty) throw invalidInput('a JSON body is required');
   throw unsupportedMediaType(
     `the body must be application/json, not ${req.get('content-type') ?? 'untyped'}`,
   );

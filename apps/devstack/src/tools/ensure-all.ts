@@ -6,13 +6,14 @@ import { installPrometheus } from '../prometheus/install.ts';
 import { ensureActionlint } from './actionlint.ts';
 import { fetchCrds } from './crds.ts';
 import { ensureHelm } from './helm.ts';
+import { ensureSchemathesis } from './schemathesis.ts';
 
 export async function ensureAllTools(
   log: (line: string) => void = (line) => {
     console.error(line);
   },
 ): Promise<Record<string, string>> {
-  const steps = 6;
+  const steps = 7;
   let step = 0;
   // One after another (each build already uses every core), each saying which step it is.
   const next = <T>(what: string, run: () => Promise<T>): Promise<T> => {
@@ -29,6 +30,7 @@ export async function ensureAllTools(
     ensureNodeBinaries,
   );
   const prometheus = await next('prometheus, promtool', installPrometheus);
+  const [schemathesisPython = ''] = await next('schemathesis', ensureSchemathesis);
   return {
     helm,
     actionlint,
@@ -38,5 +40,6 @@ export async function ensureAllTools(
     'kubelet, kube-scheduler, kube-proxy, kubectl': path.dirname(node.kubelet),
     CoreDNS: node.coredns,
     'prometheus, promtool': path.dirname(prometheus.prometheus),
+    schemathesis: path.dirname(path.dirname(schemathesisPython)),
   };
 }

@@ -1,4 +1,4 @@
-// Pinned versions of what the project builds from the Go module proxy. Bump here, nowhere else:
+// Pinned versions of the tools the project builds or installs (Go module proxy, PyPI). Bump here, nowhere else:
 // every cache folder is named after these, so a bump builds fresh and the old folder stays unused.
 export const TOOL_VERSIONS = {
   kubernetes: 'v1.34.4',
@@ -10,6 +10,8 @@ export const TOOL_VERSIONS = {
   actionlint: 'v1.7.12',
   keda: 'v2.21.0',
   prometheusOperator: 'v0.85.0',
+  /** From PyPI, into a virtualenv: the API's fuzzing test (apps/api/test/integration/fuzz.test.ts). */
+  schemathesis: '4.32.5',
 } as const;
 
 /** "v1.34.4" → { major: "1", minor: "34" }, for version ldflags. */
