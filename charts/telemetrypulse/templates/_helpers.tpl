@@ -103,12 +103,39 @@ DATABASE_URL
 {{- end -}}
 {{- end -}}
 
+{{/*
+DATABASE_URL for the apps. With postgresql.auth.existingSecret the chart never sees the password:
+the URL carries none, and the client (postgres.js) takes it from PGPASSWORD.
+*/}}
 {{- define "tp.databaseUrlEnv" -}}
+{{- $auth := .Values.postgresql.auth -}}
+{{- if and .Values.postgresql.enabled $auth.existingSecret -}}
+- name: DATABASE_URL
+  value: {{ include "tp.postgresqlUrl" (dict "root" . "password" "") | quote }}
+- name: PGPASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $auth.existingSecret }}
+      key: {{ $auth.existingSecretKey }}
+{{- else -}}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
       name: {{ include "tp.databaseSecretName" . }}
       key: {{ include "tp.databaseSecretKey" . }}
+{{- end -}}
+{{- end -}}
+
+{{/* The in-release PostgreSQL's URL; called with dict "root" $ "password" <password or "">. */}}
+{{- define "tp.postgresqlUrl" -}}
+{{- $root := .root -}}
+{{- $auth := $root.Values.postgresql.auth -}}
+{{- $host := printf "%s.%s.svc.cluster.local" (include "tp.name" (dict "root" $root "component" "postgresql")) $root.Release.Namespace -}}
+{{- $user := urlquery $auth.username -}}
+{{- if .password -}}
+{{- $user = printf "%s:%s" $user (urlquery .password) -}}
+{{- end -}}
+{{- printf "postgres://%s@%s:5432/%s" $user $host $auth.database -}}
 {{- end -}}
 
 {{/* Environment every app shares; called with dict "root" $ "app" <name>. */}}
@@ -275,4 +302,48 @@ with headroom (a tenth more, and 10 for superuser_reserved_connections and a few
 {{- else -}}
 {{- add $need (div $need 10) 10 -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+A NetworkPolicy's ingress rules from a list of dict "port" <n> "from" <peers>; no peers: anyone
+may connect to the port. An empty list admits nobody.
+*/}}
+{{- define "tp.networkPolicyRules" -}}
+{{- if . -}}
+ingress:
+  {{- range . }}
+  - ports:
+      - port: {{ .port }}
+        protocol: TCP
+    {{- with .from }}
+    from:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+  {{- end }}
+{{- else -}}
+ingress: []
+{{- end }}
+{{- end -}}
+
+{{/*
+Egress rules from a list of dict "ports" (list of dict "port" <n> ["protocol" UDP]) "peers"
+<peers>; no peers: any address on those ports. An empty list lets the pod connect nowhere.
+*/}}
+{{- define "tp.networkPolicyEgress" -}}
+{{- if . -}}
+egress:
+  {{- range . }}
+  - ports:
+      {{- range .ports }}
+      - port: {{ .port }}
+        protocol: {{ .protocol | default "TCP" }}
+      {{- end }}
+    {{- with .peers }}
+    to:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+  {{- end }}
+{{- else -}}
+egress: []
+{{- end }}
 {{- end -}}

@@ -79,10 +79,10 @@ describe('Helm chart: install, upgrade, uninstall and reinstall on a real kube-a
   it('when networkPolicy.apiFrom is set without metricsFrom, then the install notes say it leaves the API open', async () => {
     const args = (extra: string[]) => [
       ...DRY_RUN_INSTALL,
-      '--set',
-      'networkPolicy.enabled=true',
       '--set-json',
       'networkPolicy.apiFrom=[{"namespaceSelector":{}}]',
+      '--set-json',
+      'networkPolicy.metricsFrom=[]',
       // No Sites: a dry run does not install the CRD they need.
       '--set-json',
       'sites={"site-01":null,"site-02":null,"site-03":null}',
