@@ -1,6 +1,7 @@
 // What a real node adds to the testbed's control plane: kubelet, kube-scheduler, kube-proxy and
-// kubectl (same Kubernetes version and throwaway module as kube-apiserver), CoreDNS, and the
-// container runtime from Debian's packages. Each Go build is cached by version.
+// kubectl (same Kubernetes version and throwaway module as kube-apiserver), CoreDNS, kube-router
+// (the NetworkPolicy agent), and the container runtime from Debian's packages. Each Go build is
+// cached by version.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { buildKubernetes } from '../kube/binaries.ts';
@@ -8,6 +9,7 @@ import { CACHE_DIR } from '../paths.ts';
 import { ensureCachedDir } from '../tools/cached-dir.ts';
 import { ensureDebianPackages } from '../tools/debian.ts';
 import { goInstallCached } from '../tools/go-install.ts';
+import { ensureKubeRouter } from '../tools/kube-router.ts';
 import { TOOL_VERSIONS } from '../tools/versions.ts';
 
 export interface NodeBinaries {
@@ -16,6 +18,8 @@ export interface NodeBinaries {
   kubeProxy: string;
   kubectl: string;
   coredns: string;
+  /** Enforces NetworkPolicies on the node (its firewall only). */
+  kubeRouter: string;
   /** Debian's containerd, runc, ctr and the CNI plugins' folder. */
   containerd: string;
   runc: string;
@@ -31,6 +35,8 @@ export const NODE_DEBIAN_PACKAGES = [
   'runc',
   'containernetworking-plugins',
   'iptables',
+  // kube-router's NetworkPolicy firewall keeps pod addresses in ipsets.
+  'ipset',
   'iproute2',
   'conntrack',
   'util-linux',
@@ -61,7 +67,9 @@ export async function ensureNodeBinaries(): Promise<NodeBinaries> {
     binary: 'coredns',
     ldflags: ['-s', '-w'],
   });
+  const kubeRouter = await ensureKubeRouter();
   return {
+    kubeRouter,
     kubelet: path.join(dir, 'kubelet'),
     kubeScheduler: path.join(dir, 'kube-scheduler'),
     kubeProxy: path.join(dir, 'kube-proxy'),

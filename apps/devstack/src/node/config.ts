@@ -130,6 +130,26 @@ export function kubeProxyConfig(kubeconfig: string): string {
   });
 }
 
+/**
+ * kube-router as the node's NetworkPolicy agent, as kindnet or Calico are on other clusters: its
+ * firewall only (iptables chains on INPUT, FORWARD and OUTPUT, pod addresses in ipsets), so
+ * policies hold for pod-to-pod traffic and for pods dialling the node's own servers (Kafka,
+ * PostgreSQL, CoreDNS, the API server). The bridge keeps routing and kube-proxy keeps Services.
+ */
+export function kubeRouterArgs(kubeconfig: string): string[] {
+  return [
+    '--run-firewall=true',
+    '--run-router=false',
+    '--run-service-proxy=false',
+    '--enable-cni=false',
+    `--kubeconfig=${kubeconfig}`,
+    `--hostname-override=${NODE_NAME}`,
+    `--service-cluster-ip-range=${NODE_NETWORK.serviceCidr}`,
+    '--health-port=0',
+    '--metrics-port=0',
+  ];
+}
+
 /** CoreDNS answers for Services and pods on the node's address; nothing else is forwarded. */
 export function corefile(kubeconfig: string): string {
   return `.:53 {

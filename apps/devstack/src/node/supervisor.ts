@@ -2,7 +2,8 @@
 // its own, so every mount the runtime makes goes away with it) and starts, in order: the control
 // plane (etcd, kube-apiserver with the aggregation layer, kube-controller-manager), Kafka and
 // PostgreSQL on the node's address (the pods' external servers), containerd,
-// the kubelet, kube-scheduler, kube-proxy and CoreDNS. SIGTERM stops them in reverse order.
+// the kubelet, kube-scheduler, kube-proxy, CoreDNS and kube-router (which enforces
+// NetworkPolicies). SIGTERM stops them in reverse order.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import {
   corefile,
   kubeletConfig,
   kubeProxyConfig,
+  kubeRouterArgs,
   nodeResolvConf,
 } from './config.ts';
 import { NODE_NAME, NODE_NETWORK, NODE_PATHS } from './layout.ts';
@@ -230,6 +232,9 @@ export async function runNodeSupervisor(input: SupervisorInput): Promise<void> {
     start('kube-proxy', binaries.kubeProxy, [`--config=${NODE_PATHS.kubeProxyConfig}`]);
     writeFileSync(NODE_PATHS.corefile, corefile(NODE_PATHS.kubeconfig));
     start('coredns', binaries.coredns, ['-conf', NODE_PATHS.corefile]);
+    // The admin kubeconfig: the agent reads pods, namespaces and policies of every namespace.
+    log('starting kube-router (NetworkPolicies)');
+    start('kube-router', binaries.kubeRouter, kubeRouterArgs(NODE_PATHS.kubeconfig));
 
     writeNodeStatus({ state: 'starting', step: 'node Ready' });
     const kubeConfig = testbed.kubeConfig();

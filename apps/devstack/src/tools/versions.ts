@@ -10,6 +10,12 @@ export const TOOL_VERSIONS = {
   actionlint: 'v1.7.12',
   keda: 'v2.21.0',
   prometheusOperator: 'v0.85.0',
+  /**
+   * The real node's NetworkPolicy agent (its iptables/ipset firewall only). Not
+   * sigs.k8s.io/kube-network-policies: that one queues packets with nftables' `queue`
+   * expression, which kernels without CONFIG_NFT_QUEUE (these machines') refuse.
+   */
+  kubeRouter: 'v2.1.0',
   /** From PyPI, into a virtualenv: the API's fuzzing test (apps/api/test/integration/fuzz.test.ts). */
   schemathesis: '4.32.5',
 } as const;
