@@ -95,6 +95,22 @@ export const ProcessorEnv = Type.Object({
     description:
       'events older than this on arrival are counted late (telemetry_processor_events_late_total); they still update their window',
   }),
+  // A letter grows up to ~7.4 times this for bytes that are not UTF-8 (escaped text plus
+  // base64): keep it well below the broker's message.max.bytes.
+  DLQ_MAX_PAYLOAD_BYTES: Type.Integer({
+    minimum: 256,
+    maximum: 1_048_576,
+    default: 65_536,
+    description:
+      "a dead letter carries at most this much of the original; a longer one's letter holds its start, size and SHA-256 (truncated, not replayable)",
+  }),
+  STUCK_AFTER_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 86_400,
+    default: 300,
+    description:
+      'a store or dead-letter write failing for this long counts as stuck (telemetry_processor_stuck, an error log)',
+  }),
   MAX_MESSAGE_BYTES: Type.Integer({
     minimum: 256,
     maximum: 1_048_576,

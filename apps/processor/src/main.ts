@@ -140,6 +140,8 @@ async function main(): Promise<void> {
     partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     lateAfterMs: config.LATE_AFTER_SECONDS * 1000,
+    letterLimits: { maxPayloadBytes: config.DLQ_MAX_PAYLOAD_BYTES },
+    stuckAfterMs: config.STUCK_AFTER_SECONDS * 1000,
   });
   running.processor = processor;
   const ops = await startOpsServer({

@@ -13,6 +13,8 @@ export interface Rejected {
 
 export interface DecodedBatch {
   events: TelemetryEvent[];
+  /** The message each event came from, index for index: dead-lettered if the store refuses it. */
+  origins: IncomingMessage[];
   rejected: Rejected[];
 }
 
@@ -26,11 +28,14 @@ export function decodeBatch(
   limits: ValidationLimits,
 ): DecodedBatch {
   const events: TelemetryEvent[] = [];
+  const origins: IncomingMessage[] = [];
   const rejected: Rejected[] = [];
   for (const message of messages) {
     const result = decodeEvent(message.value, now, limits);
-    if (result.ok) events.push(result.event);
-    else rejected.push({ message, reason: result.reason });
+    if (result.ok) {
+      events.push(result.event);
+      origins.push(message);
+    } else rejected.push({ message, reason: result.reason });
   }
-  return { events, rejected };
+  return { events, origins, rejected };
 }

@@ -11,14 +11,20 @@ import type { AlertRules } from '../alerts/rules.ts';
 import { ProcessorEnv } from '../config.ts';
 import { trackConsumerLag } from '../ops/lag.ts';
 import { createProcessorMetrics, reasonLabel, type ProcessorMetrics } from '../ops/metrics.ts';
+import { createStuckWatch, type StuckWatch } from '../ops/stuck.ts';
 import { decodeBatch } from './batch.ts';
+import { refusalReason } from './db-errors.ts';
 import { timeTransaction } from './db-transaction.ts';
-import { sendToDeadLetters } from './dlq.ts';
-import { GaveUp, retryUntilDone } from './retry.ts';
+import { sendDeadLetters, type Letter, type LetterLimits } from './dlq.ts';
+import { GaveUp, retryWatched } from './retry.ts';
 import { storeBatch } from './store.ts';
-import { createWriter, type StoredGroup, type Writer } from './writer.ts';
+import { createWriter, type RefusedEvent, type StoredGroup, type Writer } from './writer.ts';
 
 const DEFAULT_LATE_AFTER_MS = schemaDefault(ProcessorEnv, 'LATE_AFTER_SECONDS') * 1000;
+const DEFAULT_LETTER_LIMITS: LetterLimits = {
+  maxPayloadBytes: schemaDefault(ProcessorEnv, 'DLQ_MAX_PAYLOAD_BYTES'),
+};
+const DEFAULT_STUCK_AFTER_MS = schemaDefault(ProcessorEnv, 'STUCK_AFTER_SECONDS') * 1000;
 /**
  * Fetch sizes bound the memory a replica holds: one fetch response is decoded into messages at
  * a time. 2 MiB is some 8,000 events of 250 bytes, plenty to keep the database busy while the
@@ -50,6 +56,10 @@ export interface ProcessorOptions {
   lateAfterMs?: number;
   /** How long the group waits for a silent member before rebalancing; default KAFKA_SESSION_TIMEOUT_MS's. */
   sessionTimeoutMs?: number;
+  /** What a dead letter carries at most; default DLQ_MAX_PAYLOAD_BYTES's. */
+  letterLimits?: LetterLimits;
+  /** Retries failing for longer than this count as stuck; default STUCK_AFTER_SECONDS's. */
+  stuckAfterMs?: number;
 }
 
 export interface Processor {
@@ -69,6 +79,11 @@ export interface Processor {
 export async function startProcessor(options: ProcessorOptions): Promise<Processor> {
   const { kafka, logger, topics } = options;
   const metrics = createProcessorMetrics(options.registry);
+  const stuck = createStuckWatch({
+    registry: options.registry,
+    logger,
+    stuckAfterMs: options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS,
+  });
   const sessionTimeout =
     options.sessionTimeoutMs ?? schemaDefault(ProcessorEnv, 'KAFKA_SESSION_TIMEOUT_MS');
   const heartbeatInterval = Math.min(3_000, Math.floor(sessionTimeout / 6));
@@ -77,6 +92,13 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   const producer: Producer = kafka.producer({
     allowAutoTopicCreation: false,
   });
+  const letters: LetterSending = {
+    producer,
+    topic: topics.dlq,
+    limits: options.letterLimits ?? DEFAULT_LETTER_LIMITS,
+    metrics,
+    logger,
+  };
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
@@ -95,6 +117,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       timeTransaction(metrics.transactionSeconds, events.length, () =>
         storeBatch(options.sql, events, options.rules),
       ),
+    deadLetter: (refused) => deadLetterRefused(letters, refused),
     commit: (offsets) => consumer.commitOffsets(offsets),
     keepGoing: () => !stopping,
     heartbeat: () => heartbeat(),
@@ -102,6 +125,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       metrics.storeRetries.inc();
       logger.warn({ err: error, attempt, delayMs }, 'storing a batch group failed; retrying');
     },
+    episode: (stage) => stuck.episode(stage),
     onStored: (group) => {
       recordStored(group, metrics, options.lateAfterMs ?? DEFAULT_LATE_AFTER_MS);
     },
@@ -109,12 +133,10 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     heartbeatIntervalMs: heartbeatInterval,
   });
   const taking: TakeBatchOptions = {
-    producer,
+    letters,
     writer,
-    metrics,
-    logger,
+    stuck,
     limits: options.limits,
-    dlqTopic: topics.dlq,
     notStopping: () => !stopping,
   };
 
@@ -165,14 +187,71 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   };
 }
 
-/** What every batch is taken with. */
-interface TakeBatchOptions {
+/** Where and how dead letters are written, and what is counted. */
+interface LetterSending {
   producer: Producer;
-  writer: Writer;
+  topic: string;
+  limits: LetterLimits;
   metrics: ProcessorMetrics;
   logger: Logger;
+}
+
+/**
+ * Writes letters (see dlq.ts) and counts them by reason. A letter the broker refuses even
+ * without its payload is logged as an error and counted, and its message passed over: it must
+ * not stop the partition.
+ */
+async function writeDeadLetters(sending: LetterSending, letters: readonly Letter[]): Promise<void> {
+  const { metrics, logger } = sending;
+  const outcome = await sendDeadLetters(sending.producer, sending.topic, letters, sending.limits);
+  const lost = new Set(outcome.lost.map((l) => l.letter));
+  for (const { letter, error } of outcome.lost) {
+    metrics.deadLettersLost.inc();
+    logger.error(
+      { err: error, reason: letter.reason, offset: letter.message.offset, ...letter.source },
+      'the broker refused the dead letter even without its payload: the message is passed over',
+    );
+  }
+  for (const letter of letters) {
+    if (lost.has(letter)) continue;
+    metrics.deadLetters.inc({ reason: reasonLabel(letter.reason) });
+  }
+  if (outcome.truncated > 0)
+    metrics.deadLettersReduced.inc({ how: 'truncated' }, outcome.truncated);
+  if (outcome.payloadDropped > 0) {
+    metrics.deadLettersReduced.inc({ how: 'payload_dropped' }, outcome.payloadDropped);
+    logger.warn(
+      { letters: outcome.payloadDropped },
+      'the broker refused dead letters with their payload: sent without it',
+    );
+  }
+}
+
+/** Valid events the database refused: to the dead-letter topic with the database's reason. */
+async function deadLetterRefused(
+  sending: LetterSending,
+  refused: readonly RefusedEvent[],
+): Promise<void> {
+  const letters = refused.map((r) => ({
+    message: r.message,
+    reason: refusalReason(r.error),
+    source: r.source,
+  }));
+  await writeDeadLetters(sending, letters);
+  for (const letter of letters) {
+    sending.logger.warn(
+      { reason: letter.reason, offset: letter.message.offset, ...letter.source },
+      'event refused by the database sent to the dead-letter topic',
+    );
+  }
+}
+
+/** What every batch is taken with. */
+interface TakeBatchOptions {
+  letters: LetterSending;
+  writer: Writer;
+  stuck: StuckWatch;
   limits: ValidationLimits;
-  dlqTopic: string;
   /** False once the processor is stopping: take nothing more. */
   notStopping: () => boolean;
 }
@@ -184,15 +263,17 @@ async function takeBatch(
   { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload,
   options: TakeBatchOptions,
 ): Promise<void> {
-  const { producer, writer, metrics, logger, notStopping } = options;
+  const { writer, notStopping } = options;
+  const { metrics, logger } = options.letters;
   if (batch.isEmpty() || !notStopping()) return;
   const source = { topic: batch.topic, partition: batch.partition };
   const receivedAt = Date.now();
   const decoded = decodeBatch(batch.messages, receivedAt, options.limits);
   if (decoded.rejected.length > 0) {
+    const letters = decoded.rejected.map((r) => ({ ...r, source }));
     try {
-      await retryUntilDone(
-        () => sendToDeadLetters(producer, options.dlqTopic, decoded.rejected, source),
+      await retryWatched(
+        () => writeDeadLetters(options.letters, letters),
         {
           keepGoing: () => isRunning() && !isStale() && notStopping(),
           heartbeat,
@@ -203,6 +284,7 @@ async function takeBatch(
             );
           },
         },
+        options.stuck.episode('dead_letter'),
       );
     } catch (error) {
       // Nothing taken: the batch is read again by whoever owns the partition next.
@@ -210,9 +292,7 @@ async function takeBatch(
       throw error;
     }
     for (const r of decoded.rejected) {
-      const reason = reasonLabel(r.reason);
-      metrics.invalid.inc({ reason });
-      metrics.deadLetters.inc({ reason });
+      metrics.invalid.inc({ reason: reasonLabel(r.reason) });
       logger.warn(
         { reason: r.reason, offset: r.message.offset, ...source },
         'invalid event sent to the dead-letter topic',
@@ -223,6 +303,7 @@ async function takeBatch(
     source,
     nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
     events: decoded.events,
+    origins: decoded.origins,
     messages: batch.messages.length,
     receivedAt,
   });
@@ -242,9 +323,10 @@ function recordStored(group: StoredGroup, metrics: ProcessorMetrics, lateAfterMs
   }
   metrics.stored.inc(result.stored.length);
   metrics.duplicates.inc(result.duplicates);
-  // Late: older than lateAfterMs when its batch arrived. Repeats that were already stored count
-  // neither as late nor in the latency.
-  const stored = result.duplicates === 0 ? undefined : new Set(result.stored);
+  // Late: older than lateAfterMs when its batch arrived. Repeats that were already stored, and
+  // events the database refused, count neither as late nor in the latency.
+  const events = batches.reduce((n, b) => n + b.events.length, 0);
+  const stored = result.stored.length === events ? undefined : new Set(result.stored);
   let late = 0;
   for (const b of batches) {
     const lateBefore = b.receivedAt - lateAfterMs;

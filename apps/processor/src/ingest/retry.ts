@@ -1,3 +1,5 @@
+import type { Episode } from '../ops/stuck.ts';
+
 export interface RetryControl {
   /** False once the batch must be given up (shutdown or rebalance): stop retrying. */
   keepGoing: () => boolean;
@@ -31,5 +33,24 @@ export async function retryUntilDone<T>(work: () => Promise<T>, control: RetryCo
         if (!control.keepGoing()) throw new GaveUp('stopped while retrying', { cause: error });
       }
     }
+  }
+}
+
+/** retryUntilDone, with how long its attempts have been failing told to `episode` (ops/stuck.ts). */
+export async function retryWatched<T>(
+  work: () => Promise<T>,
+  control: RetryControl,
+  episode: Episode,
+): Promise<T> {
+  try {
+    return await retryUntilDone(work, {
+      ...control,
+      onRetry: (error, attempt, delayMs) => {
+        episode.failing(error);
+        control.onRetry(error, attempt, delayMs);
+      },
+    });
+  } finally {
+    episode.end();
   }
 }

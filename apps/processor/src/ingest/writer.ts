@@ -1,5 +1,8 @@
 import type { Logger, TelemetryEvent } from '@telemetrypulse/shared';
-import { GaveUp, retryUntilDone } from './retry.ts';
+import type { Episode, Stage } from '../ops/stuck.ts';
+import type { IncomingMessage } from './batch.ts';
+import { storeIsolating, type Refusal } from './isolate.ts';
+import { GaveUp, retryWatched, type RetryControl } from './retry.ts';
 import type { StoreResult } from './store.ts';
 
 export interface TopicPartition {
@@ -13,6 +16,8 @@ export interface PendingBatch {
   /** Committed once the batch is stored: the offset after its last message. */
   nextOffset: string;
   events: TelemetryEvent[];
+  /** The message each event came from, index for index. */
+  origins: IncomingMessage[];
   /** Messages the batch held (valid, rejected and repeated). */
   messages: number;
   receivedAt: number;
@@ -28,10 +33,26 @@ export interface OffsetCommit extends TopicPartition {
   offset: string;
 }
 
+/** A valid event the database refuses: dead-lettered instead of stored. */
+export interface RefusedEvent {
+  event: TelemetryEvent;
+  source: TopicPartition;
+  message: IncomingMessage;
+  /** The database's error. */
+  error: unknown;
+}
+
+const NOT_WATCHED: Episode = { failing: () => undefined, end: () => undefined };
+
 export interface WriterOptions {
   logger: Logger;
-  /** Stores a group's events in one transaction. */
+  /**
+   * Stores events in one transaction. A group the database refuses for good is stored in parts,
+   * without the events it refuses (isolate.ts).
+   */
   store: (events: TelemetryEvent[]) => Promise<StoreResult>;
+  /** Dead-letters the events the database refused; retried until done, before the commit. */
+  deadLetter: (refused: RefusedEvent[]) => Promise<void>;
   /** Commits consumer offsets; called only after the events below them are stored. */
   commit: (offsets: OffsetCommit[]) => Promise<void>;
   /** False once stopping: a failing store is then given up instead of retried. */
@@ -39,6 +60,8 @@ export interface WriterOptions {
   /** Keeps the consumer in its group while a store is retried or intake waits. */
   heartbeat: () => Promise<void>;
   onRetry: (error: unknown, attempt: number, delayMs: number) => void;
+  /** Watches how long retries have been failing (ops/stuck.ts); not watched when absent. */
+  episode?: (stage: Stage) => Episode;
   /** After a group's offsets are committed (or their commit failed and was logged). */
   onStored: (group: StoredGroup) => void;
   /** Intake pauses while this many events wait behind the group being stored. */
@@ -192,7 +215,9 @@ function createCommitter(
  * locks.
  *
  * Groups are stored and committed strictly in order, so an offset is committed only once every
- * event below it on its partition is stored. Once a group is given up (a store still failing at
+ * event below it on its partition is stored, or dead-lettered: events the database refuses for
+ * good are found (isolate.ts) and go to the dead-letter topic before the commit, so one of them
+ * never stops the partitions. Once a group is given up (a store still failing at
  * shutdown), nothing after it is stored or committed either: all of it is read again later.
  */
 export function createWriter(options: WriterOptions): Writer {
@@ -201,6 +226,12 @@ export function createWriter(options: WriterOptions): Writer {
   const committer = createCommitter(options);
   let running: Promise<void> | undefined;
   let gaveUp = false;
+  const control: RetryControl = {
+    keepGoing: options.keepGoing,
+    heartbeat: options.heartbeat,
+    onRetry: options.onRetry,
+  };
+  const episode = options.episode ?? (() => NOT_WATCHED);
 
   /**
    * Stores a group, then queues its offset commit and returns: the next group goes into the
@@ -211,11 +242,25 @@ export function createWriter(options: WriterOptions): Writer {
     const events =
       batches.length === 1 ? (batches[0]?.events ?? []) : batches.flatMap((b) => b.events);
     const startedAt = performance.now();
-    const result = await retryUntilDone(() => options.store(events), {
-      keepGoing: options.keepGoing,
-      heartbeat: options.heartbeat,
-      onRetry: options.onRetry,
-    });
+    const { result, refused } = await storeIsolating(events, options.store, (work) =>
+      retryWatched(work, control, episode('store')),
+    );
+    if (refused.length > 0) {
+      const letters = refusedEvents(batches, refused);
+      await retryWatched(
+        () => options.deadLetter(letters),
+        {
+          ...control,
+          onRetry: (error, attempt, delayMs) => {
+            logger.warn(
+              { err: error, attempt, delayMs },
+              'dead-lettering refused events failed; retrying',
+            );
+          },
+        },
+        episode('dead_letter'),
+      );
+    }
     committer.enqueue(batches, result, {
       batches: batches.length,
       events: events.length,
@@ -265,4 +310,29 @@ export function createWriter(options: WriterOptions): Writer {
     },
     gaveUp: () => gaveUp,
   };
+}
+
+/** The refused events of a group with the batch and message each came from. */
+function refusedEvents(
+  batches: readonly PendingBatch[],
+  refused: readonly Refusal[],
+): RefusedEvent[] {
+  const letters: RefusedEvent[] = [];
+  let batchIndex = 0;
+  let first = 0;
+  for (const { index, error } of refused) {
+    while (
+      batchIndex < batches.length &&
+      (batches[batchIndex]?.events.length ?? 0) + first <= index
+    ) {
+      first += batches[batchIndex]?.events.length ?? 0;
+      batchIndex++;
+    }
+    const batch = batches[batchIndex];
+    const event = batch?.events[index - first];
+    const message = batch?.origins[index - first];
+    if (!batch || !event || !message) throw new Error(`no event ${index} in the group`);
+    letters.push({ event, source: batch.source, message, error });
+  }
+  return letters;
 }

@@ -6,6 +6,8 @@ export interface ProcessorMetrics {
   duplicates: Counter;
   invalid: Counter<'reason'>;
   deadLetters: Counter<'reason'>;
+  deadLettersReduced: Counter<'how'>;
+  deadLettersLost: Counter;
   batchSeconds: Histogram;
   transactionSeconds: Histogram;
   consumerLag: Gauge<'topic' | 'partition'>;
@@ -44,6 +46,17 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
       name: 'telemetry_processor_dlq_messages_total',
       help: 'Messages written to the dead-letter topic, by reason (as the invalid events)',
       labelNames: ['reason'],
+      registers,
+    }),
+    deadLettersReduced: new Counter({
+      name: 'telemetry_processor_dlq_reduced_total',
+      help: 'Dead letters that carry less than the whole original: truncated (cut to DLQ_MAX_PAYLOAD_BYTES) or payload_dropped (the broker refused the letter with it)',
+      labelNames: ['how'],
+      registers,
+    }),
+    deadLettersLost: new Counter({
+      name: 'telemetry_processor_dlq_lost_total',
+      help: 'Messages the broker refused to dead-letter even without their payload: logged, and passed over',
       registers,
     }),
     batchSeconds: new Histogram({
@@ -97,6 +110,7 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
 
 /** A reason text reduced to a low-cardinality label. */
 export function reasonLabel(reason: string): string {
+  if (reason.startsWith('database refused')) return 'db_refused';
   if (reason.startsWith('malformed JSON')) return 'malformed_json';
   if (reason.startsWith('missing field')) return 'missing_field';
   if (reason.includes('out of range') || reason.includes('whole number')) return 'out_of_range';

@@ -50,7 +50,10 @@ Republishes dead letters (their original bytes and key) to the events topic, fro
 last run stopped up to the end of the dead-letter topic as it is when the run starts, then exits.
 Offsets are committed under the replay consumer group after each published batch, so a message
 is replayed once across runs. Messages --reason does not select are passed over for good (a
-fresh --group starts again from the beginning of the topic).
+fresh --group starts again from the beginning of the topic). A letter marked truncated (its
+original was cut to the processor's DLQ_MAX_PAYLOAD_BYTES, or left out because the broker refused
+it) does not hold the whole message: it is counted as incomplete and not replayed; its
+original_size and original_sha256 identify the original wherever it is still kept.
 
 Options (a flag wins over its environment variable):
   --from <topic>     dead-letter topic to read      [DLQ_TOPIC, default ${TOPICS.dlq}]
@@ -140,7 +143,7 @@ export function formatSummary(summary: ReplaySummary, command: ReplayCommand): s
   ];
   const lines = [
     `${command.from} → ${command.to} (group ${command.groupId})${summary.dryRun ? ', DRY RUN: nothing published or committed' : ''}`,
-    `read ${summary.read}, ${verb} ${summary.selected}, not selected ${summary.notSelected}, unreadable ${summary.unreadable}; stopped: ${stop}`,
+    `read ${summary.read}, ${verb} ${summary.selected}, not selected ${summary.notSelected}, unreadable ${summary.unreadable}, incomplete (not replayable) ${summary.incomplete}; stopped: ${stop}`,
   ];
   const reasons = Object.entries(summary.byReason).sort(([, a], [, b]) => b.read - a.read);
   if (reasons.length > 0) {

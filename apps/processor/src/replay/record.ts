@@ -10,14 +10,28 @@ export interface DeadLetterMessage {
 }
 
 export type DecodedDeadLetter =
-  { ok: true; reason: string; key: Buffer | null; value: Buffer } | { ok: false; problem: string };
+  | { ok: true; reason: string; key: Buffer | null; value: Buffer }
+  /** `incomplete`: a readable letter without the whole original; `reason` is its rejection. */
+  | { ok: false; problem: string; incomplete?: { reason: string } };
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Why a letter that does not carry the whole original cannot be replayed. */
+function whyIncomplete(record: Record<string, unknown>): string {
+  const size = typeof record.original_size === 'number' ? `${record.original_size} bytes` : 'it';
+  const digest =
+    typeof record.original_sha256 === 'string' ? `, SHA-256 ${record.original_sha256}` : '';
+  if (typeof record.payload_dropped === 'string') {
+    return `not replayable: the letter carries none of the original's ${size}${digest} (${record.payload_dropped})`;
+  }
+  return `not replayable: the letter carries only the start of the original's ${size}${digest} (cut to DLQ_MAX_PAYLOAD_BYTES)`;
+}
 
 /**
  * Recovers the rejected message from a dead letter (see ingest/dlq.ts): its key, and its bytes from
  * `original_payload_base64` when present (not UTF-8), else from `original_payload`. Records of
- * the original system carry only {error, original_payload} and decode the same way.
+ * the original system carry only {error, original_payload} and decode the same way. A letter
+ * marked `truncated` holds only part of the original, or none, and is not replayed.
  */
 export function decodeDeadLetter(message: DeadLetterMessage): DecodedDeadLetter {
   let record: unknown;
@@ -35,6 +49,13 @@ export function decodeDeadLetter(message: DeadLetterMessage): DecodedDeadLetter 
     original_payload_base64: base64,
   } = record as Record<string, unknown>;
   if (typeof error !== 'string') return { ok: false, problem: 'no error reason' };
+  if ((record as Record<string, unknown>).truncated === true) {
+    return {
+      ok: false,
+      problem: whyIncomplete(record as Record<string, unknown>),
+      incomplete: { reason: error },
+    };
+  }
   const key = message.key ?? null;
   if (base64 !== undefined) {
     if (typeof base64 !== 'string' || !BASE64.test(base64)) {
@@ -55,7 +76,8 @@ export function isSelected(filter: ReplayFilter, reason: string): boolean {
   return filter.reason === undefined || filter.reason.test(reason);
 }
 
-export type Outcome = 'selected' | 'not-selected' | 'unreadable';
+/** `incomplete`: selected, but the letter lacks the whole original, so it is not replayed. */
+export type Outcome = 'selected' | 'not-selected' | 'unreadable' | 'incomplete';
 
 export interface HandledLetter {
   offset: string;
@@ -99,8 +121,15 @@ export function planBatch(messages: readonly DeadLetterMessage[], options: PlanO
       break;
     }
     const letter = decodeDeadLetter(message);
-    if (!letter.ok) {
-      plan.handled.push({ offset: message.offset, outcome: 'unreadable', reason: letter.problem });
+    if (!letter.ok && letter.incomplete && !isSelected(options.filter, letter.incomplete.reason)) {
+      plan.handled.push({
+        offset: message.offset,
+        outcome: 'not-selected',
+        reason: letter.incomplete.reason,
+      });
+    } else if (!letter.ok) {
+      const outcome = letter.incomplete ? 'incomplete' : 'unreadable';
+      plan.handled.push({ offset: message.offset, outcome, reason: letter.problem });
     } else if (!isSelected(options.filter, letter.reason)) {
       plan.handled.push({ offset: message.offset, outcome: 'not-selected', reason: letter.reason });
     } else {
@@ -132,12 +161,17 @@ export interface ReplayTally {
   selected: number;
   notSelected: number;
   unreadable: number;
-  /** By low-cardinality reason label (the processor's metric label); `unreadable` for bad records. */
+  /** Selected letters without the whole original (cut or dropped): not replayed. */
+  incomplete: number;
+  /**
+   * By low-cardinality reason label (the processor's metric label); `unreadable` for bad
+   * records, `incomplete` for letters without the whole original.
+   */
   byReason: Record<string, ReasonCount>;
 }
 
 export function emptyTally(): ReplayTally {
-  return { read: 0, selected: 0, notSelected: 0, unreadable: 0, byReason: {} };
+  return { read: 0, selected: 0, notSelected: 0, unreadable: 0, incomplete: 0, byReason: {} };
 }
 
 /** The tally with the handled letters added; the input is left as it is. */
@@ -148,7 +182,11 @@ export function addToTally(tally: ReplayTally, handled: readonly HandledLetter[]
     if (letter.outcome === 'selected') next.selected++;
     if (letter.outcome === 'not-selected') next.notSelected++;
     if (letter.outcome === 'unreadable') next.unreadable++;
-    const label = letter.outcome === 'unreadable' ? 'unreadable' : reasonLabel(letter.reason);
+    if (letter.outcome === 'incomplete') next.incomplete++;
+    const label =
+      letter.outcome === 'unreadable' || letter.outcome === 'incomplete'
+        ? letter.outcome
+        : reasonLabel(letter.reason);
     const count = next.byReason[label] ?? { read: 0, selected: 0, example: letter.reason };
     next.byReason[label] = {
       read: count.read + 1,

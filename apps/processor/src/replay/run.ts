@@ -195,6 +195,11 @@ async function consumeUntilEnd(
       range.next = plan.nextOffset;
       remaining -= plan.replay.length;
       tally = addToTally(tally, plan.handled);
+      for (const letter of plan.handled) {
+        if (letter.outcome === 'incomplete') {
+          request.logger.warn({ ...source, offset: letter.offset }, letter.reason);
+        }
+      }
       request.logger.debug(
         { ...source, next: range.next, end: range.end, replayed: plan.replay.length },
         'dead-letter batch handled',

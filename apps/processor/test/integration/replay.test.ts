@@ -17,7 +17,7 @@ import {
   usePipelineFixture,
   waitUntil,
 } from '@telemetrypulse/devstack/test';
-import { sendToDeadLetters } from '../../src/ingest/dlq.ts';
+import { sendDeadLetters } from '../../src/ingest/dlq.ts';
 import { replayDeadLetters, type ReplayRequest } from '../../src/replay/run.ts';
 import { startConsumerOnly, startTestProcessor } from '../support.ts';
 
@@ -41,11 +41,12 @@ async function deadLetter(topics: TestTopics, originals: readonly Original[]): P
   const producer = testKafka().producer();
   await producer.connect();
   try {
-    const rejected = originals.map((o, i) => ({
+    const letters = originals.map((o, i) => ({
       message: { offset: String(i), key: o.key, value: o.value },
       reason: o.reason,
+      source: { topic: topics.events, partition: 0 },
     }));
-    await sendToDeadLetters(producer, topics.dlq, rejected, { topic: topics.events, partition: 0 });
+    await sendDeadLetters(producer, topics.dlq, letters, { maxPayloadBytes: 65_536 });
   } finally {
     await producer.disconnect();
   }
@@ -241,7 +242,7 @@ describe('dlq:replay command (real Kafka)', () => {
     assert.match(dry.stdout, /DRY RUN: nothing published or committed/);
     assert.match(
       dry.stdout,
-      /read 2, would replay 2, not selected 0, unreadable 0; stopped: end of topic/,
+      /read 2, would replay 2, not selected 0, unreadable 0, incomplete \(not replayable\) 0; stopped: end of topic/,
     );
     assert.match(dry.stdout, /^malformed_json +1 +1 +malformed JSON: a$/m);
     assert.match(dry.stdout, /^not_utf8 +1 +1 +message is not valid UTF-8$/m);

@@ -95,6 +95,7 @@ describe('formatSummary', () => {
         selected: 4,
         notSelected: 0,
         unreadable: 1,
+        incomplete: 0,
         byReason: {
           unreadable: { read: 1, selected: 0, example: 'not a JSON dead-letter record' },
           malformed_json: { read: 4, selected: 4, example: 'malformed JSON: x' },
@@ -109,7 +110,7 @@ describe('formatSummary', () => {
     );
     assert.match(
       lines[1]!,
-      /read 5, would replay 4, not selected 0, unreadable 1; stopped: end of topic/,
+      /read 5, would replay 4, not selected 0, unreadable 1, incomplete \(not replayable\) 0; stopped: end of topic/,
     );
     assert.match(lines[3]!, /^malformed_json +4 +4 +malformed JSON: x$/);
     assert.match(lines[4]!, /^unreadable +1 +0 +not a JSON dead-letter record$/);
@@ -124,6 +125,7 @@ describe('formatSummary', () => {
         selected: 0,
         notSelected: 0,
         unreadable: 0,
+        incomplete: 0,
         byReason: {},
       },
       command,

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Rejected } from '../../src/ingest/batch.ts';
-import { deadLetter } from '../../src/ingest/dlq.ts';
+import { deadLetter, minimalLetter, type Letter } from '../../src/ingest/dlq.ts';
 import {
   addToTally,
   decodeDeadLetter,
@@ -12,6 +11,7 @@ import {
 
 const SOURCE = { topic: 'telemetry.events', partition: 2 };
 const NOW = new Date('2025-06-01T12:00:00.000Z');
+const LIMITS = { maxPayloadBytes: 64 };
 
 /** A dead letter exactly as the processor writes it, read back as the replay sees it. */
 function letter(
@@ -20,8 +20,12 @@ function letter(
   reason = 'malformed JSON: x',
   key: Buffer | null = Buffer.from(`dev-${offset}`),
 ): DeadLetterMessage {
-  const rejected: Rejected = { message: { offset: String(offset + 1000), key, value }, reason };
-  const message = deadLetter(rejected, SOURCE, NOW);
+  const rejected: Letter = {
+    message: { offset: String(offset + 1000), key, value },
+    reason,
+    source: SOURCE,
+  };
+  const message = deadLetter(rejected, NOW, LIMITS);
   return {
     offset: String(offset),
     key: message.key as Buffer | null,
@@ -73,6 +77,35 @@ describe('decodeDeadLetter', () => {
       key: null,
       value: Buffer.from('{"a":1}'),
     });
+  });
+
+  it('when the letter carries only the start of the original, then it is not replayed and says why', () => {
+    const original = Buffer.from(`{"device_id": "${'d'.repeat(100)}"}`);
+    const decoded = decodeDeadLetter(letter(0, original, 'message of 117 bytes exceeds 64'));
+    assert.ok(!decoded.ok);
+    assert.deepEqual(decoded.incomplete, { reason: 'message of 117 bytes exceeds 64' });
+    assert.match(
+      decoded.problem,
+      /^not replayable: the letter carries only the start of the original's 117 bytes, SHA-256 [0-9a-f]{64} \(cut to DLQ_MAX_PAYLOAD_BYTES\)$/,
+    );
+  });
+
+  it('when the letter was sent without its payload, then it is not replayed and says why', () => {
+    const message = minimalLetter(
+      {
+        message: { offset: '7', key: null, value: Buffer.from('{}') },
+        reason: 'x',
+        source: SOURCE,
+      },
+      NOW,
+      'MESSAGE_TOO_LARGE',
+    );
+    const decoded = decodeDeadLetter({ offset: '0', value: Buffer.from(String(message.value)) });
+    assert.ok(!decoded.ok);
+    assert.match(
+      decoded.problem,
+      /^not replayable: the letter carries none of the original's 2 bytes, SHA-256 [0-9a-f]{64} \(the broker refused the letter with the payload: MESSAGE_TOO_LARGE\)$/,
+    );
   });
 
   it('when the dead letter is not a record the replay understands, then it says why', () => {
@@ -164,6 +197,31 @@ describe('planBatch', () => {
     assert.equal(plan.limitReached, false);
   });
 
+  it('when a selected letter is incomplete, then it is counted as such, not replayed, and committed past', () => {
+    const long = Buffer.from(`{"x": "${'y'.repeat(100)}"}`);
+    const withCut = [
+      letter(20, Buffer.from('a')),
+      letter(21, long, 'message of 109 bytes exceeds 64'),
+    ];
+    const plan = planBatch(withCut, options());
+    assert.deepEqual(
+      plan.handled.map((h) => h.outcome),
+      ['selected', 'incomplete'],
+    );
+    assert.match(plan.handled[1]?.reason ?? '', /^not replayable: /);
+    assert.equal(plan.replay.length, 1);
+    assert.equal(plan.nextOffset, '22');
+    const tally = addToTally(emptyTally(), plan.handled);
+    assert.equal(tally.incomplete, 1);
+    assert.equal(tally.byReason.incomplete?.read, 1);
+
+    const unselected = planBatch(withCut, options({ filter: { reason: /malformed/ } }));
+    assert.deepEqual(
+      unselected.handled.map((h) => h.outcome),
+      ['selected', 'not-selected'],
+    );
+  });
+
   it('when nothing in the batch is in range, then nothing is handled and there is nothing to commit', () => {
     const plan = planBatch(batch, options({ fromOffset: '20', endOffset: '30' }));
     assert.deepEqual(plan, { replay: [], handled: [], nextOffset: null, limitReached: false });
@@ -189,6 +247,7 @@ describe('addToTally', () => {
       selected: 2,
       notSelected: 1,
       unreadable: 1,
+      incomplete: 0,
       byReason: {
         malformed_json: { read: 2, selected: 2, example: 'malformed JSON: Unexpected token a' },
         out_of_range: {

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { createLogger, type TelemetryEvent } from '@telemetrypulse/shared';
 import type { StoreResult } from '../../src/ingest/store.ts';
-import { createWriter, type OffsetCommit, type PendingBatch } from '../../src/ingest/writer.ts';
+import {
+  createWriter,
+  type OffsetCommit,
+  type PendingBatch,
+  type RefusedEvent,
+} from '../../src/ingest/writer.ts';
 
 const logger = createLogger('test', 'silent');
 
@@ -10,6 +15,10 @@ function batch(partition: number, nextOffset: number, events: number): PendingBa
     source: { topic: 'events', partition },
     nextOffset: String(nextOffset),
     events: Array.from({ length: events }, () => ({}) as TelemetryEvent),
+    origins: Array.from({ length: events }, (_, i) => ({
+      offset: String(nextOffset - events + i),
+      value: null,
+    })),
     messages: events,
     receivedAt: 0,
   };
@@ -52,6 +61,7 @@ describe('writer', () => {
         } else commits.push(offsets);
         log.push(`commit ${offsets.map((o) => o.offset).join(',')} ends`);
       },
+      deadLetter: () => Promise.resolve(),
       keepGoing: () => true,
       heartbeat: () => Promise.resolve(),
       onRetry: () => undefined,
@@ -90,6 +100,67 @@ describe('writer', () => {
     assert.deepEqual(
       commits.map((c) => c.map((o) => [o.partition, o.offset])),
       [[[0, '10']], [[1, '20']]],
+    );
+  });
+
+  it('when the database refuses one event of a group, then it is dead-lettered with the batch and message it came from before the offsets are committed, and the rest is stored', async () => {
+    const log: string[] = [];
+    const refusedDevice = 'p1-o21';
+    const devices = (p: number, from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ device_id: `p${p}-o${from + i}` }) as TelemetryEvent);
+    const batchOf = (partition: number, from: number, n: number): PendingBatch => ({
+      source: { topic: 'events', partition },
+      nextOffset: String(from + n),
+      events: devices(partition, from, n),
+      origins: Array.from({ length: n }, (_, i) => ({ offset: String(from + i), value: null })),
+      messages: n,
+      receivedAt: 0,
+    });
+    let letters: RefusedEvent[] = [];
+    const writer = createWriter({
+      logger,
+      store: (events) => {
+        if (events.some((e) => e.device_id === refusedDevice)) {
+          return Promise.reject(
+            Object.assign(new Error('violates check constraint'), {
+              name: 'PostgresError',
+              code: '23514',
+            }),
+          );
+        }
+        log.push(`store ${events.length}`);
+        return Promise.resolve({ stored: events, duplicates: 0, incidents: [], transitions: [] });
+      },
+      deadLetter: (refused) => {
+        letters = refused;
+        log.push(`dead-letter ${refused.length}`);
+        return Promise.resolve();
+      },
+      commit: (offsets) => {
+        log.push(`commit ${offsets.map((o) => `${o.partition}:${o.offset}`).join(',')}`);
+        return Promise.resolve();
+      },
+      keepGoing: () => true,
+      heartbeat: () => Promise.resolve(),
+      onRetry: () => undefined,
+      onStored: (group) => log.push(`recorded ${group.result.stored.length}`),
+      maxWaitingEvents: 1000,
+      heartbeatIntervalMs: 1000,
+    });
+    writer.add(batchOf(0, 0, 10));
+    writer.add(batchOf(1, 20, 5));
+    await writer.drain();
+
+    assert.deepEqual(
+      letters.map((l) => [l.source.partition, l.message.offset, l.event.device_id]),
+      [[1, '21', refusedDevice]],
+    );
+    assert.equal(log.at(-3), 'dead-letter 1');
+    assert.equal(log.at(-2), 'commit 0:10,1:25');
+    assert.equal(log.at(-1), 'recorded 14');
+    assert.equal(
+      log.filter((l) => l.startsWith('store')).reduce((n, l) => n + Number(l.split(' ')[1]), 0),
+      14,
     );
   });
 });
