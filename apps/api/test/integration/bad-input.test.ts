@@ -2,6 +2,7 @@
 // control characters, crafted cursors, methods a path does not have, bodies that are not JSON or
 // too large, and absurd numbers; on a real PostgreSQL, where NUL in text would fail the query.
 import assert from 'node:assert/strict';
+import { toProblem } from '../../src/http/problem.ts';
 import { insertAlerts, problemOf, startTestApi, type TestApi } from '../support.ts';
 
 const KEY = 'bad-input-key-0123';
@@ -182,6 +183,24 @@ describe('bad input is a 4xx problem, never a 5xx', () => {
     const large = await post(events, JSON.stringify({ pad: 'x'.repeat(5000) }));
     const problem = await expectProblem(large, 413, 'too large');
     assert.equal(problem.detail, 'the body is larger than 4096 bytes');
+  });
+
+  it('when PostgreSQL itself refuses a value (NUL in text, a date out of its range), then the problem is a 400', async () => {
+    const refusals = [
+      () => api.db.sql`select ${'a\u0000b'}::text`,
+      () => api.db.sql`select ${'0000-01-01T00:00:00Z'}::timestamptz`,
+      () => api.db.sql`select ${'1e400'}::float8`,
+    ];
+    for (const refuse of refusals) {
+      const error = await refuse().then(
+        () => assert.fail('PostgreSQL took the value'),
+        (refused: unknown) => refused,
+      );
+      assert.match(String((error as { code?: unknown }).code), /^22/);
+      const problem = toProblem(error);
+      assert.equal(problem.status, 400);
+      assert.match(String(problem.detail), /^a value in the request is not valid \(SQLSTATE 22/);
+    }
   });
 
   it('when numbers are absurd (huge, negative, not integers, not finite), then 400 or 422, never 500', async () => {
