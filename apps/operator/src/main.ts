@@ -38,12 +38,26 @@ async function main(): Promise<void> {
 
   const running: { stop: () => Promise<void> }[] = [];
   const startup = new AbortController();
-  onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
+  const stopAll = async () => {
     startup.abort();
     // In reverse: the operator (and its Lease) first, the ops server last.
     for (const part of running.reverse()) await part.stop();
     await sql?.end({ timeout: 5 });
-  });
+  };
+  onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, stopAll);
+
+  // A leader that lost its Lease exits, and its restart campaigns afresh. It is gone before the
+  // Lease can expire for the others: in-flight reconciles get that long at most.
+  const exitOnLostLeadership = () => {
+    const graceMs = (config.LEASE_DURATION_SECONDS - config.LEASE_RENEW_DEADLINE_SECONDS) * 1000;
+    logger.error({ graceMs }, 'lost the leader lease; exiting so a restart campaigns again');
+    setTimeout(() => process.exit(1), graceMs).unref();
+    void stopAll()
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'stopping after the lost lease failed');
+      })
+      .finally(() => process.exit(1));
+  };
 
   let ready = () => false;
   const ops = await startOpsServer({
@@ -63,6 +77,7 @@ async function main(): Promise<void> {
     siteRegistry: sql ? sqlSiteRegistry(sql) : undefined,
     metrics,
     logger,
+    onLostLeadership: exitOnLostLeadership,
   });
   running.push(operator);
   ready = () => operator.ready();

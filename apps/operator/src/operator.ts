@@ -25,6 +25,8 @@ export interface OperatorDeps {
   siteRegistry: SiteRegistry | undefined;
   metrics: OperatorMetrics;
   logger: Logger;
+  /** This replica led and lost the Lease (not renewed in time, or taken); it campaigns no more. */
+  onLostLeadership?: () => void;
 }
 
 export function simulatorDefaults(config: OperatorConfig): SimulatorDefaults {
@@ -95,6 +97,7 @@ export async function startOperator(config: OperatorConfig, deps: OperatorDeps):
       // The elector runs these in turn, so a quick loss after a win stops what the win started.
       onStartedLeading: lead,
       onStoppedLeading: follow,
+      onLostLeadership: deps.onLostLeadership,
     });
   } else {
     await lead();

@@ -7,8 +7,13 @@ import {
   CustomObjectsApi,
   EventsV1Api,
   KubeConfig,
+  Observable,
   PatchStrategy,
   setHeaderOptions,
+  type ConfigurationOptions,
+  type ObservableMiddleware,
+  type RequestContext,
+  type ResponseContext,
 } from '@kubernetes/client-node';
 
 export const SITE_GROUP = 'telemetrypulse.io';
@@ -45,6 +50,18 @@ export function makeClients(config: KubeConfig): KubeClients {
 
 export const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** Per-call options that end the request when `signal` aborts (the client sets no deadline). */
+export function withSignal(signal: AbortSignal): ConfigurationOptions {
+  const middleware: ObservableMiddleware = {
+    pre: (request: RequestContext) => {
+      request.setSignal(signal);
+      return new Observable(Promise.resolve(request));
+    },
+    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
+  };
+  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
+}
 
 export function statusCode(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined;

@@ -10,7 +10,8 @@ import {
   type V1Lease,
   type V1LeaseSpec,
 } from '@kubernetes/client-node';
-import { statusCode } from './kube.ts';
+import type { ConfigurationOptions } from '@kubernetes/client-node';
+import { statusCode, withSignal } from './kube.ts';
 
 export interface LeaseRecord {
   holderIdentity: string;
@@ -78,6 +79,29 @@ export interface LeaseLockOptions {
   name: string;
   identity: string;
   leaseDurationSeconds: number;
+  /** Every Lease request is aborted after this long (the client itself never gives up). */
+  requestTimeoutMs: number;
+}
+
+export type LeaseCall = 'read' | 'create' | 'replace';
+
+/** A Lease request the operator aborted: its own deadline passed, or the caller's signal fired. */
+export class LeaseRequestAborted extends Error {
+  override name = 'LeaseRequestAborted';
+  readonly call: LeaseCall;
+  /** 'deadline': the request's own timeout; 'signal': the caller gave up (renew deadline, stop). */
+  readonly by: 'deadline' | 'signal';
+
+  constructor(call: LeaseCall, by: 'deadline' | 'signal', timeoutMs: number, cause: unknown) {
+    super(
+      by === 'deadline'
+        ? `Lease ${call} aborted: no answer within its ${timeoutMs} ms deadline`
+        : `Lease ${call} aborted by its caller`,
+      { cause },
+    );
+    this.call = call;
+    this.by = by;
+  }
 }
 
 /** The Lease as a lock, client-go's resourcelock: one read, then create, take over or renew. */
@@ -87,6 +111,7 @@ export class LeaseLock {
   readonly #name: string;
   readonly #identity: string;
   readonly #durationSeconds: number;
+  readonly #requestTimeoutMs: number;
   #observed: Observed | undefined;
 
   constructor(options: LeaseLockOptions) {
@@ -95,6 +120,7 @@ export class LeaseLock {
     this.#name = options.name;
     this.#identity = options.identity;
     this.#durationSeconds = options.leaseDurationSeconds;
+    this.#requestTimeoutMs = options.requestTimeoutMs;
   }
 
   /** namespace/name, for logs. */
@@ -102,14 +128,17 @@ export class LeaseLock {
     return `${this.#namespace}/${this.#name}`;
   }
 
-  /** One attempt to acquire or renew; true when we hold the Lease afterwards. */
-  async tryAcquireOrRenew(): Promise<boolean> {
+  /**
+   * One attempt to acquire or renew; true when we hold the Lease afterwards. Each request ends by
+   * its deadline, or earlier when `signal` aborts.
+   */
+  async tryAcquireOrRenew(signal?: AbortSignal): Promise<boolean> {
     let lease: V1Lease;
     try {
-      lease = await this.#read();
+      lease = await this.#read(signal);
     } catch (error) {
       if (statusCode(error) !== 404) throw error;
-      await this.#create();
+      await this.#create(signal);
       return true;
     }
     const record = recordOf(lease);
@@ -126,7 +155,7 @@ export class LeaseLock {
             acquireTime: undefined,
             leaseTransitions: record.leaseTransitions + 1,
           });
-    const updated = await this.#replace(lease, next);
+    const updated = await this.#replace(lease, next, signal);
     this.#observed = { record: recordOf(updated), atMs: Date.now() };
     return true;
   }
@@ -148,34 +177,55 @@ export class LeaseLock {
     return true;
   }
 
-  #read(): Promise<V1Lease> {
-    return this.#api.readNamespacedLease({ name: this.#name, namespace: this.#namespace });
+  /** One request, aborted at its deadline or when `signal` fires, whichever comes first. */
+  async #call<T>(
+    call: LeaseCall,
+    signal: AbortSignal | undefined,
+    request: (options: ConfigurationOptions) => Promise<T>,
+  ): Promise<T> {
+    const deadline = AbortSignal.timeout(this.#requestTimeoutMs);
+    const either = signal ? AbortSignal.any([deadline, signal]) : deadline;
+    try {
+      return await request(withSignal(either));
+    } catch (error) {
+      if (!either.aborted) throw error;
+      const by = deadline.aborted ? 'deadline' : 'signal';
+      throw new LeaseRequestAborted(call, by, this.#requestTimeoutMs, error);
+    }
+  }
+
+  #read(signal?: AbortSignal): Promise<V1Lease> {
+    return this.#call('read', signal, (options) =>
+      this.#api.readNamespacedLease({ name: this.#name, namespace: this.#namespace }, options),
+    );
   }
 
   /** The first candidate creates the Lease, holding it. */
-  async #create(): Promise<void> {
-    const created = await this.#api.createNamespacedLease({
-      namespace: this.#namespace,
-      body: {
-        metadata: { name: this.#name, namespace: this.#namespace },
-        spec: this.#spec({
-          holderIdentity: this.#identity,
-          leaseDurationSeconds: 0,
-          leaseTransitions: 0,
-        }),
-      },
-    });
+  async #create(signal?: AbortSignal): Promise<void> {
+    const body = {
+      metadata: { name: this.#name, namespace: this.#namespace },
+      spec: this.#spec({
+        holderIdentity: this.#identity,
+        leaseDurationSeconds: 0,
+        leaseTransitions: 0,
+      }),
+    };
+    const created = await this.#call('create', signal, (options) =>
+      this.#api.createNamespacedLease({ namespace: this.#namespace, body }, options),
+    );
     this.#observed = { record: recordOf(created), atMs: Date.now() };
   }
 
   /** The Lease as read, with a new spec. */
-  #replace(lease: V1Lease, spec: V1LeaseSpec): Promise<V1Lease> {
+  #replace(lease: V1Lease, spec: V1LeaseSpec, signal?: AbortSignal): Promise<V1Lease> {
     // replace carries the resourceVersion we read: a concurrent writer makes this fail with 409.
-    return this.#api.replaceNamespacedLease({
-      name: this.#name,
-      namespace: this.#namespace,
-      body: { apiVersion: lease.apiVersion, kind: lease.kind, metadata: lease.metadata, spec },
-    });
+    const body = { apiVersion: lease.apiVersion, kind: lease.kind, metadata: lease.metadata, spec };
+    return this.#call('replace', signal, (options) =>
+      this.#api.replaceNamespacedLease(
+        { name: this.#name, namespace: this.#namespace, body },
+        options,
+      ),
+    );
   }
 
   #spec(record: LeaseRecord): V1LeaseSpec {
