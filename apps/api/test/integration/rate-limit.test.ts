@@ -145,6 +145,15 @@ describe('rate limit shared through PostgreSQL', () => {
     assert.equal(typeof problem.request_id, 'string');
   });
 
+  it('when only the key limit is on, then requests with a key are limited and those without are not', async () => {
+    const url = await replica(0, { perKey: 2, trustProxyHops: 1 });
+    const keyed = [get(url, '203.0.113.1', 'key-a'), get(url, '203.0.113.2', 'key-a')];
+    assert.deepEqual(await statusesOf(keyed), [200, 200]);
+    assert.equal((await get(url, '203.0.113.3', 'key-a')).status, 429);
+    const anonymous = [1, 2, 3, 4].map(() => get(url, '203.0.113.1'));
+    assert.deepEqual(await statusesOf(anonymous), [200, 200, 200, 200]);
+  });
+
   it('when counts are kept in PostgreSQL, then key counters hold a digest, never the key', async () => {
     const url = await replica(5, { perKey: 5, trustProxyHops: 1 });
     assert.equal((await get(url, '203.0.113.5', 'key-a')).status, 200);
