@@ -13,6 +13,9 @@ if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID.test(v))
 
 export type QueryParser<T extends TObject> = (query: unknown) => Static<T>;
 
+// eslint-disable-next-line no-control-regex -- finding them is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
 /** TypeBox's message, or the allowed values when the schema is an enum. */
 function reasonOf(error: ValueError | undefined): string {
   if (!error) return 'invalid';
@@ -24,7 +27,8 @@ function reasonOf(error: ValueError | undefined): string {
 /**
  * Compiles a route's query (or path) schema into a parser that coerces strings (numbers,
  * defaults) and throws a 400 problem naming the first bad parameter. Unknown and repeated
- * parameters are rejected too: a typo must not silently widen a query.
+ * parameters are rejected too: a typo must not silently widen a query; and so are control
+ * characters in any value, even where a schema forgot its pattern.
  */
 export function queryParser<T extends TObject>(
   schema: T,
@@ -45,6 +49,10 @@ export function queryParser<T extends TObject>(
       }
       if (typeof value !== 'string') {
         throw invalidParameter(name, `${name} must be given once, as a plain value`, location);
+      }
+      // Whatever its schema says: no parameter is free text, and PostgreSQL text cannot hold NUL.
+      if (CONTROL_CHARACTER.test(value)) {
+        throw invalidParameter(name, `${name}: must not hold control characters`, location);
       }
       // TypeBox would truncate "1.5" to 1: an integer parameter must be written as one.
       const type: unknown = schema.properties[name]?.type;

@@ -60,4 +60,17 @@ describe('query parameters', () => {
     assert.equal(rejection(() => parse({ limit: 'many' })).parameter, 'limit');
     assert.equal(rejection(() => parse({ limit: '1000' })).parameter, 'limit');
   });
+
+  it('when any value holds a control character, then 400 naming it, even for a schema without a pattern', () => {
+    const parse = queryParser(Type.Object({ note: Type.Optional(Type.String()) }));
+    for (const note of ['a\u0000b', '\u0000', 'tab\there', 'esc\u001b', 'c1\u0085']) {
+      const problem = rejection(() => parse({ note }));
+      assert.equal(problem.status, 400);
+      assert.equal(problem.parameter, 'note');
+      assert.equal(problem.detail, 'note: must not hold control characters');
+    }
+    const path = queryParser(Type.Object({ id: Type.String() }), 'path');
+    assert.equal(rejection(() => path({ id: 'x\u0000' })).title, 'Invalid path parameter');
+    assert.deepEqual(parse({ note: 'Zoë ✓' }), { note: 'Zoë ✓' });
+  });
 });
