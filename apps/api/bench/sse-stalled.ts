@@ -87,6 +87,13 @@ function byReason(text: string, name: string): Record<string, number> {
   return values;
 }
 
+/** The API's JS heap in use plus its buffers outside the heap, from its own metrics (bytes). */
+async function heapUsed(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (name: string) => byReason(text, name)[''] ?? 0;
+  return value('nodejs_heap_size_used_bytes') + value('nodejs_external_memory_bytes');
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'telemetrypulse-bench-sse-'));
   // PostgreSQL runs as an unprivileged user when we are root: it must be able to enter the folder.
@@ -129,6 +136,7 @@ async function main(): Promise<void> {
       30_000,
     );
     const rssConnected = rss(api.pid);
+    const heapConnected = await heapUsed(base);
 
     let peak = rssConnected;
     const sampler = setInterval(() => {
@@ -147,6 +155,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     const rssAfter = rss(api.pid);
     const metrics = await (await fetch(`${base}/metrics`)).text();
+    const heapAfter = await heapUsed(base);
 
     process.stdout.write(
       `${JSON.stringify(
@@ -164,6 +173,12 @@ async function main(): Promise<void> {
             clients_connected: mb(rssConnected),
             peak: mb(peak),
             after: mb(rssAfter),
+          },
+          // RSS seldom shrinks once grown (the allocators keep freed pages); what the JS heap
+          // and buffers still use shows whether the stalled streams' data was let go.
+          api_heap_and_buffers_mb: {
+            clients_connected: mb(heapConnected),
+            after: mb(heapAfter),
           },
           streams: {
             dropped: byReason(metrics, 'telemetry_api_sse_streams_dropped_total'),

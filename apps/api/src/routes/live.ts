@@ -183,11 +183,14 @@ export function liveRoutes(api: ApiRouter, options: LiveRoutesOptions): void {
           res.end();
         },
       });
-      res.on('close', () => {
+      const cleanup = () => {
         clearInterval(heartbeat);
         unsubscribe();
         admission.release();
-      });
+      };
+      res.once('close', cleanup);
+      // A client gone before this ran closes nothing any more: its place is given back now.
+      if (req.socket.destroyed) cleanup();
 
       if (!resuming) {
         // A cursor from the start, so a client that loses the stream before any event resumes.
