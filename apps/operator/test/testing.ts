@@ -5,3 +5,6 @@ export * from './integration/kube.ts';
 export { loadConfig } from '../src/config.ts';
 export { desiredDeployment } from '../src/reconcile/desired.ts';
 export { simulatorDefaults } from '../src/operator.ts';
+export { sitePolicy } from '../src/operator.ts';
+export { simulatorResources } from '../src/reconcile/desired.ts';
+export { policyProblem } from '../src/reconcile/policy.ts';
