@@ -57,7 +57,9 @@ describe('Prometheus alert rules in the chart', () => {
       'TelemetryPulseApiLatencyHigh',
       'TelemetryPulseConsumerLagGrowing',
       'TelemetryPulseDeadLetterRate',
+      'TelemetryPulseDeadLettersLost',
       'TelemetryPulseProcessorDown',
+      'TelemetryPulseProcessorStuck',
       'TelemetryPulseSiteSilent',
     ]);
   });
