@@ -15,6 +15,7 @@ import {
   nodeTools,
   portForward,
   publishKnownEvents,
+  startProbePod,
   storedCounts,
   type NodeTools,
   type PortForward,
@@ -369,8 +370,14 @@ describe('the user journey on a real node', function () {
       { timeoutMs: 6 * 60_000 },
     );
     // From inside the cluster, through the Service's name: every answer comes from a Ready pod.
-    const [client] = await podNames('operator');
-    assert.ok(client, 'an operator pod runs');
+    // The client is labelled as the chart's test pod, the one in-release client the API's
+    // NetworkPolicy admits (besides the ingress controller and Prometheus).
+    const client = 'api-client';
+    await startProbePod(tools, NAMESPACE, client, {
+      'app.kubernetes.io/name': 'telemetrypulse',
+      'app.kubernetes.io/instance': RELEASE,
+      'app.kubernetes.io/component': 'test',
+    });
     const out = await tools.kubectl([
       '-n',
       NAMESPACE,
@@ -385,6 +392,7 @@ describe('the user journey on a real node', function () {
        console.log(JSON.stringify(codes));`,
     ]);
     assert.deepEqual(JSON.parse(out.trim()), Array(20).fill(200));
+    await tools.kubectl(['-n', NAMESPACE, 'delete', 'pod', client, '--wait=false']);
   });
 
   it('when helm upgrade changes a value, then the Deployments roll without losing an event, and helm rollback restores it', async function () {

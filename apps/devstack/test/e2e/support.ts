@@ -13,7 +13,7 @@ import { ensureHelm } from '../../src/tools/helm.ts';
 const run = promisify(execFile);
 
 export interface NodeTools {
-  kubectl(args: string[], options?: { timeoutMs?: number }): Promise<string>;
+  kubectl(args: string[], options?: { timeoutMs?: number; input?: string }): Promise<string>;
   helm(args: string[], options?: { timeoutMs?: number }): Promise<string>;
   kubectlPath: string;
   env: NodeJS.ProcessEnv;
@@ -27,13 +27,15 @@ export async function nodeTools(): Promise<NodeTools> {
   const { kubectl: kubectlPath } = await ensureNodeBinaries();
   const helmPath = await ensureHelm();
   const env = { ...process.env, KUBECONFIG: NODE_PATHS.kubeconfig };
-  const call = async (command: string, args: string[], timeoutMs = 120_000) => {
+  const call = async (command: string, args: string[], timeoutMs = 120_000, input?: string) => {
     try {
-      const { stdout } = await run(command, args, {
+      const pending = run(command, args, {
         env,
         timeout: timeoutMs,
         maxBuffer: 64 * 1024 * 1024,
       });
+      if (input !== undefined) pending.child.stdin?.end(input);
+      const { stdout } = await pending;
       return stdout;
     } catch (error) {
       const e = error as Error & { stderr?: string; stdout?: string };
@@ -44,7 +46,7 @@ export async function nodeTools(): Promise<NodeTools> {
     }
   };
   return {
-    kubectl: (args, options) => call(kubectlPath, args, options?.timeoutMs),
+    kubectl: (args, options) => call(kubectlPath, args, options?.timeoutMs, options?.input),
     helm: (args, options) => call(helmPath, args, options?.timeoutMs),
     kubectlPath,
     env,
@@ -183,4 +185,107 @@ export async function storedCounts(sql: Sql, ids: string[]): Promise<Map<string,
   const counts = new Map(ids.map((id) => [id, 0]));
   for (const row of rows) counts.set(row.event_id, row.n);
   return counts;
+}
+
+/** The API image the chart runs on the node: it has Node.js, which the probes below use. */
+export const PROBE_IMAGE = 'localhost/telemetrypulse/api:0.1.0';
+
+/**
+ * A pod that only waits, with the given labels, so NetworkPolicies treat it as whatever those
+ * labels say (a simulator, the chart's test pod, a stranger). Locked down like the chart's pods.
+ */
+export async function startProbePod(
+  tools: NodeTools,
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+): Promise<void> {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels },
+    spec: {
+      automountServiceAccountToken: false,
+      restartPolicy: 'Never',
+      terminationGracePeriodSeconds: 0,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name: 'probe',
+          image: PROBE_IMAGE,
+          imagePullPolicy: 'Never',
+          command: ['node', '-e', 'setInterval(() => {}, 1 << 30)'],
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
+          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+        },
+      ],
+    },
+  };
+  await tools.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) });
+  await tools.kubectl(
+    ['-n', namespace, 'wait', '--for=condition=Ready', `pod/${name}`, '--timeout=120s'],
+    {
+      timeoutMs: 150_000,
+    },
+  );
+}
+
+/** A pod's address. */
+export async function podIp(tools: NodeTools, namespace: string, pod: string): Promise<string> {
+  const ip = await tools.kubectl([
+    '-n',
+    namespace,
+    'get',
+    'pod',
+    pod,
+    '-o',
+    'jsonpath={.status.podIP}',
+  ]);
+  if (!ip.trim()) throw new Error(`pod ${pod} has no address`);
+  return ip.trim();
+}
+
+export type Target = readonly [host: string, port: number];
+
+/**
+ * Opens a TCP connection from inside the pod to each target: 'connected', or why not (a
+ * timeout, as a dropped SYN gives, or the error code). The connect timeout only bounds the wait:
+ * the tests compare the outcome with an allowed path's from the same pod.
+ */
+export async function tryConnections(
+  tools: NodeTools,
+  namespace: string,
+  pod: string,
+  targets: readonly Target[],
+  container?: string,
+): Promise<string[]> {
+  const script = `
+    const net = require('node:net');
+    const targets = ${JSON.stringify(targets)};
+    Promise.all(targets.map(([host, port]) => new Promise((resolve) => {
+      const socket = net.connect({ host, port, timeout: 5000 });
+      socket.once('connect', () => { socket.destroy(); resolve('connected'); });
+      socket.once('timeout', () => { socket.destroy(); resolve('timeout'); });
+      socket.once('error', (error) => resolve(error.code ?? error.message));
+    }))).then((results) => console.log(JSON.stringify(results)));`;
+  const out = await tools.kubectl([
+    '-n',
+    namespace,
+    'exec',
+    pod,
+    ...(container ? ['-c', container] : []),
+    '--',
+    'node',
+    '-e',
+    script,
+  ]);
+  return JSON.parse(out.trim()) as string[];
 }
