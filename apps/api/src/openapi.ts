@@ -34,6 +34,21 @@ function parameters(schema: TObject | undefined, location: 'query' | 'path'): un
   });
 }
 
+const RATE_LIMITED_HEADERS = {
+  'Retry-After': {
+    description: 'seconds until the spent limit starts a new window',
+    schema: { type: 'integer', minimum: 1 },
+  },
+  RateLimit: {
+    description: 'what is left of each limit, by name ("ip", "key"), and when it resets',
+    schema: { type: 'string' },
+  },
+  'RateLimit-Policy': {
+    description: 'each limit by name: requests (q) per window of seconds (w)',
+    schema: { type: 'string' },
+  },
+};
+
 function problem(description: string) {
   return { description, content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_REF } } };
 }
@@ -73,7 +88,12 @@ function operation(spec: RouteSpec): Operation {
   if (spec.access !== 'public') {
     responses['401'] ??= problem('missing or invalid API key');
     responses['403'] ??= problem('the API key may not do this');
-    responses['429'] ??= problem('too many requests');
+    responses['429'] ??= {
+      ...problem(
+        'a rate limit is spent (RATE_LIMIT_PER_MINUTE per IP, RATE_LIMIT_PER_KEY_PER_MINUTE per key)',
+      ),
+      headers: RATE_LIMITED_HEADERS,
+    };
   }
   responses.default = problem('an error');
 

@@ -61,8 +61,14 @@ export const ProblemSchema = Type.Object(
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.Optional(Type.String()),
-    parameter: Type.Optional(Type.String()),
-    request_id: Type.Optional(Type.String()),
+    parameter: Type.Optional(Type.String({ description: 'the query or path parameter at fault' })),
+    pointer: Type.Optional(
+      Type.String({ description: 'JSON pointer of the body member at fault' }),
+    ),
+    limit: Type.Optional(
+      StringEnum(['ip', 'key'] as const, { description: 'on a 429: the rate limit that was hit' }),
+    ),
+    request_id: Type.Optional(Type.String({ description: 'the request id of its log lines' })),
   },
   { additionalProperties: true, title: 'Problem' },
 );
