@@ -38,12 +38,15 @@ async function main(): Promise<void> {
 
   const running: { stop: () => Promise<void> }[] = [];
   const startup = new AbortController();
-  const stopAll = async () => {
-    startup.abort();
-    // In reverse: the operator (and its Lease) first, the ops server last.
-    for (const part of running.reverse()) await part.stop();
-    await sql?.end({ timeout: 5 });
-  };
+  // Once, whether SIGTERM or a lost Lease asks first.
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      startup.abort();
+      // In reverse: the operator (and its Lease) first, the ops server last.
+      for (const part of running.reverse()) await part.stop();
+      await sql?.end({ timeout: 5 });
+    })());
   onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, stopAll);
 
   // A leader that lost its Lease exits, and its restart campaigns afresh. It is gone before the

@@ -143,7 +143,11 @@ describe('operator leader election when the API server stops answering the leade
     const closedOnTheWire = timeline
       .map((h, i) => ({ ...h, i }))
       .filter((h) => h.what === 'closed by a' && h.i < exited);
-    const order = JSON.stringify(timeline.filter((h) => h.who !== 'b' || h.what === 'leading'));
+    // On failure: the order seen, and a's own log as it wrote it.
+    const order = [
+      JSON.stringify(timeline.filter((h) => h.who !== 'b' || h.what === 'leading')),
+      ...a.logLines().map((l) => `${String(l.time)} ${String(l.msg)}`),
+    ].join('\n');
 
     // A request that got no answer ended at its own deadline while a still led, then the renew
     // deadline ended leading. The aborts reach the wire: a closes connections the stalled proxy
