@@ -28,7 +28,8 @@ const NAME = `(?:${DOMAIN}/)?${PATH_PART}(?:/${PATH_PART})*`;
 const TAG = ':[\\w][\\w.-]{0,127}';
 const DIGEST = '@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
 const REFERENCE = new RegExp(`^${NAME}(?:${TAG})?(?:${DIGEST})?$`);
-const PREFIX = new RegExp(`^${NAME}/$`);
+// A registry alone (registry.example:5000/) or a path in one (registry.example/team/).
+const PREFIX = new RegExp(`^(?:${DOMAIN}|${NAME})/$`);
 
 export const ALLOWED_IMAGES_SETTING = 'SITE_ALLOWED_IMAGES (chart: operator.allowedImages)';
 const SETTINGS = {

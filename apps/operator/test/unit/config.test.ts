@@ -88,7 +88,12 @@ describe('operator config', () => {
     assert.equal(config.SITE_MAX_EVENTS_PER_SECOND, 1000);
   });
 
-  it('when the Site policy contradicts itself, then the config is refused naming the setting', () => {
+  it('when the Site policy is set, then registries, prefixes and references are kept, and a bad entry or a default above a cap is refused naming the setting', () => {
+    assert.deepEqual(
+      loadConfig({ SITE_ALLOWED_IMAGES: 'reg.example:5000/, reg.example/team/, busybox:1.36' })
+        .SITE_ALLOWED_IMAGES,
+      ['reg.example:5000/', 'reg.example/team/', 'busybox:1.36'],
+    );
     assert.throws(
       () => loadConfig({ SITE_ALLOWED_IMAGES: 'reg.example/team/, Not An Image' }),
       /SITE_ALLOWED_IMAGES has "Not An Image"/,
