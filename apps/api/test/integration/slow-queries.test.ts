@@ -111,20 +111,36 @@ describe('slow queries', function () {
     });
   });
 
-  describe('when a request times out while its query waits', () => {
-    let api: RunningApi;
+  describe('when a request ends while its query waits for a lock', () => {
     let locker: Sql;
+    let released: (() => void) | undefined;
+    let transaction: Promise<unknown> | undefined;
 
-    before(async () => {
-      // No statement timeout: only the request's end can stop its query.
-      api = await startApi(db, 'api-request-timeout', 0, { requestTimeoutMs: 300 });
+    before(() => {
       locker = createSql({ url: db.url, poolSize: 1, logger, applicationName: 'locker' });
     });
 
-    after(async () => {
-      await api.close();
-      await locker.end({ timeout: 1 });
+    afterEach(async () => {
+      released?.();
+      await transaction;
     });
+
+    after(() => locker.end({ timeout: 1 }));
+
+    /** Holds the alerts table, as a migration might: reads of it wait for as long as it does. */
+    async function holdAlertsTable(): Promise<void> {
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      released = release;
+      let locked: () => void = () => undefined;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      transaction = locker.begin(async (tx) => {
+        await tx`lock table telemetry_alerts in access exclusive mode`;
+        locked();
+        await held;
+      });
+      await isLocked;
+    }
 
     async function until(what: string, check: () => Promise<boolean>): Promise<void> {
       const deadline = Date.now() + 20_000;
@@ -141,19 +157,11 @@ describe('slow queries', function () {
       return row?.n ?? 0;
     }
 
-    it('then its query is cancelled, not left holding a connection', async () => {
-      // A migration, say, holds the alerts table: reads of it wait for as long as it does.
-      let release: () => void = () => undefined;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let locked: () => void = () => undefined;
-      const isLocked = new Promise<void>((resolve) => (locked = resolve));
-      const transaction = locker.begin(async (tx) => {
-        await tx`lock table telemetry_alerts in access exclusive mode`;
-        locked();
-        await held;
-      });
+    it('when the request times out, then its query is cancelled, not left holding a connection', async () => {
+      // No statement timeout: only the request's end can stop its query.
+      const api = await startApi(db, 'api-request-timeout', 0, { requestTimeoutMs: 300 });
       try {
-        await isLocked;
+        await holdAlertsTable();
         const response = await fetch(`${api.url}/alerts/recent`);
         assert.equal(response.status, 503);
         assert.equal(
@@ -165,8 +173,26 @@ describe('slow queries', function () {
           return (await activeQueries('api-request-timeout')) === 0;
         });
       } finally {
-        release();
-        await transaction;
+        await api.close();
+      }
+    });
+
+    it('when the client goes away, then its query is cancelled', async () => {
+      const api = await startApi(db, 'api-client-gone', 0);
+      try {
+        await holdAlertsTable();
+        const client = new AbortController();
+        const request = fetch(`${api.url}/alerts?limit=5`, { signal: client.signal });
+        await until('the query to wait for the lock', async () => {
+          return (await activeQueries('api-client-gone')) === 1;
+        });
+        client.abort();
+        await assert.rejects(request);
+        await until('the waiting query to be cancelled', async () => {
+          return (await activeQueries('api-client-gone')) === 0;
+        });
+      } finally {
+        await api.close();
       }
     });
   });
