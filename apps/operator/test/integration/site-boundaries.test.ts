@@ -1,5 +1,6 @@
 // What a Site may not do, on a real API server and controller-manager: run an image outside the
 // allowed list, ask for more than the caps, or take a site id a Site in another namespace holds.
+// The operator here watches every namespace: its Site names are used by no other test file.
 import assert from 'node:assert/strict';
 import { createLogger, createMetricsRegistry } from '@telemetrypulse/shared';
 import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
@@ -103,32 +104,32 @@ describe('operator: what a Site may not do (real API server)', function () {
   });
 
   it('when a running Site is changed above a cap, then its Deployment is held at 0 replicas with the last accepted spec until the Site is corrected', async () => {
-    await first.create('plant', { eventsPerSecond: 5 });
-    await eventually('sim-plant running at 5/s', async () => {
-      const d = await first.deployment('sim-plant');
+    await first.create('foundry', { eventsPerSecond: 5 });
+    await eventually('sim-foundry running at 5/s', async () => {
+      const d = await first.deployment('sim-foundry');
       return d?.spec?.replicas === 1 && rateOf(d) === '5' ? d : undefined;
     });
 
-    await first.patch('plant', {
+    await first.patch('foundry', {
       spec: { eventsPerSecond: 500, simulator: { resources: { limits: { cpu: 2 } } } },
     });
     const refused = await first.conditionBecomes(
-      'plant',
+      'foundry',
       'Ready',
       'False',
       REASONS.ResourcesAboveLimit,
     );
     assert.match(refused.message, /limits\.cpu 2 is above SITE_MAX_CPU .*\(500m\)/);
     assert.match(refused.message, /spec\.eventsPerSecond 500 is above SITE_MAX_EVENTS_PER_SECOND/);
-    assert.match(refused.message, /Deployment sim-plant is held at 0 replicas$/);
-    const held = await first.deployment('sim-plant');
+    assert.match(refused.message, /Deployment sim-foundry is held at 0 replicas$/);
+    const held = await first.deployment('sim-foundry');
     assert.equal(held?.spec?.replicas, 0);
     assert.equal(rateOf(held), '5', 'the last accepted spec stays');
-    assert.ok((await first.eventReasons('plant')).includes(REASONS.ResourcesAboveLimit));
+    assert.ok((await first.eventReasons('foundry')).includes(REASONS.ResourcesAboveLimit));
 
-    await first.patch('plant', { spec: { eventsPerSecond: 50, simulator: null } });
-    await eventually('sim-plant back at 50/s', async () => {
-      const d = await first.deployment('sim-plant');
+    await first.patch('foundry', { spec: { eventsPerSecond: 50, simulator: null } });
+    await eventually('sim-foundry back at 50/s', async () => {
+      const d = await first.deployment('sim-foundry');
       return d?.spec?.replicas === 1 && rateOf(d) === '50' ? d : undefined;
     });
   });
