@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
 import type { Options } from 'express-rate-limit';
-import { createTestDatabase, type TestDatabase } from '@telemetrypulse/devstack/test';
+import { fileURLToPath } from 'node:url';
+import {
+  createTestDatabase,
+  freePort,
+  spawnNode,
+  testBrokers,
+  type TestDatabase,
+} from '@telemetrypulse/devstack/test';
 import { PostgresRateLimitStore } from '../../src/http/rate-limit-store.ts';
 import { logger, startTestApi, type TestApi } from '../support.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 describe('rate limit shared through PostgreSQL', () => {
   let db: TestDatabase;
@@ -86,6 +95,28 @@ describe('rate limit shared through PostgreSQL', () => {
       statuses.push((await get(url, from)).status);
     }
     assert.deepEqual(statuses, [200, 200, 200, 429]);
+  });
+
+  it('when the API runs as main.ts with no proxy setting, then X-Forwarded-For is ignored there too', async () => {
+    const port = await freePort();
+    const api = spawnNode(MAIN, {
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: testBrokers(),
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(port),
+      RATE_LIMIT_PER_MINUTE: '3',
+      LOG_LEVEL: 'info',
+    });
+    try {
+      await api.waitForOutput(/"msg":"api listening"/, 'the API listening');
+      const statuses: number[] = [];
+      for (const from of ['203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.4']) {
+        statuses.push((await get(`http://127.0.0.1:${port}`, from)).status);
+      }
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+    } finally {
+      await api.kill();
+    }
   });
 
   it('when one proxy is trusted (TRUST_PROXY_HOPS=1), then X-Forwarded-For names the client', async () => {
