@@ -23,16 +23,30 @@ const PER_CLIENT = 2;
 const MAX_UNSENT = 64 * 1024;
 const SITES = Array.from({ length: 20 }, (_, i) => `site-${String(i + 1).padStart(2, '0')}`);
 
-/** A stream opened from `localAddress` (Linux routes all of 127/8 to lo) that is never read. */
-function stalledStream(url: string, localAddress: string): Promise<net.Socket> {
+/**
+ * A stream opened from `localAddress` (Linux routes all of 127/8 to lo) that is read up to its
+ * first cursor (`id:`) and never again: what the server sends then piles up in the kernel, then
+ * in the API.
+ */
+function stalledStream(
+  url: string,
+  localAddress: string,
+): Promise<{ socket: net.Socket; cursor: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: hostname, port: Number(port), localAddress }, () => {
       socket.write(`GET /api/v1/live HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
-      // Not a byte more is read: what the server sends piles up in the kernel, then in the API.
-      socket.pause();
-      resolve(socket);
     });
+    let text = '';
+    const read = (chunk: Buffer) => {
+      text += chunk.toString();
+      const cursor = /\nid: (\S+)\n/.exec(text)?.[1];
+      if (cursor === undefined) return;
+      socket.off('data', read);
+      socket.pause();
+      resolve({ socket, cursor });
+    };
+    socket.on('data', read);
     socket.once('error', reject);
   });
 }
@@ -141,12 +155,16 @@ describe('live streams under stalled clients and stream caps', function () {
     assert.fail(`gave up publishing before ${what} (${hub.clients()} streams open)`);
   }
 
-  it('when many clients open the stream and never read while events flow, then their streams are ended and counted, and other clients still connect and receive events', async () => {
+  it('when many clients open the stream and never read while events flow, then their streams are ended and counted, other clients still connect and receive events, and a dropped one resumes from its cursor', async () => {
     const reader = new SseReader();
     readers.push(reader);
     assert.equal((await reader.open(`${api.url}/api/v1/live`)).status, 200);
-    for (let x = 2; x < 2 + STALLED; x++)
-      sockets.push(await stalledStream(api.url, `127.0.0.${x}`));
+    const cursors: string[] = [];
+    for (let x = 2; x < 2 + STALLED; x++) {
+      const { socket, cursor } = await stalledStream(api.url, `127.0.0.${x}`);
+      sockets.push(socket);
+      cursors.push(cursor);
+    }
     while (hub.clients() < STALLED + 1) await wait(20);
     const droppedBefore = await metric(
       api.url,
@@ -171,6 +189,23 @@ describe('live streams under stalled clients and stream caps', function () {
     await publishUntil('the new client received aggregates', () =>
       late.events.some((e) => e.event === 'aggregates' && e.data.includes('"site-07"')),
     );
+    // A dropped client reconnects with its cursor and is sent what it missed (from this
+    // address, which holds two streams already, once one of them has closed).
+    late.close();
+    while (hub.clients() > 1) await wait(20);
+    const resumed = new SseReader();
+    readers.push(resumed);
+    const response = await resumed.open(`${api.url}/api/v1/live`, {
+      'last-event-id': cursors[0] ?? '',
+    });
+    assert.equal(response.status, 200);
+    await resumed.until('resumed', () => resumed.events.some((e) => e.event === 'resumed'));
+    const summary = JSON.parse(resumed.events.find((e) => e.event === 'resumed')?.data ?? '{}') as {
+      windows: number;
+      complete: boolean;
+    };
+    assert.equal(summary.complete, true);
+    assert.ok(summary.windows > 0);
   });
 
   it('when one client opens more streams than its cap, then the next answers 429 with Retry-After; a known API key counts on its own', async () => {
