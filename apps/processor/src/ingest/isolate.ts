@@ -42,22 +42,24 @@ export async function storeIsolating(
   store: StoreSlice,
   retry: Retrier,
 ): Promise<IsolatedResult> {
-  const settled = new Array<boolean>(events.length).fill(false);
+  // Allocated only once the group fails: the normal case costs one copy of the events array.
+  let settled: Uint8Array | undefined;
   const parts: { from: number; result: StoreResult }[] = [];
   const refused: Refusal[] = [];
   let storedAny = false;
 
-  /** Stores the slice; its error when the database refuses it for good (transient ones throw). */
-  const attempt = async (slice: readonly number[]): Promise<unknown> => {
+  /**
+   * Stores the slice (the whole group when undefined); its error when the database refuses it
+   * for good (transient ones throw).
+   */
+  const attempt = async (slice?: readonly number[]): Promise<unknown> => {
     try {
-      const part =
-        slice.length === events.length
-          ? [...events]
-          : slice.map((i) => events[i] as TelemetryEvent);
+      const part = slice ? slice.map((i) => events[i] as TelemetryEvent) : [...events];
       const result = await store(part);
-      for (const i of slice) settled[i] = true;
-      parts.push({ from: slice[0] ?? 0, result });
-      storedAny ||= slice.length > 0;
+      if (slice) for (const i of slice) (settled ??= new Uint8Array(events.length))[i] = 1;
+      else settled = new Uint8Array(events.length).fill(1);
+      parts.push({ from: slice?.[0] ?? 0, result });
+      storedAny ||= part.length > 0;
       return undefined;
     } catch (error) {
       if (classifyStoreError(error) === 'transient') throw error;
@@ -65,7 +67,7 @@ export async function storeIsolating(
     }
   };
   const refuse = (index: number, error: unknown) => {
-    settled[index] = true;
+    (settled ??= new Uint8Array(events.length))[index] = 1;
     refused.push({ index, error });
   };
 
@@ -100,12 +102,13 @@ export async function storeIsolating(
   };
 
   const pass = async () => {
-    const pending = events.flatMap((_, i) => (settled[i] ? [] : [i]));
-    if (pending.length === 0) return;
+    // The first pass, and any after a retry that found nothing settled, tries the whole group.
+    const pending = settled ? events.flatMap((_, i) => (settled?.[i] === 1 ? [] : [i])) : undefined;
+    if (pending?.length === 0) return;
     const error = await attempt(pending);
     if (error === undefined) return;
     const suspects: Refusal[] = [];
-    await isolate(pending, error, suspects);
+    await isolate(pending ?? Array.from(events, (_, i) => i), error, suspects);
     const [suspect] = suspects;
     if (suspect === undefined) return;
     // Refused by statement alone: blamed only if the statement stored other events.
