@@ -159,9 +159,11 @@ describe('operator leader election when the API server stops answering the leade
       order,
     );
     assert.ok(closedOnTheWire.length >= 1, order);
-    // a stopped leading, then exited; only then did b lead.
+    // a stopped leading and its controller, then exited; only then did b lead.
     assert.ok(stalled < lost && lost < exited, order);
     assert.ok(stalled < notLeading && notLeading < exited, order);
+    const controllerStopped = position('a', 'controller stopped');
+    assert.ok(stalled < controllerStopped && controllerStopped < exited, order);
     assert.ok(exited < standbyLeads, order);
     assert.equal(atExit.spec?.holderIdentity, 'a');
     assert.equal(transitionsWhenTaken, (atExit.spec.leaseTransitions ?? 0) + 1);
