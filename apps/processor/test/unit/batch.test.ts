@@ -29,9 +29,11 @@ describe('decodeBatch', () => {
       message(4, JSON.stringify({ event_id: randomUUID(), sensor_type: 'co2' })),
     ];
 
-    const { events, rejected } = decodeBatch(messages, NOW, DEFAULT_LIMITS);
+    const { events, origins, rejected } = decodeBatch(messages, NOW, DEFAULT_LIMITS);
 
     assert.deepEqual(events, good);
+    // Each valid event keeps its message, to be dead-lettered if the database refuses it.
+    assert.deepEqual(origins, [messages[0], messages[3]]);
     assert.deepEqual(
       rejected.map((r) => r.message.offset),
       ['1', '2', '4'],
