@@ -201,7 +201,10 @@ interface LetterSending {
  * without its payload is logged as an error and counted, and its message passed over: it must
  * not stop the partition.
  */
-async function writeDeadLetters(sending: LetterSending, letters: readonly Letter[]): Promise<void> {
+async function writeDeadLetters(
+  sending: LetterSending,
+  letters: readonly Letter[],
+): Promise<Set<Letter>> {
   const { metrics, logger } = sending;
   const outcome = await sendDeadLetters(sending.producer, sending.topic, letters, sending.limits);
   const lost = new Set(outcome.lost.map((l) => l.letter));
@@ -225,6 +228,7 @@ async function writeDeadLetters(sending: LetterSending, letters: readonly Letter
       'the broker refused dead letters with their payload: sent without it',
     );
   }
+  return lost;
 }
 
 /** Valid events the database refused: to the dead-letter topic with the database's reason. */
@@ -237,8 +241,9 @@ async function deadLetterRefused(
     reason: refusalReason(r.error),
     source: r.source,
   }));
-  await writeDeadLetters(sending, letters);
+  const lost = await writeDeadLetters(sending, letters);
   for (const letter of letters) {
+    if (lost.has(letter)) continue;
     sending.logger.warn(
       { reason: letter.reason, offset: letter.message.offset, ...letter.source },
       'event refused by the database sent to the dead-letter topic',
@@ -271,8 +276,9 @@ async function takeBatch(
   const decoded = decodeBatch(batch.messages, receivedAt, options.limits);
   if (decoded.rejected.length > 0) {
     const letters = decoded.rejected.map((r) => ({ ...r, source }));
+    let lost: Set<Letter>;
     try {
-      await retryWatched(
+      lost = await retryWatched(
         () => writeDeadLetters(options.letters, letters),
         {
           keepGoing: () => isRunning() && !isStale() && notStopping(),
@@ -291,8 +297,9 @@ async function takeBatch(
       if (error instanceof GaveUp) return;
       throw error;
     }
-    for (const r of decoded.rejected) {
+    for (const r of letters) {
       metrics.invalid.inc({ reason: reasonLabel(r.reason) });
+      if (lost.has(r)) continue;
       logger.warn(
         { reason: r.reason, offset: r.message.offset, ...source },
         'invalid event sent to the dead-letter topic',
