@@ -41,6 +41,16 @@ function logFile(name: string): string {
   return path.join(NODE_PATHS.logs, `${name}.log`);
 }
 
+/** Whether kube-router's chains hang in the FORWARD hook (its first sync is done). */
+function firewallChainsInstalled(): boolean {
+  try {
+    const rules = execFileSync('iptables', ['-S', 'FORWARD'], { encoding: 'utf8' });
+    return rules.includes('-j KUBE-ROUTER-FORWARD');
+  } catch {
+    return false;
+  }
+}
+
 async function runningUntil(child: Child, what: string, check: () => Promise<boolean>) {
   let exit: number | string | undefined;
   void child.exited.then((code) => (exit = code));
@@ -232,9 +242,6 @@ export async function runNodeSupervisor(input: SupervisorInput): Promise<void> {
     start('kube-proxy', binaries.kubeProxy, [`--config=${NODE_PATHS.kubeProxyConfig}`]);
     writeFileSync(NODE_PATHS.corefile, corefile(NODE_PATHS.kubeconfig));
     start('coredns', binaries.coredns, ['-conf', NODE_PATHS.corefile]);
-    // The admin kubeconfig: the agent reads pods, namespaces and policies of every namespace.
-    log('starting kube-router (NetworkPolicies)');
-    start('kube-router', binaries.kubeRouter, kubeRouterArgs(NODE_PATHS.kubeconfig));
 
     writeNodeStatus({ state: 'starting', step: 'node Ready' });
     const kubeConfig = testbed.kubeConfig();
@@ -246,6 +253,14 @@ export async function runNodeSupervisor(input: SupervisorInput): Promise<void> {
         found.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false
       );
     });
+    // After the Node exists (kube-router finds its node by name, or exits), before any pod runs.
+    // The admin kubeconfig: the agent reads pods, namespaces and policies of every namespace.
+    writeNodeStatus({ state: 'starting', step: 'NetworkPolicy agent' });
+    log('starting kube-router (NetworkPolicies)');
+    const agent = start('kube-router', binaries.kubeRouter, kubeRouterArgs(NODE_PATHS.kubeconfig));
+    await runningUntil(agent, 'kube-router to install its firewall chains', () =>
+      Promise.resolve(firewallChainsInstalled()),
+    );
     writeNodeStatus({
       state: 'ready',
       server,
