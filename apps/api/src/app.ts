@@ -74,7 +74,10 @@ export interface AppOptions {
   liveLookbackMs?: number;
   /** Retry-After of a 503 from ingest; default INGEST_RETRY_AFTER_SECONDS's. */
   ingestRetryAfterSeconds?: number;
-  /** How long polled views (KPIs, trends, series, heatmap, alert pages) are cached; default 0 (off). */
+  /**
+   * How long polled views (KPIs, trends, series, heatmap, alert pages, sites, devices) are
+   * cached; default 0 (off).
+   */
   readCacheTtlMs?: number;
   /** How long series of 1h and 1d buckets are cached, if longer than readCacheTtlMs; default: as long. */
   readCacheCoarseTtlMs?: number;
@@ -154,8 +157,8 @@ export function createApi(options: AppOptions): Api {
     deviceLookbackMs: DEFAULT_LIMITS.maxAgeMs,
     cache,
   });
-  siteRoutes(api, { sql, now });
-  deviceRoutes(api, { sql, now, lookbackMs: DEFAULT_LIMITS.maxAgeMs });
+  siteRoutes(api, { sql, now, cache });
+  deviceRoutes(api, { sql, now, cache, lookbackMs: DEFAULT_LIMITS.maxAgeMs });
   seriesRoutes(api, { sql, now, cache, coarseTtlMs: options.readCacheCoarseTtlMs ?? cacheTtlMs });
   alertRoutes(api, { sql, cache });
   liveRoutes(api, {

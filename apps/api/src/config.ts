@@ -121,7 +121,7 @@ export const ApiConfigSchema = Type.Object({
     maximum: 60_000,
     default: 1000,
     description:
-      'how long polled views (KPIs, trends, series, heatmap, alert pages) are cached, and then served stale while refreshed; 0: off',
+      'how long polled views (KPIs, trends, series, heatmap, alert pages, sites, devices) are cached, and then served stale while refreshed; 0: off',
   }),
   READ_CACHE_COARSE_TTL_MS: Type.Integer({
     minimum: 0,

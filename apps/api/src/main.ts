@@ -112,7 +112,8 @@ async function main(): Promise<void> {
   });
   running.live = live;
   const rateLimitStore =
-    config.RATE_LIMIT_STORE === 'postgres' && config.RATE_LIMIT_PER_MINUTE > 0
+    config.RATE_LIMIT_STORE === 'postgres' &&
+    (config.RATE_LIMIT_PER_MINUTE > 0 || config.RATE_LIMIT_PER_KEY_PER_MINUTE > 0)
       ? new PostgresRateLimitStore({ sql, logger })
       : undefined;
   running.rateLimitStore = rateLimitStore;
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
     security: {
       corsOrigins: corsOrigins(config),
       rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+      rateLimitPerKeyPerMinute: config.RATE_LIMIT_PER_KEY_PER_MINUTE,
       rateLimitStore,
     },
     bodyLimitBytes: config.BODY_LIMIT_BYTES,

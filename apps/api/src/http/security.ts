@@ -169,6 +169,8 @@ export function requestTimeout(ms: number, exempt: (path: string) => boolean): R
     const timer = setTimeout(() => {
       if (res.headersSent) return;
       req.log.warn({ timeout_ms: ms }, 'request timed out');
+      // A timeout is load, not a fault of the request: the caller may try again shortly.
+      res.setHeader('Retry-After', '5');
       sendProblem(res, {
         type: PROBLEM_TYPES.timeout,
         title: 'Service Unavailable',

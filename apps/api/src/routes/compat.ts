@@ -223,18 +223,21 @@ export function compatRoutes(api: ApiRouter, options: CompatRoutesOptions): void
       access: 'read',
       params: Type.Object({ device_id: DeviceId }),
       responses: {
-        200: { description: 'the device', schema: DeviceSummary },
+        ...conditionalResponses({ description: 'the device', schema: DeviceSummary }),
         404: { description: 'the device never reported' },
       },
     },
     async ({ params }, _req, res) => {
-      const summary = await selectDeviceSummary(sql, {
-        deviceId: params.device_id,
-        since: new Date(now() - options.deviceLookbackMs),
-        periodMs: 24 * HOUR_MS,
+      const body = await cache.json(`device-summary:${params.device_id}`, async () => {
+        const summary = await selectDeviceSummary(sql, {
+          deviceId: params.device_id,
+          since: new Date(now() - options.deviceLookbackMs),
+          periodMs: 24 * HOUR_MS,
+        });
+        if (!summary) throw notFound(`device ${params.device_id} has not reported`);
+        return summary;
       });
-      if (!summary) throw notFound(`device ${params.device_id} has not reported`);
-      res.json(summary);
+      await sendJson(res, body);
     },
   );
 }

@@ -1,8 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
 import { DAY_MS } from '@telemetrypulse/shared';
+import { conditionalResponses, sendJson } from '../http/json-body.ts';
 import { periodFrom } from '../http/period.ts';
 import { notFound } from '../http/problem.ts';
+import type { ResponseCache } from '../http/response-cache.ts';
 import type { ApiRouter } from '../http/route.ts';
 import { selectDevice } from '../queries/devices.ts';
 import { DeviceId, SensorType, Timestamp } from '../schemas.ts';
@@ -38,9 +40,14 @@ export interface DeviceRoutesOptions {
   now: () => number;
   /** How far back a device's last reading is searched: the raw retention. */
   lookbackMs: number;
+  /** Polled views are cached (READ_CACHE_TTL_MS): the lookback scans raw rows. */
+  cache: ResponseCache;
 }
 
-export function deviceRoutes(api: ApiRouter, { sql, now, lookbackMs }: DeviceRoutesOptions): void {
+export function deviceRoutes(
+  api: ApiRouter,
+  { sql, now, lookbackMs, cache }: DeviceRoutesOptions,
+): void {
   api.route(
     {
       method: 'get',
@@ -53,20 +60,24 @@ export function deviceRoutes(api: ApiRouter, { sql, now, lookbackMs }: DeviceRou
       params: Type.Object({ device_id: DeviceId }),
       query: Type.Object({ from: Type.Optional(Timestamp), to: Type.Optional(Timestamp) }),
       responses: {
-        200: { description: 'the device', schema: DeviceDetail },
+        ...conditionalResponses({ description: 'the device', schema: DeviceDetail }),
         404: { description: 'the device never reported' },
       },
     },
     async ({ params, query }, _req, res) => {
       const current = now();
       const period = periodFrom(query, { now: current, defaultMs: DAY_MS, maxMs: 31 * DAY_MS });
-      const device = await selectDevice(sql, {
-        deviceId: params.device_id,
-        since: new Date(current - lookbackMs),
-        ...period,
+      const key = `device:${JSON.stringify([params.device_id, query.from, query.to])}`;
+      const body = await cache.json(key, async () => {
+        const device = await selectDevice(sql, {
+          deviceId: params.device_id,
+          since: new Date(current - lookbackMs),
+          ...period,
+        });
+        if (!device) throw notFound(`device ${params.device_id} has not reported`);
+        return device;
       });
-      if (!device) throw notFound(`device ${params.device_id} has not reported`);
-      res.json(device);
+      await sendJson(res, body);
     },
   );
 }

@@ -1,7 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '@telemetrypulse/shared';
 import { HOUR_MS } from '@telemetrypulse/shared';
+import { conditionalResponses, sendJson } from '../http/json-body.ts';
 import { notFound } from '../http/problem.ts';
+import type { ResponseCache } from '../http/response-cache.ts';
 import type { ApiRouter } from '../http/route.ts';
 import { selectLatestReadings, selectSites } from '../queries/sites.ts';
 import { Nullable, SensorType, SiteId, Timestamp } from '../schemas.ts';
@@ -35,7 +37,15 @@ const SiteDetail = Type.Object(
   { title: 'SiteDetail' },
 );
 
-export function siteRoutes(api: ApiRouter, { sql, now }: { sql: Sql; now: () => number }): void {
+export interface SiteRoutesOptions {
+  sql: Sql;
+  now: () => number;
+  cache: ResponseCache;
+}
+
+// Both views scan the last hour of aggregates and raw rows: cached like the other polled views
+// (READ_CACHE_TTL_MS), so a burst of them costs the database one query per view and period.
+export function siteRoutes(api: ApiRouter, { sql, now, cache }: SiteRoutesOptions): void {
   api.route(
     {
       method: 'get',
@@ -44,10 +54,13 @@ export function siteRoutes(api: ApiRouter, { sql, now }: { sql: Sql; now: () => 
       summary: 'Sites with zone and device counts, last event time and open alerts',
       tags: ['sites'],
       access: 'read',
-      responses: { 200: { description: 'sites', schema: Type.Array(SiteSummary) } },
+      responses: conditionalResponses({ description: 'sites', schema: Type.Array(SiteSummary) }),
     },
     async (_input, _req, res) => {
-      res.json(await selectSites(sql, { activeSince: new Date(now() - HOUR_MS) }));
+      const body = await cache.json('sites:', () =>
+        selectSites(sql, { activeSince: new Date(now() - HOUR_MS) }),
+      );
+      await sendJson(res, body);
     },
   );
 
@@ -61,16 +74,20 @@ export function siteRoutes(api: ApiRouter, { sql, now }: { sql: Sql; now: () => 
       access: 'read',
       params: Type.Object({ site_id: SiteId }),
       responses: {
-        200: { description: 'the site', schema: SiteDetail },
+        ...conditionalResponses({ description: 'the site', schema: SiteDetail }),
         404: { description: 'no such site' },
       },
     },
     async ({ params }, _req, res) => {
-      const since = new Date(now() - HOUR_MS);
-      const [site] = await selectSites(sql, { siteId: params.site_id, activeSince: since });
-      if (!site) throw notFound(`site ${params.site_id} is not known`);
-      const zones = await selectLatestReadings(sql, { siteId: params.site_id, since });
-      res.json({ ...site, zones });
+      // An unknown site throws: failures are not cached, so it is known as soon as it reports.
+      const body = await cache.json(`site:${params.site_id}`, async () => {
+        const since = new Date(now() - HOUR_MS);
+        const [site] = await selectSites(sql, { siteId: params.site_id, activeSince: since });
+        if (!site) throw notFound(`site ${params.site_id} is not known`);
+        const zones = await selectLatestReadings(sql, { siteId: params.site_id, since });
+        return { ...site, zones };
+      });
+      await sendJson(res, body);
     },
   );
 }

@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { insertAlerts, insertWindows, startTestApi, window, type TestApi } from '../support.ts';
+import {
+  insertAlerts,
+  insertRawEvents,
+  insertWindows,
+  startTestApi,
+  window,
+  type TestApi,
+} from '../support.ts';
 
 // Within one 5-minute and one hourly bucket for the whole test, so moving the clock changes only
 // what the cache has to say, not which buckets a view covers.
@@ -123,6 +130,71 @@ describe('cached views: ETag and If-None-Match', () => {
       const etag = await etagOf(path);
       assert.equal((await get(path, etag)).status, 304, path);
     }
+  });
+});
+
+describe('cached views: sites and devices', () => {
+  let api: TestApi;
+  const clock = START;
+  let fresh = 0;
+  const reading = (site: string, device: string, value: number, at = '2025-06-02T00:05:00Z') => ({
+    device_id: device,
+    site_id: site,
+    zone_id: 'zone-01',
+    sensor_type: 'co2',
+    value,
+    ts_event: at,
+  });
+  const registerSite = (site: string) =>
+    api.db.sql`insert into sites (site_id, last_event_at) values (${site}, ${new Date(START)})`;
+
+  before(async () => {
+    api = await startTestApi({ now: () => clock, readCacheTtlMs: 60_000 });
+    await registerSite('site-01');
+    await insertRawEvents(api.db.sql, [reading('site-01', 'dev-1', 500)]);
+  });
+
+  after(async () => {
+    await api.close();
+  });
+
+  it('when a site or device view is asked for again within the TTL, then it is the same answer and 304 for its ETag', async () => {
+    for (const path of [
+      '/api/v1/sites',
+      '/api/v1/sites/site-01',
+      '/api/v1/devices/dev-1',
+      '/devices/dev-1',
+    ]) {
+      const first = await fetch(`${api.url}${path}`);
+      assert.equal(first.status, 200, path);
+      const etag = first.headers.get('etag') ?? '';
+      assert.ok(etag, `${path}: no ETag`);
+      const body = await first.text();
+      // New data within the TTL, which each of these views shows once refreshed (a new device
+      // for the list, a newer and higher reading of dev-1 for the others): the cached answer is
+      // served, not a new query.
+      fresh += 1;
+      await insertRawEvents(api.db.sql, [
+        reading('site-01', `dev-new-${fresh}`, 600),
+        reading('site-01', 'dev-1', 700 + fresh, `2025-06-02T00:0${5 + fresh}:00Z`),
+      ]);
+      const again = await fetch(`${api.url}${path}`);
+      assert.equal(await again.text(), body, path);
+      assert.equal(
+        (await fetch(`${api.url}${path}`, { headers: { 'If-None-Match': etag } })).status,
+        304,
+        path,
+      );
+    }
+  });
+
+  it('when a site or device was not found, then that is not cached: it shows once it reports', async () => {
+    assert.equal((await fetch(`${api.url}/api/v1/sites/site-02`)).status, 404);
+    assert.equal((await fetch(`${api.url}/api/v1/devices/dev-2`)).status, 404);
+    await registerSite('site-02');
+    await insertRawEvents(api.db.sql, [reading('site-02', 'dev-2', 600)]);
+    assert.equal((await fetch(`${api.url}/api/v1/sites/site-02`)).status, 200);
+    assert.equal((await fetch(`${api.url}/api/v1/devices/dev-2`)).status, 200);
   });
 });
 

@@ -18,7 +18,7 @@ import {
   type TestDatabase,
 } from '@telemetrypulse/devstack/test';
 // The test kit does not export its tool installs (yet): this one is reached by path.
-import { ensureSchemathesis } from '../../../devstack/src/tools/schemathesis.ts';
+import { ensureSchemathesis } from '@telemetrypulse/devstack/tools/schemathesis';
 import { insertAlerts, insertRawEvents } from '../support.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));

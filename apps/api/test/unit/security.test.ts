@@ -102,10 +102,11 @@ describe('security layers', () => {
     assert.match(response.headers.get('content-type') ?? '', /problem\+json/);
   });
 
-  it('when a request outlives the timeout, then 503 problem', async () => {
+  it('when a request outlives the timeout, then 503 problem with Retry-After', async () => {
     const url = await start({ sql: hangingSql, requestTimeoutMs: 100 });
     const response = await fetch(`${url}/kpis/live`);
     assert.equal(response.status, 503);
+    assert.equal(response.headers.get('retry-after'), '5');
     const problem = (await response.json()) as { detail: string };
     assert.match(problem.detail, /longer than 100 ms/);
   });
