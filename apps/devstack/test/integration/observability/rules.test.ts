@@ -55,6 +55,8 @@ describe('Prometheus alert rules in the chart', () => {
     const alerts = rules.map((r) => r.alert);
     assert.deepEqual(alerts.sort(), [
       'TelemetryPulseApiLatencyHigh',
+      'TelemetryPulseApiLiveStreamsDropped',
+      'TelemetryPulseApiLiveStreamsFull',
       'TelemetryPulseConsumerLagGrowing',
       'TelemetryPulseDeadLetterRate',
       'TelemetryPulseDeadLettersLost',
