@@ -161,7 +161,7 @@ export const ApiConfigSchema = Type.Object({
     maximum: 600_000,
     default: 5000,
     description:
-      "PostgreSQL statement_timeout of the API's connections: a query running longer is cancelled and answers 503; 0: no limit",
+      "PostgreSQL statement_timeout of the API's connections: a query running longer is cancelled and answers 503; 0: the server's own setting",
   }),
   LIVE_REPLAY_MINUTES: Type.Integer({
     minimum: 1,

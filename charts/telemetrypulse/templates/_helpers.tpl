@@ -223,7 +223,8 @@ Called with dict "root" $ and optionally "secretName" (a Secret with DATABASE_UR
 
 {{/*
 The operator's permissions where Sites live, as apps/operator uses them: Sites through an
-informer, their status by merge patch, Deployments through an informer and server-side apply,
+informer, their status by merge patch, their finalizers (owner references that block deletion),
+Deployments through an informer and server-side apply,
 Events (events.k8s.io/v1), and (only with imagePullSecrets) a check that those Secrets exist.
 */}}
 {{- define "tp.operatorRules" -}}
@@ -233,6 +234,11 @@ Events (events.k8s.io/v1), and (only with imagePullSecrets) a check that those S
 - apiGroups: [telemetrypulse.io]
   resources: [sites/status]
   verbs: [patch]
+# The Deployments' owner references block the Site's deletion: with the
+# OwnerReferencesPermissionEnforcement admission plugin that takes update on the finalizers.
+- apiGroups: [telemetrypulse.io]
+  resources: [sites/finalizers]
+  verbs: [update]
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [list, watch, create, patch]
