@@ -70,8 +70,26 @@ export async function insertEvents(
 ): Promise<string[]> {
   if (events.length === 0) return [];
   const c = columns(events);
-  const skipCopies = mode === 'redelivered' ? tx`on conflict do nothing` : tx``;
   const [w5m, w15m, w1h] = [windowOf('5m'), windowOf('15m'), windowOf('1h')];
+  // New events need no join: a copy among them fails the ids' insert, and the whole statement.
+  const newIdsAndRows =
+    mode === 'new'
+      ? tx`new_ids as (
+      insert into telemetry_event_ids (event_id, ts_event) select event_id, ts_event from input
+    ), inserted as (
+      insert into telemetry_events (event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
+      select * from input
+      returning event_id, site_id, zone_id, sensor_type, value, ts_event`
+      : tx`new_ids as (
+      insert into telemetry_event_ids (event_id, ts_event)
+      select event_id, ts_event from input
+      on conflict do nothing
+      returning event_id, ts_event
+    ), inserted as (
+      insert into telemetry_events (event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
+      select input.* from input join new_ids using (event_id, ts_event)
+      on conflict do nothing
+      returning event_id, site_id, zone_id, sensor_type, value, ts_event`;
   const upsertWindows = (table: string, from: string, touched = tx`, updated_at = now()`) => tx`
     insert into ${tx(table)} as a
       (site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value)
@@ -102,16 +120,7 @@ export async function insertEvents(
         ${c.eventIds}::uuid[], ${c.deviceIds}::text[], ${c.siteIds}::text[], ${c.zoneIds}::text[],
         ${c.sensorTypes}::text[], ${c.values}::float8[], ${c.times}::timestamptz[]
       ) as t(event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
-    ), new_ids as (
-      insert into telemetry_event_ids (event_id, ts_event)
-      select event_id, ts_event from input
-      ${skipCopies}
-      returning event_id, ts_event
-    ), inserted as (
-      insert into telemetry_events (event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
-      select input.* from input join new_ids using (event_id, ts_event)
-      ${skipCopies}
-      returning event_id, site_id, zone_id, sensor_type, value, ts_event
+    ), ${newIdsAndRows}
     ), windows_5m as (
       select site_id, zone_id, sensor_type,
              date_bin(${w5m.interval}::interval, ts_event, timestamptz '1970-01-01 00:00:00+00') as window_start,
