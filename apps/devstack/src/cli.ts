@@ -9,6 +9,7 @@ import { alive, runningPid } from './child.ts';
 import { installKafka } from './kafka-broker.ts';
 import { startTestbed } from './kube/testbed.ts';
 import { buildImages, importImages } from './images/build.ts';
+import { installKeda } from './keda/install.ts';
 import { runClusterSupervisor, startCluster, stopCluster } from './node/cluster.ts';
 import { NODE_PATHS } from './node/layout.ts';
 import { readNodeStatus } from './node/status.ts';
@@ -237,6 +238,7 @@ const commands: Record<string, () => Promise<void> | void> = {
   tools,
   cluster,
   images,
+  keda: () => installKeda(),
   'cluster-run': runClusterSupervisor,
   'cluster-down': () => stopCluster(),
   reset: async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { applyJsonPatchAdds } from '../../src/keda/manifests.ts';
+import { applyJsonPatch } from '../../src/keda/manifests.ts';
 import { throwawayGoMod } from '../../src/kube/throwaway-module.ts';
 import { publishedReplacements } from '../../src/tools/keda.ts';
 
@@ -49,14 +49,20 @@ describe('KEDA build', () => {
     );
   });
 
-  it("when KEDA's CRD patches add schema bounds, then they land at their JSON pointers", () => {
+  it("when KEDA's CRD patches add and remove schema parts, then they land at their JSON pointers", () => {
     const crd = { spec: { versions: [{ schema: { properties: { a: {} } } }] } };
-    applyJsonPatchAdds(crd, [
+    applyJsonPatch(crd, [
       { op: 'add', path: '/spec/versions/0/schema/properties/a/maximum', value: 3600 },
     ]);
     assert.deepEqual(crd.spec.versions[0]?.schema.properties.a, { maximum: 3600 });
+    const schema = { required: ['name'], properties: { metricType: {}, name: {} } };
+    applyJsonPatch(schema, [
+      { op: 'add', path: '/required/-', value: 'protocol' },
+      { op: 'remove', path: '/properties/metricType' },
+    ]);
+    assert.deepEqual(schema, { required: ['name', 'protocol'], properties: { name: {} } });
     assert.throws(() => {
-      applyJsonPatchAdds(crd, [{ op: 'add', path: '/spec/missing/x', value: 1 }]);
+      applyJsonPatch(crd, [{ op: 'add', path: '/spec/missing/x', value: 1 }]);
     }, /does not exist/);
   });
 });
