@@ -227,6 +227,12 @@ describe('Helm chart: lint and render over the values matrix', function () {
       offsetResetPolicy: 'earliest',
       allowIdleConsumers: 'false',
     });
+    // The HPA KEDA makes waits as long as Kubernetes' default before it removes replicas.
+    assert.deepEqual((scaled.spec as { advanced?: unknown }).advanced, {
+      horizontalPodAutoscalerConfig: {
+        behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+      },
+    });
     // KEDA owns the replica count: the Deployment must not fight it on upgrade.
     assert.equal(
       (deployment(objects, 'processor').spec as { replicas?: number }).replicas,
@@ -247,6 +253,9 @@ describe('Helm chart: lint and render over the values matrix', function () {
       ],
       [2, 6],
     );
+    assert.deepEqual((autoscaler.spec as { behavior?: unknown }).behavior, {
+      scaleDown: { stabilizationWindowSeconds: 300 },
+    });
     assert.equal(hpa.filter((o) => o.kind === 'ScaledObject').length, 0);
     const fixed = await renderChart(helm, {
       valuesFiles: [path.join(MATRIX_DIR, 'fixed-values.yaml')],
