@@ -2,7 +2,7 @@
 NODE := node_modules/.bin/node
 NPM_INSTALL_STAMP := node_modules/.install-stamp
 
-.PHONY: help install up down logs status reset test test-unit lint typecheck format docs migrate bench testbed tools cluster cluster-down images e2e
+.PHONY: help install up down logs status reset test test-unit lint typecheck format docs migrate bench testbed tools cluster cluster-down images e2e keda e2e-scale
 
 help:
 	@echo "make up           start the local platform (Kafka, PostgreSQL, processor, API, simulators)"
@@ -20,6 +20,8 @@ help:
 	@echo "make cluster      a single-node Kubernetes with a real kubelet and containers (root)"
 	@echo "make images       build the app images from the Dockerfile and load them into the node"
 	@echo "make e2e          the user journey on a fresh node: helm install, pods, port-forward, chaos"
+	@echo "make keda         KEDA (built from its Go module on first use) as pods on the running node"
+	@echo "make e2e-scale    KEDA scales the processor on consumer lag, on a fresh node, and back"
 	@echo "make cluster-down stop the node and remove everything it made"
 
 # npm ci only when the lockfile changed since the last install. npm itself may run on an older
@@ -33,7 +35,8 @@ $(NPM_INSTALL_STAMP): package-lock.json package.json
 #   testbed  a Kubernetes control plane for trying the operator and the chart; Ctrl-C stops it
 #   tools    builds from the Go module proxy, once per version (the first kube build is long)
 #   cluster  a real node (kubelet, containerd, kube-proxy, CoreDNS) in a network namespace of its own
-install logs status reset testbed tools cluster cluster-down images: $(NPM_INSTALL_STAMP)
+#   keda     KEDA's operator and metrics adapter as pods on that node (built on first use, ~8 min)
+install logs status reset testbed tools cluster cluster-down images keda: $(NPM_INSTALL_STAMP)
 	$(NODE) apps/devstack/src/cli.ts $@
 
 up: install
@@ -48,6 +51,15 @@ e2e: $(NPM_INSTALL_STAMP)
 	$(NODE) apps/devstack/src/cli.ts cluster
 	$(NODE) apps/devstack/src/cli.ts images
 	status=0; $(NODE) node_modules/.bin/mocha --config .mocharc.e2e.json || status=$$?; \
+	  if [ -z "$$KEEP_CLUSTER" ]; then $(NODE) apps/devstack/src/cli.ts cluster-down; fi; exit $$status
+
+# The same from a clean node, with KEDA installed from its own manifests: the processor scales
+# out on consumer lag and back (KEEP_CLUSTER=1 as above).
+e2e-scale: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/devstack/src/cli.ts cluster
+	$(NODE) apps/devstack/src/cli.ts images
+	status=0; $(NODE) apps/devstack/src/cli.ts keda && \
+	  $(NODE) node_modules/.bin/mocha --config .mocharc.e2e-scale.json || status=$$?; \
 	  if [ -z "$$KEEP_CLUSTER" ]; then $(NODE) apps/devstack/src/cli.ts cluster-down; fi; exit $$status
 
 migrate: $(NPM_INSTALL_STAMP)
