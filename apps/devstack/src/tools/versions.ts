@@ -9,6 +9,8 @@ export const TOOL_VERSIONS = {
   helm: 'v3.19.5',
   actionlint: 'v1.7.12',
   keda: 'v2.21.0',
+  /** The HPA fallback's resource metrics (not run on the node yet). */
+  metricsServer: 'v0.8.0',
   prometheusOperator: 'v0.85.0',
   /**
    * The real node's NetworkPolicy agent (its iptables/ipset firewall only). Not
