@@ -30,3 +30,9 @@ export function histogramQuantile(
   }
   return undefined;
 }
+
+/** One sample (a counter, or a histogram's _sum or _count) from Prometheus text; 0 if absent. */
+export function sample(metricsText: string, name: string): number {
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metricsText);
+  return match ? Number(match[1]) : 0;
+}

@@ -1,0 +1,113 @@
+import { Partitioners, type Kafka } from 'kafkajs';
+import type { Sql, TelemetryEvent } from '@telemetrypulse/shared';
+import { sample } from './percentiles.ts';
+import { peakRssMiB } from './process-cpu.ts';
+import { scrape, spawnReplica, stopReplica, topicsFor } from './replica.ts';
+import { quantile } from './stats.ts';
+import { syntheticEvents } from './synthetic.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const TICK_MS = 5;
+
+export interface Latency {
+  rate: number;
+  sent: number;
+  /** The rate the producer really held (below `rate` when it could not keep up). */
+  sentPerSecond: number;
+  p50Ms: number | undefined;
+  p99Ms: number | undefined;
+  maxMs: number | undefined;
+  peakRssMiB: number | undefined;
+}
+
+/**
+ * Sends `rate` events/s for `seconds` in small timed batches, noting each event's send time,
+ * and returns when all are in the table; events carry their send time as ts_event.
+ */
+async function produceAtRate(
+  kafka: Kafka,
+  topic: string,
+  rate: number,
+  seconds: number,
+): Promise<{ sentAt: Map<string, number>; seconds: number }> {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const sentAt = new Map<string, number>();
+  const total = Math.round(rate * seconds);
+  const start = performance.now();
+  try {
+    while (sentAt.size < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+      if (due <= sentAt.size) {
+        await sleep(TICK_MS);
+        continue;
+      }
+      const now = Date.now();
+      const events: TelemetryEvent[] = syntheticEvents(due - sentAt.size, now).map((e) => ({
+        ...e,
+        ts_event: new Date(now).toISOString(),
+      }));
+      for (const e of events) sentAt.set(e.event_id, now);
+      await producer.send({
+        topic,
+        messages: events.map((e) => ({ key: e.device_id, value: JSON.stringify(e) })),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return { sentAt, seconds: (performance.now() - start) / 1000 };
+}
+
+/**
+ * Latency per event at a steady `rate`: from the producer's send to the commit of the
+ * transaction that made the event's row and its windows visible (PostgreSQL's commit timestamp
+ * of the row, same machine clock), for every event, not from a histogram's buckets.
+ * Expects the tables empty; leaves the events in them.
+ */
+export async function measureLatency(
+  kafka: Kafka,
+  brokers: string,
+  sql: Sql,
+  url: string,
+  run: string,
+  rate: number,
+  seconds: number,
+): Promise<Latency> {
+  const replica = await spawnReplica(brokers, url, run, `bench-latency-${run}`);
+  try {
+    // Let it join the group and fetch an empty topic before the clock starts.
+    for (let i = 0; i < 100 && (await scrape(replica)) === ''; i++) await sleep(100);
+    await sleep(3000);
+    const produced = await produceAtRate(kafka, topicsFor(run).events, rate, seconds);
+    const total = produced.sentAt.size;
+    for (let waited = 0; waited < 60_000; waited += 200) {
+      if (sample(await scrape(replica), 'telemetry_processor_events_stored_total') >= total) break;
+      await sleep(200);
+    }
+    const rss = peakRssMiB(replica.pid);
+    const rows = await sql<{ id: string; committed_ms: string }[]>`
+      select event_id::text as id,
+             extract(epoch from pg_xact_commit_timestamp(xmin)) * 1000 as committed_ms
+      from telemetry_events`;
+    const latencies: number[] = [];
+    for (const r of rows) {
+      const sent = produced.sentAt.get(r.id);
+      if (sent !== undefined) latencies.push(Number(r.committed_ms) - sent);
+    }
+    if (latencies.length !== total)
+      throw new Error(`${latencies.length} of ${total} events stored`);
+    latencies.sort((a, b) => a - b);
+    return {
+      rate,
+      sent: total,
+      sentPerSecond: total / produced.seconds,
+      p50Ms: quantile(latencies, 0.5),
+      p99Ms: quantile(latencies, 0.99),
+      maxMs: latencies.at(-1),
+      peakRssMiB: rss,
+    };
+  } finally {
+    await stopReplica(replica);
+  }
+}

@@ -1,0 +1,108 @@
+import { cpus } from 'node:os';
+import type { Drain } from './drain.ts';
+import type { Latency } from './latency.ts';
+import { nodeOptions } from './replica.ts';
+import { rounded, spread, type Spread } from './stats.ts';
+
+/** One run's figures: every measurement once. */
+export interface Run {
+  preloadEventsPerSecond: number;
+  kafkaClientEventsPerSecond: number;
+  copyRowsPerSecond: number;
+  seedStyleEventsPerSecond: number;
+  drain: Drain;
+  at10k: Latency;
+  atHalfDrain: Latency;
+  loadavg1m: { before: number; after: number };
+}
+
+/** Issue 18's targets, each met or not by the median of the runs. */
+export const TARGETS = {
+  latency_p99_ms_at_10k: 250,
+  latency_p99_ms_at_half_drain: 1_000,
+  ratio_to_copy: 0.6,
+  peak_rss_mib: 256,
+};
+
+const over = (runs: readonly Run[], figure: (r: Run) => number | undefined, digits = 0) =>
+  rounded(spread(runs.map(figure)), digits);
+
+function met(median: Spread | null, ok: (m: number) => boolean): boolean {
+  return median !== null && ok(median.median);
+}
+
+const peakRss = (r: Run) =>
+  Math.max(r.drain.peakRssMiB ?? 0, r.at10k.peakRssMiB ?? 0, r.atHalfDrain.peakRssMiB ?? 0);
+
+export function report(total: number, runs: readonly Run[], latencySeconds: number) {
+  const figures = {
+    processor_events_per_s: over(runs, (r) => r.drain.eventsPerSecond),
+    ratio_to_copy: over(runs, (r) => r.drain.eventsPerSecond / r.copyRowsPerSecond, 2),
+    ratio_to_seed_style: over(runs, (r) => r.drain.eventsPerSecond / r.seedStyleEventsPerSecond, 1),
+    copy_rows_per_s: over(runs, (r) => r.copyRowsPerSecond),
+    seed_style_events_per_s: over(runs, (r) => r.seedStyleEventsPerSecond),
+    kafka_client_events_per_s: over(runs, (r) => r.kafkaClientEventsPerSecond),
+    preload_events_per_s: over(runs, (r) => r.preloadEventsPerSecond),
+    drain_seconds: over(runs, (r) => r.drain.seconds, 1),
+    latency_p50_ms_at_10k: over(runs, (r) => r.at10k.p50Ms),
+    latency_p99_ms_at_10k: over(runs, (r) => r.at10k.p99Ms),
+    latency_max_ms_at_10k: over(runs, (r) => r.at10k.maxMs),
+    half_drain_rate_events_per_s: over(runs, (r) => r.atHalfDrain.rate),
+    latency_p50_ms_at_half_drain: over(runs, (r) => r.atHalfDrain.p50Ms),
+    latency_p99_ms_at_half_drain: over(runs, (r) => r.atHalfDrain.p99Ms),
+    latency_max_ms_at_half_drain: over(runs, (r) => r.atHalfDrain.maxMs),
+    peak_rss_mib: over(runs, peakRss),
+    cpu_us_per_event: {
+      processor: over(runs, (r) => r.drain.cpuUsPerEvent.processor, 1),
+      postgres: over(runs, (r) => r.drain.cpuUsPerEvent.postgres, 1),
+      broker: over(runs, (r) => r.drain.cpuUsPerEvent.broker, 1),
+    },
+  };
+  return {
+    benchmark: 'processor',
+    events: total,
+    runs: runs.length,
+    latency_seconds_per_run: latencySeconds,
+    latency_method:
+      'per event: producer send → commit timestamp of the transaction that stored its row and windows',
+    figures,
+    drain: {
+      busy_cores: {
+        processor: over(runs, (r) => r.drain.busy.processor, 2),
+        postgres: over(runs, (r) => r.drain.busy.postgres, 2),
+        broker: over(runs, (r) => r.drain.busy.broker, 2),
+      },
+      db_wait_fraction: over(runs, (r) => r.drain.dbWaitFraction, 2),
+      processor_compute_fraction: over(runs, (r) => r.drain.busy.processor, 2),
+      transactions: over(runs, (r) => r.drain.transactions),
+      mean_transaction_ms: over(runs, (r) => r.drain.meanTransactionMs, 1),
+      events_per_transaction: over(
+        runs,
+        (r) => (r.drain.eventsPerSecond * r.drain.seconds) / r.drain.transactions,
+      ),
+    },
+    targets: TARGETS,
+    met: {
+      latency_p99_ms_at_10k: met(
+        figures.latency_p99_ms_at_10k,
+        (m) => m <= TARGETS.latency_p99_ms_at_10k,
+      ),
+      latency_p99_ms_at_half_drain: met(
+        figures.latency_p99_ms_at_half_drain,
+        (m) => m <= TARGETS.latency_p99_ms_at_half_drain,
+      ),
+      ratio_to_copy: met(figures.ratio_to_copy, (m) => m >= TARGETS.ratio_to_copy),
+      peak_rss_mib: met(figures.peak_rss_mib, (m) => m > 0 && m <= TARGETS.peak_rss_mib),
+    },
+    processor_node_options: nodeOptions,
+    machine: {
+      cpus: cpus().length,
+      loadavg_1m_per_run: runs.map((r) => ({
+        before: Number(r.loadavg1m.before.toFixed(2)),
+        after: Number(r.loadavg1m.after.toFixed(2)),
+        drain_start: Number(r.drain.loadavg1m.before.toFixed(2)),
+        drain_end: Number(r.drain.loadavg1m.after.toFixed(2)),
+      })),
+    },
+  };
+}
