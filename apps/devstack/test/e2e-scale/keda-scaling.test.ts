@@ -230,7 +230,7 @@ describe('KEDA scales the processor on consumer lag, on a real node', function (
       await tools.kubectl(['-n', NAMESPACE, 'get', 'hpa', `keda-hpa-${PROCESSOR}`, '-o', 'json']),
     ) as { spec: { minReplicas?: number; maxReplicas: number } };
     assert.equal(hpa.spec.minReplicas, 1);
-    assert.equal(hpa.spec.maxReplicas, 12);
+    assert.equal(hpa.spec.maxReplicas, PARTITIONS);
     // The HPA controller reads the lag through the aggregated API KEDA's adapter serves.
     await waitFor(
       'the HPA to read the lag metric',
