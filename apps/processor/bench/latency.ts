@@ -8,6 +8,8 @@ import { syntheticEvents } from './synthetic.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TICK_MS = 5;
+/** At most this many events in one send, under the broker's message size when sends fall behind. */
+const MAX_SEND = 1_000;
 
 export interface Latency {
   rate: number;
@@ -43,7 +45,8 @@ async function produceAtRate(
         continue;
       }
       const now = Date.now();
-      const events: TelemetryEvent[] = syntheticEvents(due - sentAt.size, now).map((e) => ({
+      const count = Math.min(MAX_SEND, due - sentAt.size);
+      const events: TelemetryEvent[] = syntheticEvents(count, now).map((e) => ({
         ...e,
         ts_event: new Date(now).toISOString(),
       }));

@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import type { Drain } from './drain.ts';
 import type { Latency } from './latency.ts';
+import type { ScaleOut } from './scale-out.ts';
 import { nodeOptions } from './replica.ts';
 import { rounded, spread, type Spread } from './stats.ts';
 
@@ -13,6 +14,7 @@ export interface Run {
   drain: Drain;
   at10k: Latency;
   atHalfDrain: Latency;
+  scaleOut: ScaleOut | undefined;
   loadavg1m: { before: number; after: number };
 }
 
@@ -81,6 +83,21 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
         (r) => (r.drain.eventsPerSecond * r.drain.seconds) / r.drain.transactions,
       ),
     },
+    scale_out: runs.some((r) => r.scaleOut)
+      ? {
+          replicas: runs[0]?.scaleOut?.replicas ?? 0,
+          events_per_s: over(runs, (r) => r.scaleOut?.eventsPerSecond),
+          ratio_to_one_replica: over(
+            runs,
+            (r) => r.scaleOut && r.scaleOut.eventsPerSecond / r.drain.eventsPerSecond,
+            2,
+          ),
+          settle_seconds: over(runs, (r) => r.scaleOut?.settleSeconds, 1),
+          lock_wait_fraction: over(runs, (r) => r.scaleOut?.lockWaitFraction, 2),
+          row_lock_wait_fraction: over(runs, (r) => r.scaleOut?.rowLockWaitFraction, 2),
+          stored_by_replica_per_run: runs.map((r) => r.scaleOut?.storedByReplica ?? []),
+        }
+      : null,
     targets: TARGETS,
     met: {
       latency_p99_ms_at_10k: met(

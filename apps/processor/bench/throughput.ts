@@ -10,10 +10,11 @@
 //   share of the time a store transaction was in flight (waiting on the database), and the
 //   machine's load average; which of issue 18's targets each median meets. See docs/performance.md.
 // Usage: npm run bench:processor [-- EVENTS]   (default 1,000,000 preloaded events per run)
-// BENCH_RUNS (3), BENCH_LATENCY_SECONDS (20); BENCH_PROCESSOR_NODE_OPTIONS sets the replica's
-// NODE_OPTIONS.
+// BENCH_RUNS (3), BENCH_LATENCY_SECONDS (20), BENCH_SCALE_OUT_REPLICAS (2: that many replicas in
+// one group drain the topic again, for their combined rate and lock waits; 1 skips it);
+// BENCH_PROCESSOR_NODE_OPTIONS sets the replica's NODE_OPTIONS.
 import { loadavg } from 'node:os';
-import { Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import {
   createLogger,
   createSql,
@@ -23,15 +24,16 @@ import {
   ensureTopics,
   migrate,
   type Sql,
-  type TelemetryEvent,
 } from '@telemetrypulse/shared';
 import { copyRowsPerSecond, emptyTables, seedStyleEventsPerSecond } from './baselines.ts';
 import { measureDrain } from './drain.ts';
 import { kafkaClientEventsPerSecond } from './kafka-client.ts';
 import { measureLatency } from './latency.ts';
+import { preload } from './preload.ts';
 import { startBenchPlatform, type BenchPlatform } from './platform.ts';
 import { topicsFor } from './replica.ts';
 import { report, type Run } from './report.ts';
+import { measureScaleOut } from './scale-out.ts';
 import { toJson } from './stats.ts';
 import { syntheticEvents } from './synthetic.ts';
 
@@ -40,6 +42,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
 const SEED_STYLE_SAMPLE = 5_000;
 const LATENCY_RATE = 10_000;
+const SCALE_OUT_REPLICAS = Number(process.env.BENCH_SCALE_OUT_REPLICAS ?? 2);
 const logger = createLogger('bench', 'warn');
 
 async function createTopics(admin: Admin, prefix: string): Promise<void> {
@@ -49,31 +52,6 @@ async function createTopics(admin: Admin, prefix: string): Promise<void> {
     { topic: topics.dlq, numPartitions: 1 },
     { topic: topics.alerts, numPartitions: 1 },
   ]);
-}
-
-async function preload(
-  kafka: Kafka,
-  topic: string,
-  events: readonly TelemetryEvent[],
-): Promise<number> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const start = performance.now();
-  const chunk = 5000;
-  for (let i = 0; i < events.length; i += chunk * 4) {
-    const sends = [0, 1, 2, 3]
-      .map((j) => events.slice(i + j * chunk, i + (j + 1) * chunk))
-      .filter((part) => part.length > 0)
-      .map((part) =>
-        producer.send({
-          topic,
-          messages: part.map((e) => ({ key: e.device_id, value: JSON.stringify(e) })),
-        }),
-      );
-    await Promise.all(sends);
-  }
-  await producer.disconnect();
-  return events.length / ((performance.now() - start) / 1000);
 }
 
 /** One run: every measurement once, each on its own topics and on emptied tables. */
@@ -126,6 +104,12 @@ async function run(platform: BenchPlatform, kafka: Kafka, sql: Sql, n: number): 
     half,
     LATENCY_SECONDS,
   );
+  await emptyTables(sql);
+  // The drain's topic again, read from the start by a new group of SCALE_OUT_REPLICAS replicas.
+  const scaleOut =
+    SCALE_OUT_REPLICAS > 1
+      ? await measureScaleOut(brokers, sql, url, `drain-${n}`, total, SCALE_OUT_REPLICAS)
+      : undefined;
   const result: Run = {
     preloadEventsPerSecond: preloadRate,
     kafkaClientEventsPerSecond: kafkaClientRate,
@@ -134,12 +118,17 @@ async function run(platform: BenchPlatform, kafka: Kafka, sql: Sql, n: number): 
     drain,
     at10k,
     atHalfDrain,
+    scaleOut,
     loadavg1m: { before, after: loadavg()[0] ?? 0 },
   };
   console.error(
     `run ${n}/${RUNS}: ${Math.round(drain.eventsPerSecond)} events/s, ` +
       `p99 ${Math.round(at10k.p99Ms ?? NaN)} ms at 10k, ` +
-      `${Math.round(atHalfDrain.p99Ms ?? NaN)} ms at ${half}/s, load ${result.loadavg1m.after.toFixed(2)}`,
+      `${Math.round(atHalfDrain.p99Ms ?? NaN)} ms at ${half}/s, ` +
+      (scaleOut
+        ? `${scaleOut.replicas} replicas ${Math.round(scaleOut.eventsPerSecond)} events/s, `
+        : '') +
+      `load ${result.loadavg1m.after.toFixed(2)}`,
   );
   return result;
 }

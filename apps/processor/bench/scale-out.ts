@@ -1,0 +1,91 @@
+import type { Sql } from '@telemetrypulse/shared';
+import { sample } from './percentiles.ts';
+import { scrape, spawnReplica, stopReplica, type Replica } from './replica.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface ScaleOut {
+  replicas: number;
+  eventsPerSecond: number;
+  /** From the first stored event to every replica storing (the group's rebalance); not in the rate. */
+  settleSeconds: number;
+  /** Events each replica stored: both took part. */
+  storedByReplica: number[];
+  /** Share of samples (every 100 ms) in which a processor connection waited on a lock. */
+  lockWaitFraction: number;
+  /** The same share for lock waits on rows (another transaction's or a tuple lock): shared windows. */
+  rowLockWaitFraction: number;
+}
+
+/**
+ * `replicas` processor replicas in one consumer group drain the preloaded topic `run`; the
+ * combined rate counts from the first stored row to the last. Meanwhile pg_stat_activity is
+ * sampled for the processors' connections waiting on a lock: two replicas storing events of the
+ * same site, zone and window update the same aggregate rows, and one waits for the other's commit.
+ */
+export async function measureScaleOut(
+  brokers: string,
+  sql: Sql,
+  url: string,
+  run: string,
+  total: number,
+  replicas = 2,
+): Promise<ScaleOut> {
+  const group = `bench-scale-out-${run}`;
+  const members: Replica[] = [];
+  for (let i = 0; i < replicas; i++) members.push(await spawnReplica(brokers, url, run, group));
+  let samples = 0;
+  let lockWaits = 0;
+  let rowLockWaits = 0;
+  let startedAt: number | undefined;
+  let doneAt = 0;
+  let firstAt: number | undefined;
+  let firstStored = 0;
+  let stored: number[] = [];
+  try {
+    while (stored.reduce((a, b) => a + b, 0) < total) {
+      for (const m of members) {
+        if (m.processor.child.exitCode !== null) {
+          throw new Error(`processor died: ${m.processor.output()}`);
+        }
+      }
+      await sleep(100);
+      const waits = await sql<{ wait_event: string }[]>`
+        select wait_event from pg_stat_activity
+        where application_name = 'processor' and wait_event_type = 'Lock'`;
+      samples++;
+      if (waits.length > 0) lockWaits++;
+      if (waits.some((w) => w.wait_event === 'transactionid' || w.wait_event === 'tuple')) {
+        rowLockWaits++;
+      }
+      stored = await Promise.all(
+        members.map(async (m) =>
+          sample(await scrape(m), 'telemetry_processor_events_stored_total'),
+        ),
+      );
+      const sum = stored.reduce((a, b) => a + b, 0);
+      if (startedAt === undefined && sum > 0) startedAt = performance.now();
+      // The first member starts alone; the rate counts once the group has settled with all.
+      if (firstAt === undefined && stored.every((n) => n > 0)) {
+        firstAt = performance.now();
+        firstStored = sum;
+      }
+    }
+    doneAt = performance.now();
+  } finally {
+    for (const m of members) await stopReplica(m);
+  }
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from telemetry_events`;
+  if (row?.n !== total) throw new Error(`${row?.n} raw rows for ${total} events`);
+  const end = doneAt;
+  const from = firstAt ?? startedAt ?? end;
+  const seconds = (end - from) / 1000;
+  return {
+    replicas,
+    eventsPerSecond: seconds > 0 ? (total - firstStored) / seconds : Number.NaN,
+    settleSeconds: ((firstAt ?? end) - (startedAt ?? end)) / 1000,
+    storedByReplica: stored,
+    lockWaitFraction: samples > 0 ? lockWaits / samples : 0,
+    rowLockWaitFraction: samples > 0 ? rowLockWaits / samples : 0,
+  };
+}
