@@ -2,7 +2,7 @@
 NODE := node_modules/.bin/node
 NPM_INSTALL_STAMP := node_modules/.install-stamp
 
-.PHONY: help install up down logs status reset test test-unit lint typecheck format docs migrate bench testbed tools cluster cluster-down images e2e keda e2e-scale
+.PHONY: help install up down logs status reset test test-unit lint typecheck format docs migrate bench testbed tools cluster cluster-down images e2e keda e2e-scale metrics-server
 
 help:
 	@echo "make up           start the local platform (Kafka, PostgreSQL, processor, API, simulators)"
@@ -22,6 +22,7 @@ help:
 	@echo "make e2e          the user journey on a fresh node: helm install, pods, port-forward, chaos"
 	@echo "make keda         KEDA (built from its Go module on first use) as pods on the running node"
 	@echo "make e2e-scale    KEDA scales the processor on consumer lag, on a fresh node, and back"
+	@echo "make metrics-server  metrics-server (the HPA fallback's CPU metrics) as a pod on the node"
 	@echo "make cluster-down stop the node and remove everything it made"
 
 # npm ci only when the lockfile changed since the last install. npm itself may run on an older
@@ -36,7 +37,8 @@ $(NPM_INSTALL_STAMP): package-lock.json package.json
 #   tools    builds from the Go module proxy, once per version (the first kube build is long)
 #   cluster  a real node (kubelet, containerd, kube-proxy, CoreDNS) in a network namespace of its own
 #   keda     KEDA's operator and metrics adapter as pods on that node (built on first use, ~8 min)
-install logs status reset testbed tools cluster cluster-down images keda: $(NPM_INSTALL_STAMP)
+#   metrics-server  the same for metrics-server (about 2 minutes to build)
+install logs status reset testbed tools cluster cluster-down images keda metrics-server: $(NPM_INSTALL_STAMP)
 	$(NODE) apps/devstack/src/cli.ts $@
 
 up: install

@@ -10,6 +10,7 @@ import { installKafka } from './kafka-broker.ts';
 import { startTestbed } from './kube/testbed.ts';
 import { buildImages, importImages } from './images/build.ts';
 import { installKeda } from './keda/install.ts';
+import { installMetricsServer } from './metrics-server/install.ts';
 import { runClusterSupervisor, startCluster, stopCluster } from './node/cluster.ts';
 import { NODE_PATHS } from './node/layout.ts';
 import { readNodeStatus } from './node/status.ts';
@@ -239,6 +240,7 @@ const commands: Record<string, () => Promise<void> | void> = {
   cluster,
   images,
   keda: () => installKeda(),
+  'metrics-server': () => installMetricsServer(),
   'cluster-run': runClusterSupervisor,
   'cluster-down': () => stopCluster(),
   reset: async () => {

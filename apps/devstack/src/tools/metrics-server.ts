@@ -1,6 +1,6 @@
 // metrics-server from the Go module proxy, cached per version: the resource metrics
 // (metrics.k8s.io) the chart's HPA fallback (processor.autoscaling.mode=hpa) scales on. Its go.mod
-// has no replace, so `go install` builds it as released. Not yet run on the node.
+// has no replace, so `go install` builds it as released. `make metrics-server` runs it on the node.
 import { goInstallCached } from './go-install.ts';
 import { ldflagsSetting } from './go.ts';
 import { TOOL_VERSIONS } from './versions.ts';

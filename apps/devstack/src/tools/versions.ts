@@ -9,7 +9,7 @@ export const TOOL_VERSIONS = {
   helm: 'v3.19.5',
   actionlint: 'v1.7.12',
   keda: 'v2.21.0',
-  /** The HPA fallback's resource metrics (not run on the node yet). */
+  /** The HPA fallback's resource metrics (make metrics-server). */
   metricsServer: 'v0.8.0',
   prometheusOperator: 'v0.85.0',
   /**
