@@ -55,12 +55,14 @@ e2e: $(NPM_INSTALL_STAMP)
 	status=0; $(NODE) node_modules/.bin/mocha --config .mocharc.e2e.json || status=$$?; \
 	  if [ -z "$$KEEP_CLUSTER" ]; then $(NODE) apps/devstack/src/cli.ts cluster-down; fi; exit $$status
 
-# The same from a clean node, with KEDA installed from its own manifests: the processor scales
-# out on consumer lag and back (KEEP_CLUSTER=1 as above).
+# The same from a clean node, with KEDA and metrics-server installed from their own manifests: the
+# processor scales out on consumer lag (KEDA) and on CPU (the HPA fallback), and back
+# (KEEP_CLUSTER=1 as above).
 e2e-scale: $(NPM_INSTALL_STAMP)
 	$(NODE) apps/devstack/src/cli.ts cluster
 	$(NODE) apps/devstack/src/cli.ts images
 	status=0; $(NODE) apps/devstack/src/cli.ts keda && \
+	  $(NODE) apps/devstack/src/cli.ts metrics-server && \
 	  $(NODE) node_modules/.bin/mocha --config .mocharc.e2e-scale.json || status=$$?; \
 	  if [ -z "$$KEEP_CLUSTER" ]; then $(NODE) apps/devstack/src/cli.ts cluster-down; fi; exit $$status
 
