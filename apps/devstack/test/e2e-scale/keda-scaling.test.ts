@@ -14,16 +14,17 @@ import { REPO_ROOT } from '../../src/paths.ts';
 import { rawCounts, waitFor, windowMismatches } from '../../src/test/index.ts';
 import {
   failureReport,
+  installChart,
   nodeTools,
   publishKnownEvents,
   storedCounts,
+  uninstallChart,
   type KnownEvents,
   type NodeTools,
 } from '../e2e/support.ts';
 
 const NAMESPACE = 'telemetrypulse';
 const RELEASE = 'telemetrypulse';
-const CHART = path.join(REPO_ROOT, 'charts', 'telemetrypulse');
 const SCALE_VALUES = path.join(REPO_ROOT, 'apps', 'devstack', 'test', 'e2e-scale', 'values.yaml');
 const EVENTS_TOPIC = 'scale.telemetry.events';
 const PARTITIONS = 3;
@@ -176,31 +177,12 @@ describe('KEDA scales the processor on consumer lag, on a real node', function (
       for (const line of replicaTimeline(samples, start)) console.log(`      ${line}`);
     }
     await sql.end();
-    await tools
-      .helm(['uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '3m'])
-      .catch(() => undefined);
+    await uninstallChart(tools, RELEASE, NAMESPACE);
   });
 
   it('when the chart is installed with autoscaling.mode=keda, then KEDA makes the HPA of its ScaledObject', async function () {
     const started = Date.now();
-    await tools.helm(
-      [
-        'install',
-        RELEASE,
-        CHART,
-        '-n',
-        NAMESPACE,
-        '--create-namespace',
-        '-f',
-        path.join(REPO_ROOT, 'k8s', 'node', 'values.yaml'),
-        '-f',
-        SCALE_VALUES,
-        '--wait',
-        '--timeout',
-        '10m',
-      ],
-      { timeoutMs: 11 * 60_000 },
-    );
+    await installChart(tools, RELEASE, NAMESPACE, ['-f', SCALE_VALUES]);
     console.log(`    helm install --wait: ${seconds(Date.now() - started)}`);
     sampler = setInterval(() => {
       void Promise.all([processorReplicas(), hpaLag()])

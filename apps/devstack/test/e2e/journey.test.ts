@@ -11,18 +11,20 @@ import { REPO_ROOT } from '../../src/paths.ts';
 import { windowMismatches } from '../../src/test/index.ts';
 import { waitFor } from '../../src/ports.ts';
 import {
+  CHART,
   failureReport,
+  installChart,
   nodeTools,
   portForward,
   publishKnownEvents,
   startProbePod,
   storedCounts,
+  uninstallChart,
   type NodeTools,
   type PortForward,
 } from './support.ts';
 
 const NAMESPACE = 'telemetrypulse';
-const CHART = path.join(REPO_ROOT, 'charts', 'telemetrypulse');
 const EVENTS_TOPIC = 'e2e.telemetry.events';
 const RELEASE = 'telemetrypulse';
 const SITES = ['site-01', 'site-02', 'site-03'];
@@ -141,35 +143,16 @@ describe('the user journey on a real node', function () {
     api?.stop();
     await sql.end();
     if (!uninstalled) {
-      await tools
-        .helm(['uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '3m'])
-        .catch(() => undefined);
+      await uninstallChart(tools, RELEASE, NAMESPACE);
     }
   });
 
   it('when the chart is installed with its hooks, then every pod becomes Ready', async function () {
     const started = Date.now();
-    await tools.helm(
-      [
-        'install',
-        RELEASE,
-        CHART,
-        '-n',
-        NAMESPACE,
-        '--create-namespace',
-        // A renamed events topic must reach every app, the operator's simulators included.
-        '--set',
-        `kafka.topics.events=${EVENTS_TOPIC}`,
-        // What a user installs with on this node (k8s/README.md): external Kafka and PostgreSQL
-        // on the node's address, images under localhost/, no KEDA.
-        '-f',
-        path.join(REPO_ROOT, 'k8s', 'node', 'values.yaml'),
-        '--wait',
-        '--timeout',
-        '10m',
-      ],
-      { timeoutMs: 11 * 60_000 },
-    );
+    // What a user installs with on this node (k8s/README.md): external Kafka and PostgreSQL on the
+    // node's address, images under localhost/, no KEDA. A renamed events topic must reach every
+    // app, the operator's simulators included.
+    await installChart(tools, RELEASE, NAMESPACE, ['--set', `kafka.topics.events=${EVENTS_TOPIC}`]);
     console.log(
       `    helm install --wait (migration Job, every Deployment Ready): ${seconds(started)}`,
     );

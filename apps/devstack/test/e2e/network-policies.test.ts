@@ -5,24 +5,23 @@
 // Kafka, PostgreSQL, CoreDNS and the API server are on the node's address (see journey.test.ts).
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import path from 'node:path';
 import { NODE_NETWORK } from '../../src/node/layout.ts';
-import { REPO_ROOT } from '../../src/paths.ts';
 import { waitFor } from '../../src/ports.ts';
 import {
   failureReport,
+  installChart,
   nodeTools,
   podIp,
   portForward,
   startProbePod,
   tryConnections,
+  uninstallChart,
   type NodeTools,
   type Target,
 } from './support.ts';
 
 const NAMESPACE = 'telemetrypulse-netpol';
 const RELEASE = 'netpol';
-const CHART = path.join(REPO_ROOT, 'charts', 'telemetrypulse');
 const NODE = NODE_NETWORK.nodeIp;
 const KAFKA: Target = [NODE, NODE_NETWORK.kafkaPort];
 const POSTGRESQL: Target = [NODE, NODE_NETWORK.postgresPort];
@@ -81,42 +80,21 @@ describe('NetworkPolicies on a real node that enforces them', function () {
 
   after(async function () {
     outsideServer.close();
-    await tools
-      .helm(['uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '3m'])
-      .catch(() => undefined);
-    await tools
-      .kubectl(['delete', 'namespace', NAMESPACE, '--wait', '--timeout=3m'], {
-        timeoutMs: 4 * 60_000,
-      })
-      .catch(() => undefined);
+    await uninstallChart(tools, RELEASE, NAMESPACE, { deleteNamespace: true });
   });
 
   it('when the chart is installed with its policies, then every pod becomes Ready and a Site’s events reach the API', async function () {
-    await tools.helm(
-      [
-        'install',
-        RELEASE,
-        CHART,
-        '-n',
-        NAMESPACE,
-        '--create-namespace',
-        '-f',
-        path.join(REPO_ROOT, 'k8s', 'node', 'values.yaml'),
-        // Its own topic and group, one small Site: nothing shared with the journey's release.
-        '--set',
-        'kafka.topics.events=e2e.netpol.events',
-        '--set',
-        'kafka.consumerGroup=e2e-netpol',
-        '--set-json',
-        'sites={"site-02":null,"site-03":null}',
-        '--set',
-        'api.replicas=1',
-        '--wait',
-        '--timeout',
-        '10m',
-      ],
-      { timeoutMs: 11 * 60_000 },
-    );
+    await installChart(tools, RELEASE, NAMESPACE, [
+      // Its own topic and group, one small Site: nothing shared with the journey's release.
+      '--set',
+      'kafka.topics.events=e2e.netpol.events',
+      '--set',
+      'kafka.consumerGroup=e2e-netpol',
+      '--set-json',
+      'sites={"site-02":null,"site-03":null}',
+      '--set',
+      'api.replicas=1',
+    ]);
     const policies = await tools.kubectl([
       '-n',
       NAMESPACE,

@@ -1,6 +1,7 @@
 // What the journey test drives the real node with: kubectl and helm as a user runs them (the
 // kubeconfig `make cluster` printed), a port-forward, and the failure report (pods, events, logs).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Sql } from 'postgres';
@@ -8,6 +9,7 @@ import { syntheticEvents } from '../../src/test/index.ts';
 import { ensureNodeBinaries } from '../../src/node/binaries.ts';
 import { NODE_PATHS } from '../../src/node/layout.ts';
 import { readNodeStatus } from '../../src/node/status.ts';
+import { REPO_ROOT } from '../../src/paths.ts';
 import { ensureHelm } from '../../src/tools/helm.ts';
 
 const run = promisify(execFile);
@@ -51,6 +53,59 @@ export async function nodeTools(): Promise<NodeTools> {
     kubectlPath,
     env,
   };
+}
+
+/** The chart, and the values a user installs it with on this node (k8s/README.md). */
+export const CHART = path.join(REPO_ROOT, 'charts', 'telemetrypulse');
+export const NODE_VALUES = path.join(REPO_ROOT, 'k8s', 'node', 'values.yaml');
+
+/**
+ * `helm install <release> charts/telemetrypulse -n <namespace> --create-namespace -f
+ * k8s/node/values.yaml <args> --wait`, as k8s/README.md tells a user; `args` add values files or
+ * `--set`s after the node's values, so they win.
+ */
+export async function installChart(
+  tools: NodeTools,
+  release: string,
+  namespace: string,
+  args: string[] = [],
+): Promise<void> {
+  await tools.helm(
+    [
+      'install',
+      release,
+      CHART,
+      '-n',
+      namespace,
+      '--create-namespace',
+      '-f',
+      NODE_VALUES,
+      ...args,
+      '--wait',
+      '--timeout',
+      '10m',
+    ],
+    { timeoutMs: 11 * 60_000 },
+  );
+}
+
+/** Uninstalls the release (and deletes its namespace when asked); errors are not a test's. */
+export async function uninstallChart(
+  tools: NodeTools,
+  release: string,
+  namespace: string,
+  options: { deleteNamespace?: boolean } = {},
+): Promise<void> {
+  await tools
+    .helm(['uninstall', release, '-n', namespace, '--wait', '--timeout', '3m'])
+    .catch(() => undefined);
+  if (options.deleteNamespace) {
+    await tools
+      .kubectl(['delete', 'namespace', namespace, '--wait', '--timeout=3m'], {
+        timeoutMs: 4 * 60_000,
+      })
+      .catch(() => undefined);
+  }
 }
 
 export interface PortForward {
