@@ -3,13 +3,26 @@
 // Secret for the rule's host, and annotations that keep the API's own answers (a body over its
 // limit gets its 413 problem+json) and its live stream (no buffering, a read timeout longer
 // than the heartbeat). The GitHub workflow's kind job sends requests through the real
-// ingress-nginx with the same values.
+// ingress-nginx with the same values; here, the configuration ingress-nginx would make of it
+// is accepted by a real nginx (the e2e test serves the API through it on the node).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { schemaDefault } from '@telemetrypulse/shared';
 import { ApiConfigSchema } from '../../../../api/src/config.ts';
 import { findObject, renderChart, type KubeObject } from '../../../src/chart/render.ts';
 import { CHART_DIR } from '../../../src/chart/values-schema.ts';
+import { type Ingress, ingressNginxConf } from '../../../src/ingress-proxy/nginx-conf.ts';
+import { ensureNginx } from '../../../src/ingress-proxy/proxy.ts';
+import {
+  certificatePem,
+  issueCertificate,
+  newKeyPair,
+  privateKeyPem,
+} from '../../../src/kube/x509.ts';
 import { REPO_ROOT } from '../../../src/paths.ts';
 import { ensureHelm } from '../../../src/tools/helm.ts';
 
@@ -19,6 +32,7 @@ const DEV_VALUES = path.join(CHART_DIR, 'values-dev.yaml');
 /** ingress-nginx's own defaults where no annotation says otherwise. */
 const NGINX_DEFAULTS = { bodySize: '1m', readTimeoutSeconds: 60, buffering: 'off' };
 const ANNOTATION = 'nginx.ingress.kubernetes.io/';
+const run = promisify(execFile);
 
 interface IngressSpec {
   ingressClassName?: string;
@@ -124,6 +138,59 @@ describe('Helm chart: the Ingress as ingress-nginx expects it', function () {
           readTimeout * 1000 > apiSetting(objects, 'LIVE_HEARTBEAT_MS'),
           `proxy-read-timeout ${readTimeout} s is not above the heartbeat`,
         );
+      });
+
+      it('then nginx accepts the configuration ingress-nginx would make of it, with no annotation it does not reproduce', async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), 'tp-ingress-conf-'));
+        try {
+          const certificates: Record<string, { cert: string; key: string }> = {};
+          for (const tls of ingress.spec.tls ?? []) {
+            const keys = newKeyPair();
+            const subject = { commonName: tls.hosts?.[0] ?? 'localhost' };
+            const files = { cert: path.join(dir, 'tls.crt'), key: path.join(dir, 'tls.key') };
+            writeFileSync(
+              files.cert,
+              certificatePem(
+                issueCertificate(
+                  { subject, publicKey: keys.publicKey, altNames: tls.hosts ?? [] },
+                  { subject, privateKey: keys.privateKey },
+                ),
+              ),
+            );
+            writeFileSync(files.key, privateKeyPem(keys.privateKey));
+            certificates[tls.secretName ?? ''] = files;
+          }
+          const conf = ingressNginxConf(
+            {
+              metadata: { name: 'telemetrypulse-api', annotations: ingress.annotations },
+              spec: ingress.spec as Ingress['spec'],
+            },
+            {
+              listenAddress: '127.0.0.1',
+              httpPort: 8080,
+              httpsPort: 8443,
+              prefix: dir,
+              certificates,
+              endpoints: { 'telemetrypulse-api:http': [{ address: '127.0.0.1', port: 8000 }] },
+            },
+          );
+          const confPath = path.join(dir, 'nginx.conf');
+          writeFileSync(confPath, conf);
+          // -t parses and loads the certificates without listening.
+          const { stderr } = await run(await ensureNginx(), [
+            '-t',
+            '-q',
+            '-p',
+            dir,
+            '-e',
+            path.join(dir, 'error.log'),
+            '-c',
+            confPath,
+          ]);
+          assert.equal(stderr.trim(), '');
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       });
 
       it('then every TLS entry names a Secret and only hosts the rules serve', () => {
