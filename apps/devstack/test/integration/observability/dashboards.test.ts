@@ -1,7 +1,12 @@
 // The chart's Grafana dashboards are dashboards Grafana can provision: a schema version, unique
 // ids, every query on the data source the user picks.
 import assert from 'node:assert/strict';
-import { loadDashboards, panelQueries, ruleMeasurements, substitute } from './queries.ts';
+import {
+  loadDashboards,
+  panelQueries,
+  ruleMeasurements,
+  substitute,
+} from '../../../src/prometheus/queries.ts';
 
 const DATASOURCE_UID = '${datasource}';
 

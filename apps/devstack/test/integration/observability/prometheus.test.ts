@@ -6,14 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { deviceId, type TelemetryEvent } from '@telemetrypulse/shared';
 import { startChild, type Child } from '../../../src/child.ts';
 import { REPO_ROOT } from '../../../src/paths.ts';
 import { freePorts, waitFor } from '../../../src/ports.ts';
 import { hasData } from '../../../src/prometheus/query.ts';
 import { startPrometheus, type PrometheusServer } from '../../../src/prometheus/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../../src/test/database.ts';
-import { telemetryEvent } from '../../../src/test/events.ts';
+import { exerciseApi, produceScenario } from '../../../src/test/observability-scenario.ts';
 import {
   createTestTopics,
   testBrokers,
@@ -29,13 +28,13 @@ import {
 import { eventually, installSiteCrd, SiteClient } from '@telemetrypulse/operator/testing';
 import {
   loadRules,
-  panelQueries,
+  resolvedDashboardQueries,
+  ruleMeasurementQueries,
   RULES_FILE,
-  ruleMeasurements,
-  substitute,
-  variableQueries,
-  type NamedQuery,
-} from './queries.ts';
+  runQueries,
+  withoutData,
+  type Outcome,
+} from '../../../src/prometheus/queries.ts';
 
 const SITE = 'site-obs';
 /** The Site the operator reconciles (its simulator Deployment never runs: no kubelet). */
@@ -51,94 +50,6 @@ function startApp(app: string, logDir: string, env: Record<string, string>): Chi
     env: { ...process.env, LOG_LEVEL: 'warn', HTTP_HOST: '127.0.0.1', ...env },
     logFile: path.join(logDir, `${app}.log`),
   });
-}
-
-/** Readings that exercise every counter: dead letters, a late event, alerts opened and resolved. */
-async function produceScenario(topic: string): Promise<void> {
-  const now = Date.now();
-  const event = (zone: string, sensor: string, value: number, agoMs: number) => ({
-    key: deviceId(SITE, zone, 0),
-    value: JSON.stringify(
-      telemetryEvent({
-        site_id: SITE,
-        zone_id: zone,
-        sensor_type: sensor as TelemetryEvent['sensor_type'],
-        value,
-        ts_event: new Date(now - agoMs).toISOString(),
-      }),
-    ),
-  });
-  const producer = testKafka().producer();
-  await producer.connect();
-  try {
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: [
-        { key: 'bad', value: 'not json at all' },
-        event('zone-01', 'humidity', 150, 1000), // out of range
-        event('zone-02', 'temperature', 21, 15 * 60_000), // late
-        event('zone-90', 'co2', 1500, 3000), // opens CO2_HIGH and stays open
-        event('zone-91', 'co2', 1500, 3000), // opens CO2_HIGH ...
-      ],
-    });
-    await producer.send({ topic, acks: -1, messages: [event('zone-91', 'co2', 500, 1000)] }); // ... resolves it
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-/** Requests that give the API's histograms routes, statuses and an ingest. */
-async function exerciseApi(url: string): Promise<void> {
-  for (const route of [
-    '/health',
-    '/kpis/live',
-    '/api/v1/sites',
-    '/api/v1/alerts',
-    '/no/such/route',
-  ]) {
-    await (await fetch(url + route)).arrayBuffer();
-  }
-  const ingest = await fetch(`${url}/ingest`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
-    body: JSON.stringify({
-      device_id: deviceId(SITE, 'zone-01', 1),
-      site_id: SITE,
-      zone_id: 'zone-01',
-      sensor_type: 'temperature',
-      value: 22.5,
-    }),
-  });
-  assert.equal(ingest.status, 201, await ingest.text());
-}
-
-interface Outcome {
-  query: NamedQuery;
-  /** 'data', 'empty' or the error Prometheus answered. */
-  result: string;
-}
-
-async function runAll(prometheus: PrometheusServer, queries: NamedQuery[]): Promise<Outcome[]> {
-  return Promise.all(
-    queries.map(async (query) => {
-      try {
-        return { query, result: hasData(await prometheus.query(query.expr)) ? 'data' : 'empty' };
-      } catch (error) {
-        return {
-          query,
-          result: `error: ${error instanceof Error ? error.message : String(error)}`,
-        };
-      }
-    }),
-  );
-}
-
-function report(outcomes: Outcome[]): string {
-  return outcomes
-    .filter((o) => o.result !== 'data')
-    .map((o) => `  ${o.query.where}: ${o.result}\n    ${o.query.expr}`)
-    .join('\n');
 }
 
 describe('dashboards and alert rules against a real Prometheus scraping the platform', () => {
@@ -223,8 +134,8 @@ describe('dashboards and alert rules against a real Prometheus scraping the plat
       120_000,
       1000,
     );
-    await produceScenario(topics.events);
-    await exerciseApi(apiUrl);
+    await produceScenario(testKafka(), topics.events, SITE);
+    await exerciseApi(apiUrl, API_KEY, SITE);
     // A Site to reconcile: the operator (leader of its Lease by now) creates its Deployment.
     const sites = new SiteClient(testbed.kubeConfig(), namespace.name);
     await sites.create(OPERATOR_SITE, { zones: 2, eventsPerSecond: 4 });
@@ -261,25 +172,15 @@ describe('dashboards and alert rules against a real Prometheus scraping the plat
 
   it('then every dashboard variable and panel query of all four dashboards returns data', async function () {
     this.timeout(240_000);
-    const variables = variableQueries();
-    const values: Record<string, string> = {};
     let outcomes: Outcome[] = [];
     // Data arrives over a few scrapes and the processor's periodic gauges: poll until it all is.
     await waitFor(
       'every query to return data',
       async () => {
-        for (const v of variables) {
-          const answer = await server().query(v.expr);
-          const listed =
-            answer.resultType === 'vector' ? answer.result.map((s) => s.metric[v.label]) : [];
-          // Without values the variable's own query is reported empty; its panels then are too.
-          values[v.name] = listed.includes(SITE) ? SITE : (listed[0] ?? 'no-value');
-        }
-        const queries = [
-          ...variables,
-          ...panelQueries().map((q) => ({ ...q, expr: substitute(q.expr, values) })),
-        ];
-        outcomes = await runAll(server(), queries);
+        outcomes = await runQueries(
+          server(),
+          await resolvedDashboardQueries(server(), { site: SITE }),
+        );
         return outcomes.every((o) => o.result === 'data');
       },
       180_000,
@@ -287,28 +188,30 @@ describe('dashboards and alert rules against a real Prometheus scraping the plat
     ).catch(() => undefined);
     assert.ok(outcomes.length > 0);
     assert.equal(
-      report(outcomes),
+      withoutData(outcomes),
       '',
-      `queries without data (app logs in ${logDir}):\n${report(outcomes)}`,
+      `queries without data (app logs in ${logDir}):\n${withoutData(outcomes)}`,
     );
   });
 
   it('then the measurement behind every alert rule returns data and every rule evaluates without error', async function () {
     this.timeout(240_000);
-    const queries = loadRules().flatMap((rule) =>
-      ruleMeasurements(rule.expr).map((expr) => ({ where: `rule ${rule.alert}`, expr })),
-    );
+    const queries = ruleMeasurementQueries();
     let outcomes: Outcome[] = [];
     await waitFor(
       'every rule measurement to return data',
       async () => {
-        outcomes = await runAll(server(), queries);
+        outcomes = await runQueries(server(), queries);
         return outcomes.every((o) => o.result === 'data');
       },
       120_000,
       3000,
     ).catch(() => undefined);
-    assert.equal(report(outcomes), '', `rule measurements without data:\n${report(outcomes)}`);
+    assert.equal(
+      withoutData(outcomes),
+      '',
+      `rule measurements without data:\n${withoutData(outcomes)}`,
+    );
 
     const rules = await server().rules();
     assert.deepEqual(

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { installPrometheus } from '../../../src/prometheus/install.ts';
-import { loadRules, RULES_FILE } from './queries.ts';
+import { loadRules, RULES_FILE } from '../../../src/prometheus/queries.ts';
 
 const RULES_TEST_FILE = path.join(import.meta.dirname, 'prometheus-rules.test.yaml');
 

@@ -1,9 +1,12 @@
 // Every PromQL expression the chart ships: dashboard panel targets, dashboard variables and the
-// alert rules, plus what the checks need to run them outside Grafana.
+// alert rules, plus what the checks need to run them outside Grafana. Shared by the checks against
+// a Prometheus scraping local processes (test/integration/observability) and the one that the
+// prometheus-operator configures on the real node (test/e2e/prometheus-operator.test.ts).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { REPO_ROOT } from '../../../src/paths.ts';
+import { REPO_ROOT } from '../paths.ts';
+import { hasData, type PrometheusClient } from './query.ts';
 
 export const CHART_FILES = path.join(REPO_ROOT, 'charts', 'telemetrypulse', 'files');
 export const DASHBOARDS_DIR = path.join(CHART_FILES, 'dashboards');
@@ -183,4 +186,65 @@ export function ruleMeasurements(expr: string): string[] {
     const absent = /^absent\(([\s\S]*)\)$/.exec(measured);
     return (absent?.[1] ?? measured).replace(/\s+/g, ' ').trim();
   });
+}
+
+/**
+ * The dashboards' variable queries and every panel query, the variables filled in as Grafana
+ * would: each with `preferred` when it lists it, else the first value it lists.
+ */
+export async function resolvedDashboardQueries(
+  client: PrometheusClient,
+  preferred: Record<string, string> = {},
+): Promise<NamedQuery[]> {
+  const variables = variableQueries();
+  const values: Record<string, string> = {};
+  for (const v of variables) {
+    const answer = await client.query(v.expr);
+    const listed =
+      answer.resultType === 'vector' ? answer.result.map((s) => s.metric[v.label]) : [];
+    const wanted = preferred[v.name];
+    // Without values the variable's own query is reported empty; its panels then are too.
+    values[v.name] =
+      wanted !== undefined && listed.includes(wanted) ? wanted : (listed[0] ?? 'no-value');
+  }
+  return [...variables, ...panelQueries().map((q) => ({ ...q, expr: substitute(q.expr, values) }))];
+}
+
+/** The measurement behind each alert rule (ruleMeasurements), named after its rule. */
+export function ruleMeasurementQueries(rules = loadRules()): NamedQuery[] {
+  return rules.flatMap((rule) =>
+    ruleMeasurements(rule.expr).map((expr) => ({ where: `rule ${rule.alert}`, expr })),
+  );
+}
+
+export interface Outcome {
+  query: NamedQuery;
+  /** 'data', 'empty' or the error Prometheus answered. */
+  result: string;
+}
+
+export async function runQueries(
+  client: PrometheusClient,
+  queries: readonly NamedQuery[],
+): Promise<Outcome[]> {
+  return Promise.all(
+    queries.map(async (query) => {
+      try {
+        return { query, result: hasData(await client.query(query.expr)) ? 'data' : 'empty' };
+      } catch (error) {
+        return {
+          query,
+          result: `error: ${error instanceof Error ? error.message : String(error)}`,
+        };
+      }
+    }),
+  );
+}
+
+/** The outcomes without data, one per line with the expression under it; '' when none. */
+export function withoutData(outcomes: readonly Outcome[]): string {
+  return outcomes
+    .filter((o) => o.result !== 'data')
+    .map((o) => `  ${o.query.where}: ${o.result}\n    ${o.query.expr}`)
+    .join('\n');
 }
