@@ -22,6 +22,13 @@ import {
   type KnownEvents,
   type NodeTools,
 } from '../e2e/support.ts';
+import {
+  deploymentReplicas,
+  replicaTimeline,
+  type Sample,
+  seconds,
+  setSiteRate,
+} from './support.ts';
 
 const NAMESPACE = 'telemetrypulse';
 const RELEASE = 'telemetrypulse';
@@ -36,33 +43,6 @@ const RAISED_RATES = [1000, 2000, 4000];
 const STABILIZATION_SECONDS = 60;
 const LOW_RATE = 5;
 
-interface Sample {
-  at: number;
-  phase: string;
-  /** What the HPA KEDA made asks for, and what runs Ready. */
-  replicas: number;
-  ready: number;
-  /** The lag per replica the HPA last read from KEDA's adapter (its target is lagThreshold). */
-  lag: string;
-}
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
-
-/** The samples where something changed, as lines of a table. */
-function replicaTimeline(samples: readonly Sample[], start: number): string[] {
-  const lines: string[] = [];
-  let last = '';
-  for (const sample of samples) {
-    const key = `${sample.phase}|${sample.replicas}|${sample.ready}`;
-    if (key === last) continue;
-    last = key;
-    lines.push(
-      `${seconds(sample.at - start).padStart(6)}  replicas ${sample.replicas}  ready ${sample.ready}  lag/replica ${sample.lag}  (${sample.phase})`,
-    );
-  }
-  return lines;
-}
-
 describe('KEDA scales the processor on consumer lag, on a real node', function () {
   let tools: NodeTools;
   let sql: Sql;
@@ -73,15 +53,7 @@ describe('KEDA scales the processor on consumer lag, on a real node', function (
   const start = Date.now();
   let known: KnownEvents | undefined;
 
-  const processorReplicas = async () => {
-    const deployment = JSON.parse(
-      await tools.kubectl(['-n', NAMESPACE, 'get', 'deployment', PROCESSOR, '-o', 'json']),
-    ) as { spec?: { replicas?: number }; status?: { readyReplicas?: number } };
-    return {
-      replicas: deployment.spec?.replicas ?? 0,
-      ready: deployment.status?.readyReplicas ?? 0,
-    };
-  };
+  const processorReplicas = () => deploymentReplicas(tools, NAMESPACE, PROCESSOR);
 
   const hpaLag = async () => {
     const hpa = JSON.parse(
@@ -92,49 +64,7 @@ describe('KEDA scales the processor on consumer lag, on a real node', function (
     return hpa.status?.currentMetrics?.[0]?.external?.current?.averageValue ?? '-';
   };
 
-  const setRate = async (eventsPerSecond: number) => {
-    await tools.kubectl([
-      '-n',
-      NAMESPACE,
-      'patch',
-      'site',
-      SITE,
-      '--type=merge',
-      '-p',
-      JSON.stringify({ spec: { eventsPerSecond } }),
-    ]);
-    // The operator rolls the simulator to the new rate.
-    await waitFor(
-      `sim-${SITE} to run at ${eventsPerSecond} events/s`,
-      async () => {
-        const deployment = JSON.parse(
-          await tools.kubectl(['-n', NAMESPACE, 'get', 'deployment', `sim-${SITE}`, '-o', 'json']),
-        ) as {
-          metadata: { generation?: number };
-          spec: {
-            template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } };
-          };
-          status?: {
-            observedGeneration?: number;
-            replicas?: number;
-            updatedReplicas?: number;
-            readyReplicas?: number;
-          };
-        };
-        const env = deployment.spec.template.spec.containers[0]?.env ?? [];
-        const rate = env.find((e) => e.name === 'EVENTS_PER_SECOND')?.value;
-        const status = deployment.status ?? {};
-        return (
-          rate === String(eventsPerSecond) &&
-          status.observedGeneration === deployment.metadata.generation &&
-          status.updatedReplicas === status.replicas &&
-          (status.readyReplicas ?? 0) >= 1
-        );
-      },
-      3 * 60_000,
-      1000,
-    );
-  };
+  const setRate = (eventsPerSecond: number) => setSiteRate(tools, NAMESPACE, SITE, eventsPerSecond);
 
   before(async function () {
     tools = await nodeTools();
@@ -174,7 +104,8 @@ describe('KEDA scales the processor on consumer lag, on a real node', function (
     if (sampler) clearInterval(sampler);
     if (samples.length > 0) {
       console.log('    processor replicas over time (s since the install began):');
-      for (const line of replicaTimeline(samples, start)) console.log(`      ${line}`);
+      for (const line of replicaTimeline(samples, start, 'lag/replica'))
+        console.log(`      ${line}`);
     }
     await sql.end();
     await uninstallChart(tools, RELEASE, NAMESPACE);
@@ -186,7 +117,7 @@ describe('KEDA scales the processor on consumer lag, on a real node', function (
     console.log(`    helm install --wait: ${seconds(Date.now() - started)}`);
     sampler = setInterval(() => {
       void Promise.all([processorReplicas(), hpaLag()])
-        .then(([r, lag]) => samples.push({ at: Date.now(), phase, ...r, lag }))
+        .then(([r, metric]) => samples.push({ at: Date.now(), phase, ...r, metric }))
         .catch(() => undefined);
     }, 2000);
     await waitFor(
