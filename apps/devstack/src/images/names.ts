@@ -5,6 +5,15 @@ export const APPS = ['simulator', 'processor', 'api', 'operator'] as const;
 export type App = (typeof APPS)[number];
 
 /**
+ * The Dockerfile's build args of a published image, as the release workflow and the images check
+ * (apps/devstack/test/integration/images/) give them: APP only, so the base image is the
+ * Dockerfile's own node:24 and no CA bundle of a build machine is named.
+ */
+export function publishedBuildArgs(app: App): Record<string, string> {
+  return { APP: app };
+}
+
+/**
  * Every local image is named under `localhost/`, buildah's own prefix for images it built. A
  * container runtime takes such a name as it is, while a bare `telemetrypulse/api:0.1.0` is read
  * as a name on a default registry; containerd's CRI looks images up by that normalized name, so

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { buildDockerfile, type BuiltImage } from '../../../src/chart/dockerfile.ts';
 import { findObject, renderChart, type KubeObject } from '../../../src/chart/render.ts';
+import { APPS, type App, publishedBuildArgs } from '../../../src/images/names.ts';
 import { startChild, type Child } from '../../../src/child.ts';
 import { REPO_ROOT } from '../../../src/paths.ts';
 import { freePorts, waitFor } from '../../../src/ports.ts';
@@ -19,8 +20,6 @@ import { createTestDatabase, type TestDatabase } from '../../../src/test/databas
 import { ensureHelm } from '../../../src/tools/helm.ts';
 
 const run = promisify(execFile);
-const APPS = ['simulator', 'processor', 'api', 'operator'] as const;
-type App = (typeof APPS)[number];
 // Node 24 from the `node` devDependency: `node` on the RUN steps' and the containers' PATH.
 const NODE_BIN_DIR = path.join(REPO_ROOT, 'node_modules', '.bin');
 const PATH_WITH_NODE_24 = `${NODE_BIN_DIR}:${process.env.PATH ?? ''}`;
@@ -97,7 +96,10 @@ describe('container images (Dockerfile replayed without Docker)', function () {
           context: REPO_ROOT,
           // The replay runs npm on this machine: the Dockerfile's NODE_EXTRA_CA_CERTS build arg
           // (empty unless given) would otherwise hide this machine's own setting from npm.
-          buildArgs: { APP: app, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? '' },
+          buildArgs: {
+            ...publishedBuildArgs(app),
+            NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? '',
+          },
           outDir: path.join(workDir, app),
           runEnv: { PATH: PATH_WITH_NODE_24 },
         }),
