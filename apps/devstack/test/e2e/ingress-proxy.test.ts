@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -112,6 +113,7 @@ describe('the API behind nginx configured as ingress-nginx configures the chartâ
         endedEarly: false,
         contentType: '',
       };
+      let stopped = false;
       const req = request(
         {
           host: to.address,
@@ -141,17 +143,18 @@ describe('the API behind nginx configured as ingress-nginx configures the chartâ
               end = pending.indexOf('\n\n');
             }
           });
-          res.on('end', () => {
-            record.endedEarly = true;
-          });
-          res.on('error', () => {
-            record.endedEarly = true;
-          });
+          // Ended by anyone but this test's own destroy() below: the proxy or the API cut it.
+          const ended = () => {
+            if (!stopped) record.endedEarly = true;
+          };
+          res.on('end', ended);
+          res.on('error', ended);
         },
       );
       req.on('error', reject);
       req.end();
       setTimeout(() => {
+        stopped = true;
         req.destroy();
         resolve(record);
       }, STREAM_MS);
@@ -261,7 +264,7 @@ describe('the API behind nginx configured as ingress-nginx configures the chartâ
     assert.equal(env.trim(), '1');
   });
 
-  it('when a client asks over HTTPS, then /kpis/live lists the Site, /docs answers, and plain HTTP is redirected', async function () {
+  it('when a client asks over HTTPS, then /kpis/live lists the Site, /docs/ answers, and plain HTTP is redirected', async function () {
     const active = proxy;
     assert.ok(active);
     await waitFor(
@@ -274,15 +277,29 @@ describe('the API behind nginx configured as ingress-nginx configures the chartâ
       3 * 60_000,
       2000,
     );
-    const docs = await https(active, '/docs');
+    const docs = await https(active, '/docs/');
     assert.equal(docs.status, 200);
     assert.match(String(docs.headers['content-type']), /text\/html/);
-    const plain = await fetch(`http://${active.address}:${active.httpPort}/kpis/live`, {
-      headers: { host: HOST },
-      redirect: 'manual',
+    assert.match(docs.body, /swagger/i);
+    // fetch() would not send our Host header: node:http does.
+    const plain = await new Promise<{ status: number; location?: string }>((resolve, reject) => {
+      httpRequest(
+        {
+          host: active.address,
+          port: active.httpPort,
+          path: '/kpis/live',
+          headers: { host: HOST },
+        },
+        (res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, location: res.headers.location });
+        },
+      )
+        .on('error', reject)
+        .end();
     });
     assert.equal(plain.status, 308);
-    assert.equal(plain.headers.get('location'), `https://${HOST}:${active.httpsPort}/kpis/live`);
+    assert.equal(plain.location, `https://${HOST}:${active.httpsPort}/kpis/live`);
   });
 
   it('when a client writes through the proxy, then the API key is required and the event is stored once', async function () {
