@@ -1,10 +1,23 @@
-{{/* Names: the release's full name, cut to fit a DNS label with a component suffix. */}}
+{{/*
+Names: the release's full name (fullnameOverride, or the release name with the chart's name unless
+it already holds it), cut to fit a DNS label with a component suffix.
+*/}}
 {{- define "tp.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "tp.chartName" . -}}
+{{- if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 40 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The chart's name in names and in app.kubernetes.io/name: nameOverride, or the chart's own. */}}
+{{- define "tp.chartName" -}}
+{{- .Values.nameOverride | default .Chart.Name | trunc 40 | trimSuffix "-" -}}
 {{- end -}}
 
 {{- define "tp.name" -}}
@@ -13,7 +26,7 @@
 
 {{/* Labels on every object; selector labels are the stable subset. */}}
 {{- define "tp.selectorLabels" -}}
-app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/name: {{ include "tp.chartName" .root }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
@@ -26,12 +39,81 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
 {{- end -}}
 
-{{/* An app image: imageRegistry prefix, the app's repository, its tag or imageTag or appVersion. */}}
+{{/*
+A pod template's metadata, for dict "root" $ "component" <name> and optionally "annotations" (the
+template's own): <component>.podLabels and .podAnnotations join the chart's, which win a clash, so
+the Deployment's selector always matches and the checksums still roll the pods.
+*/}}
+{{- define "tp.podMetadata" -}}
+{{- $values := index .root.Values .component -}}
+{{- $labels := merge (include "tp.labels" . | fromYaml) (deepCopy ($values.podLabels | default dict)) -}}
+{{- $annotations := merge (deepCopy (.annotations | default dict)) (deepCopy ($values.podAnnotations | default dict)) -}}
+labels:
+  {{- toYaml $labels | nindent 2 }}
+{{- with $annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Where a component's pods run, for dict "root" $ "component" <name>: <component>.priorityClassName,
+nodeSelector, tolerations, affinity and topologySpreadConstraints. A spread constraint without a
+labelSelector counts the component's own pods (its selector labels).
+*/}}
+{{- define "tp.podScheduling" -}}
+{{- $values := index .root.Values .component -}}
+{{- $selector := include "tp.selectorLabels" . | fromYaml -}}
+{{- with $values.priorityClassName }}
+priorityClassName: {{ . | quote }}
+{{- end }}
+{{- with $values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $values.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- range . }}
+  {{- $constraint := deepCopy . }}
+  {{- if not (hasKey $constraint "labelSelector") }}
+  {{- $_ := set $constraint "labelSelector" (dict "matchLabels" $selector) }}
+  {{- end }}
+  - {{- toYaml $constraint | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A component's replicas, for dict "root" $ "component" <name>: the deprecated <component>.replicas
+while set (it wins for one release; NOTES.txt asks for the rename), else replicaCount.
+*/}}
+{{- define "tp.replicas" -}}
+{{- $values := index .root.Values .component -}}
+{{- if kindIs "invalid" $values.replicas -}}
+{{- int $values.replicaCount -}}
+{{- else -}}
+{{- int $values.replicas -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+An app image: the registry prefix, the app's repository, its tag or imageTag or appVersion. The
+registry is global.imageRegistry, or the deprecated imageRegistry while set (it wins for one
+release; NOTES.txt asks for the rename).
+*/}}
 {{- define "tp.image" -}}
 {{- $root := .root -}}
 {{- $repository := .image.repository -}}
-{{- if $root.Values.imageRegistry -}}
-{{- $repository = printf "%s/%s" (trimSuffix "/" $root.Values.imageRegistry) $repository -}}
+{{- with include "tp.imageRegistry" $root -}}
+{{- $repository = printf "%s/%s" (trimSuffix "/" .) $repository -}}
 {{- end -}}
 {{- $tag := .image.tag | default $root.Values.imageTag | default $root.Chart.AppVersion -}}
 {{- if hasPrefix "sha256:" $tag -}}
@@ -41,17 +123,27 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- end -}}
 {{- end -}}
 
+{{- define "tp.imageRegistry" -}}
+{{- .Values.imageRegistry | default (dig "imageRegistry" "" (.Values.global | default dict)) -}}
+{{- end -}}
+
+{{/* An app image's pull policy, for dict "root" $ "image" <its values>: its own or imagePullPolicy. */}}
+{{- define "tp.imagePullPolicy" -}}
+{{- .image.pullPolicy | default .root.Values.imagePullPolicy -}}
+{{- end -}}
+
 {{/* An infrastructure image (Redpanda, PostgreSQL): repository and tag as given. */}}
 {{- define "tp.infraImage" -}}
 {{- printf "%s:%s" .repository .tag -}}
 {{- end -}}
 
+{{/* The migration command's image values: migrations.image, or the processor's without a repository. */}}
 {{- define "tp.migrationsImage" -}}
+{{- $image := .Values.processor.image -}}
 {{- if .Values.migrations.image.repository -}}
-{{- include "tp.image" (dict "root" . "image" .Values.migrations.image) -}}
-{{- else -}}
-{{- include "tp.image" (dict "root" . "image" .Values.processor.image) -}}
+{{- $image = .Values.migrations.image -}}
 {{- end -}}
+{{- toJson $image -}}
 {{- end -}}
 
 {{/* The pod security context; dict "root" $ "user" <uid> runs an image's own user instead. */}}
@@ -168,8 +260,9 @@ Called with dict "root" $ and optionally "secretName" (a Secret with DATABASE_UR
 {{- define "tp.migrateContainer" -}}
 {{- $root := .root -}}
 - name: migrate
-  image: {{ include "tp.migrationsImage" $root }}
-  imagePullPolicy: {{ $root.Values.imagePullPolicy }}
+  {{- $image := dict "root" $root "image" (include "tp.migrationsImage" $root | fromJson) }}
+  image: {{ include "tp.image" $image }}
+  imagePullPolicy: {{ include "tp.imagePullPolicy" $image }}
   command: ["node", "apps/shared/src/bin/migrate.ts"]
   env:
     - name: LOG_LEVEL
@@ -268,7 +361,7 @@ PostgreSQL connections the release's apps may hold at once, at full scale-out: e
 times the most pods of its Deployment, including a rolling update's surge (the Deployments'
 default maxSurge, 25% rounded up), plus the pre-upgrade migration Job (2). The processor counts
 at autoscaling.maxReplicas (keda, hpa, and auto, which turns into KEDA whenever the cluster has
-it) or processor.replicas (fixed). The migrate init containers (2 connections) finish before
+it) or processor.replicaCount (fixed). The migrate init containers (2 connections) finish before
 their pod's pool opens: they count within that pod's share.
 */}}
 {{- define "tp.databaseConnections" -}}
@@ -277,15 +370,15 @@ their pod's pool opens: they count within that pod's share.
 {{- $scaling := $v.processor.autoscaling -}}
 {{- $processors := int $scaling.maxReplicas -}}
 {{- if eq $scaling.mode "fixed" -}}
-{{- $processors = int $v.processor.replicas -}}
+{{- $processors = int (include "tp.replicas" (dict "root" . "component" "processor")) -}}
 {{- else if eq $scaling.mode "auto" -}}
-{{- $processors = max $processors (int $v.processor.replicas) | int -}}
+{{- $processors = max $processors (int (include "tp.replicas" (dict "root" . "component" "processor"))) | int -}}
 {{- end -}}
 {{- $total := 0 -}}
 {{- range $deployment := list
   (dict "pods" $processors "pool" (index $v.processor.env "DATABASE_POOL_SIZE" | default $v.database.poolSize) "init" $init)
-  (dict "pods" (int $v.api.replicas) "pool" (index $v.api.env "DATABASE_POOL_SIZE" | default $v.database.poolSize) "init" $init)
-  (dict "pods" (int $v.operator.replicas) "pool" (index $v.operator.env "DATABASE_POOL_SIZE" | default 2) "init" 0) -}}
+  (dict "pods" (int (include "tp.replicas" (dict "root" . "component" "api"))) "pool" (index $v.api.env "DATABASE_POOL_SIZE" | default $v.database.poolSize) "init" $init)
+  (dict "pods" (int (include "tp.replicas" (dict "root" . "component" "operator"))) "pool" (index $v.operator.env "DATABASE_POOL_SIZE" | default 2) "init" 0) -}}
 {{- $pods := int $deployment.pods -}}
 {{- $surge := div (add $pods 3) 4 -}}
 {{- $perPod := max (int $deployment.pool) (int $deployment.init) -}}
