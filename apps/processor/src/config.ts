@@ -62,7 +62,7 @@ export const ProcessorEnv = Type.Object({
     maximum: 8,
     default: 2,
     description:
-      "how many store transactions one replica keeps in flight at once, over distinct partitions (1: one at a time); each partition's offsets are still committed in order, after its transaction",
+      'store transactions one replica keeps in flight at once, over distinct partitions (1: one at a time); offsets commit after theirs, in order',
   }),
   KAFKA_SESSION_TIMEOUT_MS: Type.Integer({
     minimum: 6000,
