@@ -41,7 +41,10 @@ export interface Drain {
   cpuUsPerEvent: { processor: number; postgres: number; broker: number };
   /** CPU seconds per second of the drain: 1 is one core busy all the time. */
   busy: { processor: number; postgres: number; broker: number };
-  /** Share of the drain's wall time with a store transaction in flight (the replica waiting on PostgreSQL). */
+  /**
+   * Store transactions in flight on average over the drain (their summed time over its wall
+   * time): with one at a time, the share of the drain the replica waited on PostgreSQL.
+   */
   dbWaitFraction: number;
   transactions: number;
   meanTransactionMs: number;

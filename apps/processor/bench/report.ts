@@ -1,4 +1,6 @@
 import { cpus } from 'node:os';
+import { schemaDefault } from '@telemetrypulse/shared';
+import { ProcessorEnv } from '../src/config.ts';
 import type { Drain } from './drain.ts';
 import type { Latency } from './latency.ts';
 import type { ScaleOut } from './scale-out.ts';
@@ -112,6 +114,11 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
       peak_rss_mib: met(figures.peak_rss_mib, (m) => m > 0 && m <= TARGETS.peak_rss_mib),
     },
     processor_node_options: nodeOptions,
+    // The replica inherits the bench's environment.
+    store_transactions_in_flight: Number(
+      process.env.STORE_TRANSACTIONS_IN_FLIGHT ??
+        schemaDefault(ProcessorEnv, 'STORE_TRANSACTIONS_IN_FLIGHT'),
+    ),
     machine: {
       cpus: cpus().length,
       loadavg_1m_per_run: runs.map((r) => ({
