@@ -38,6 +38,22 @@ function met(median: Spread | null, ok: (m: number) => boolean): boolean {
 const peakRss = (r: Run) =>
   Math.max(r.drain.peakRssMiB ?? 0, r.at10k.peakRssMiB ?? 0, r.atHalfDrain.peakRssMiB ?? 0);
 
+/** Each latency stage's p50, p99 and tail mean (latency-stages.ts), as spreads over the runs. */
+function stagesOver(runs: readonly Run[], at: (r: Run) => Latency) {
+  const stage = (name: 'produce' | 'fetch' | 'queued' | 'store') => ({
+    p50: over(runs, (r) => at(r).stages[name].p50),
+    p99: over(runs, (r) => at(r).stages[name].p99),
+    tail_mean: over(runs, (r) => at(r).stages[name].tailMean),
+  });
+  return {
+    share_of_events_placed: over(runs, (r) => at(r).stages.events / at(r).sent, 3),
+    produce: stage('produce'),
+    fetch: stage('fetch'),
+    queued: stage('queued'),
+    store: stage('store'),
+  };
+}
+
 export function report(total: number, runs: readonly Run[], latencySeconds: number) {
   const figures = {
     processor_events_per_s: over(runs, (r) => r.drain.eventsPerSecond),
@@ -56,6 +72,8 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
     latency_p99_ms_at_half_drain: over(runs, (r) => r.atHalfDrain.p99Ms),
     latency_max_ms_at_half_drain: over(runs, (r) => r.atHalfDrain.maxMs),
     peak_rss_mib: over(runs, peakRss),
+    latency_stages_ms_at_10k: stagesOver(runs, (r) => r.at10k),
+    latency_stages_ms_at_half_drain: stagesOver(runs, (r) => r.atHalfDrain),
     cpu_us_per_event: {
       processor: over(runs, (r) => r.drain.cpuUsPerEvent.processor, 1),
       postgres: over(runs, (r) => r.drain.cpuUsPerEvent.postgres, 1),

@@ -87,13 +87,27 @@ export interface Writer {
   gaveUp(): boolean;
 }
 
+/** What the debug log says of a stored group: the bench's latency stages are read from it. */
 interface GroupTiming {
   lane: number;
   batches: number;
   events: number;
+  /** When its store began (epoch ms), and how long it took, retries included. */
+  startedAt: number;
   storeMs: number;
   waitingEvents: number;
+  /** Each batch as [partition, first offset, last offset, received at (epoch ms)]. */
+  received?: [number, string, string, number][];
 }
+
+/** The group's batches for GroupTiming.received (first offset of a valid event). */
+const receivedBatches = (batches: readonly PendingBatch[]): GroupTiming['received'] =>
+  batches.map((b) => [
+    b.source.partition,
+    b.origins[0]?.offset ?? b.nextOffset,
+    (BigInt(b.nextOffset) - 1n).toString(),
+    b.receivedAt,
+  ]);
 
 const partitionKey = ({ topic, partition }: TopicPartition) => `${topic}\u0000${partition}`;
 
@@ -284,6 +298,7 @@ export function createWriter(options: WriterOptions): Writer {
     const events =
       batches.length === 1 ? (batches[0]?.events ?? []) : batches.flatMap((b) => b.events);
     inFlightEvents[lane] = events.length;
+    const startedAtMs = Date.now();
     const startedAt = performance.now();
     const { result, refused } = await storeIsolating(events, options.store, (work) =>
       retryWatched(work, control, episode('store')),
@@ -308,8 +323,10 @@ export function createWriter(options: WriterOptions): Writer {
       lane,
       batches: batches.length,
       events: events.length,
+      startedAt: startedAtMs,
       storeMs: Math.round(performance.now() - startedAt),
       waitingEvents: intake.waitingEvents(),
+      ...(logger.isLevelEnabled('debug') && { received: receivedBatches(batches) }),
     });
   };
 
