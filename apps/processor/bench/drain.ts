@@ -7,6 +7,7 @@ import { scrape, spawnReplica, stopReplica } from './replica.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const STORED = 'telemetry_processor_events_stored_total';
 const TRANSACTION = 'telemetry_processor_db_transaction_duration_seconds';
+const RETRIES = 'telemetry_processor_store_retries_total';
 
 /** What is read at the first stored row and again at the last: the drain is their difference. */
 interface Mark {
@@ -15,6 +16,7 @@ interface Mark {
   cpu: { processor: number; postgres: number; broker: number };
   transactionSeconds: number;
   transactions: number;
+  retries: number;
 }
 
 function mark(
@@ -31,6 +33,7 @@ function mark(
     },
     transactionSeconds: sample(metricsText, `${TRANSACTION}_sum`),
     transactions: sample(metricsText, `${TRANSACTION}_count`),
+    retries: sample(metricsText, RETRIES),
   };
 }
 
@@ -47,6 +50,8 @@ export interface Drain {
    */
   dbWaitFraction: number;
   transactions: number;
+  /** Store transactions retried (e.g. a deadlock between two in flight, 40P01) over the drain. */
+  storeRetries: number;
   meanTransactionMs: number;
   loadavg1m: { before: number; after: number };
 }
@@ -105,6 +110,7 @@ export async function measureDrain(
     },
     dbWaitFraction: inTransactions / seconds,
     transactions,
+    storeRetries: last.retries,
     meanTransactionMs: transactions > 0 ? (inTransactions * 1000) / transactions : 0,
     loadavg1m: { before, after: loadavg()[0] ?? 0 },
   };

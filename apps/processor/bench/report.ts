@@ -97,6 +97,7 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
       db_wait_fraction: over(runs, (r) => r.drain.dbWaitFraction, 2),
       processor_compute_fraction: over(runs, (r) => r.drain.busy.processor, 2),
       transactions: over(runs, (r) => r.drain.transactions),
+      store_retries: over(runs, (r) => r.drain.storeRetries),
       mean_transaction_ms: over(runs, (r) => r.drain.meanTransactionMs, 1),
       events_per_transaction: over(
         runs,
