@@ -50,6 +50,11 @@ export interface Drain {
    */
   dbWaitFraction: number;
   transactions: number;
+  /**
+   * Share of samples (every 200 ms) in which one of the replica's transactions waited on a row
+   * lock of another (shared aggregate or alert rows: its other transactions in flight).
+   */
+  rowLockWaitFraction: number;
   /** Store transactions retried (e.g. a deadlock between two in flight, 40P01) over the drain. */
   storeRetries: number;
   meanTransactionMs: number;
@@ -76,10 +81,21 @@ export async function measureDrain(
   let first: Mark | undefined;
   let last: Mark | undefined;
   let rss: number | undefined;
+  let samples = 0;
+  let rowLockWaits = 0;
   while ((last?.stored ?? 0) < total) {
     const { processor } = replica;
     if (processor.child.exitCode !== null) throw new Error(`processor died: ${processor.output()}`);
     await sleep(200);
+    const waits = await sql<{ wait_event: string }[]>`
+      select wait_event from pg_stat_activity
+      where application_name = 'processor' and wait_event_type = 'Lock'`;
+    if (first) {
+      samples++;
+      if (waits.some((w) => w.wait_event === 'transactionid' || w.wait_event === 'tuple')) {
+        rowLockWaits++;
+      }
+    }
     const text = await scrape(replica);
     last = mark(text, pids);
     if (!first && last.stored > 0) first = last;
@@ -111,6 +127,7 @@ export async function measureDrain(
     dbWaitFraction: inTransactions / seconds,
     transactions,
     storeRetries: last.retries,
+    rowLockWaitFraction: samples > 0 ? rowLockWaits / samples : 0,
     meanTransactionMs: transactions > 0 ? (inTransactions * 1000) / transactions : 0,
     loadavg1m: { before, after: loadavg()[0] ?? 0 },
   };

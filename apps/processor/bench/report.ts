@@ -98,6 +98,7 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
       processor_compute_fraction: over(runs, (r) => r.drain.busy.processor, 2),
       transactions: over(runs, (r) => r.drain.transactions),
       store_retries: over(runs, (r) => r.drain.storeRetries),
+      row_lock_wait_fraction: over(runs, (r) => r.drain.rowLockWaitFraction, 2),
       mean_transaction_ms: over(runs, (r) => r.drain.meanTransactionMs, 1),
       events_per_transaction: over(
         runs,
