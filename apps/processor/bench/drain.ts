@@ -7,6 +7,7 @@ import { scrape, spawnReplica, stopReplica } from './replica.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const STORED = 'telemetry_processor_events_stored_total';
 const TRANSACTION = 'telemetry_processor_db_transaction_duration_seconds';
+const RETRIES = 'telemetry_processor_store_retries_total';
 
 /** What is read at the first stored row and again at the last: the drain is their difference. */
 interface Mark {
@@ -15,6 +16,7 @@ interface Mark {
   cpu: { processor: number; postgres: number; broker: number };
   transactionSeconds: number;
   transactions: number;
+  retries: number;
 }
 
 function mark(
@@ -31,6 +33,7 @@ function mark(
     },
     transactionSeconds: sample(metricsText, `${TRANSACTION}_sum`),
     transactions: sample(metricsText, `${TRANSACTION}_count`),
+    retries: sample(metricsText, RETRIES),
   };
 }
 
@@ -41,9 +44,19 @@ export interface Drain {
   cpuUsPerEvent: { processor: number; postgres: number; broker: number };
   /** CPU seconds per second of the drain: 1 is one core busy all the time. */
   busy: { processor: number; postgres: number; broker: number };
-  /** Share of the drain's wall time with a store transaction in flight (the replica waiting on PostgreSQL). */
+  /**
+   * Store transactions in flight on average over the drain (their summed time over its wall
+   * time): with one at a time, the share of the drain the replica waited on PostgreSQL.
+   */
   dbWaitFraction: number;
   transactions: number;
+  /**
+   * Share of samples (every 200 ms) in which one of the replica's transactions waited on a row
+   * lock of another (shared aggregate or alert rows: its other transactions in flight).
+   */
+  rowLockWaitFraction: number;
+  /** Store transactions retried (e.g. a deadlock between two in flight, 40P01) over the drain. */
+  storeRetries: number;
   meanTransactionMs: number;
   loadavg1m: { before: number; after: number };
 }
@@ -68,10 +81,21 @@ export async function measureDrain(
   let first: Mark | undefined;
   let last: Mark | undefined;
   let rss: number | undefined;
+  let samples = 0;
+  let rowLockWaits = 0;
   while ((last?.stored ?? 0) < total) {
     const { processor } = replica;
     if (processor.child.exitCode !== null) throw new Error(`processor died: ${processor.output()}`);
     await sleep(200);
+    const waits = await sql<{ wait_event: string }[]>`
+      select wait_event from pg_stat_activity
+      where application_name = 'processor' and wait_event_type = 'Lock'`;
+    if (first) {
+      samples++;
+      if (waits.some((w) => w.wait_event === 'transactionid' || w.wait_event === 'tuple')) {
+        rowLockWaits++;
+      }
+    }
     const text = await scrape(replica);
     last = mark(text, pids);
     if (!first && last.stored > 0) first = last;
@@ -102,6 +126,8 @@ export async function measureDrain(
     },
     dbWaitFraction: inTransactions / seconds,
     transactions,
+    storeRetries: last.retries,
+    rowLockWaitFraction: samples > 0 ? rowLockWaits / samples : 0,
     meanTransactionMs: transactions > 0 ? (inTransactions * 1000) / transactions : 0,
     loadavg1m: { before, after: loadavg()[0] ?? 0 },
   };

@@ -1,5 +1,11 @@
 import { Partitioners, type Kafka } from 'kafkajs';
 import type { Sql, TelemetryEvent } from '@telemetrypulse/shared';
+import {
+  eventPositions,
+  latencyStages,
+  type LatencyStages,
+  type TimedEvent,
+} from './latency-stages.ts';
 import { sample } from './percentiles.ts';
 import { peakRssMiB } from './process-cpu.ts';
 import { scrape, spawnReplica, stopReplica, topicsFor } from './replica.ts';
@@ -20,6 +26,8 @@ export interface Latency {
   p99Ms: number | undefined;
   maxMs: number | undefined;
   peakRssMiB: number | undefined;
+  /** Where the events spent that time (latency-stages.ts). */
+  stages: LatencyStages;
 }
 
 /**
@@ -31,10 +39,11 @@ async function produceAtRate(
   topic: string,
   rate: number,
   seconds: number,
-): Promise<{ sentAt: Map<string, number>; seconds: number }> {
+): Promise<{ sentAt: Map<string, number>; ackedAt: Map<string, number>; seconds: number }> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const sentAt = new Map<string, number>();
+  const ackedAt = new Map<string, number>();
   const total = Math.round(rate * seconds);
   const start = performance.now();
   try {
@@ -55,11 +64,13 @@ async function produceAtRate(
         topic,
         messages: events.map((e) => ({ key: e.device_id, value: JSON.stringify(e) })),
       });
+      const acked = Date.now();
+      for (const e of events) ackedAt.set(e.event_id, acked);
     }
   } finally {
     await producer.disconnect();
   }
-  return { sentAt, seconds: (performance.now() - start) / 1000 };
+  return { sentAt, ackedAt, seconds: (performance.now() - start) / 1000 };
 }
 
 /**
@@ -77,7 +88,10 @@ export async function measureLatency(
   rate: number,
   seconds: number,
 ): Promise<Latency> {
-  const replica = await spawnReplica(brokers, url, run, `bench-latency-${run}`);
+  // Debug: one `group stored` line per transaction, with its batches (the stages below).
+  const replica = await spawnReplica(brokers, url, run, `bench-latency-${run}`, {
+    LOG_LEVEL: 'debug',
+  });
   try {
     // Let it join the group and fetch an empty topic before the clock starts.
     for (let i = 0; i < 100 && (await scrape(replica)) === ''; i++) await sleep(100);
@@ -94,9 +108,18 @@ export async function measureLatency(
              extract(epoch from pg_xact_commit_timestamp(xmin)) * 1000 as committed_ms
       from telemetry_events`;
     const latencies: number[] = [];
+    const timed: TimedEvent[] = [];
     for (const r of rows) {
       const sent = produced.sentAt.get(r.id);
-      if (sent !== undefined) latencies.push(Number(r.committed_ms) - sent);
+      if (sent === undefined) continue;
+      const committedAt = Number(r.committed_ms);
+      latencies.push(committedAt - sent);
+      timed.push({
+        id: r.id,
+        sentAt: sent,
+        ackedAt: produced.ackedAt.get(r.id) ?? sent,
+        committedAt,
+      });
     }
     if (latencies.length !== total)
       throw new Error(`${latencies.length} of ${total} events stored`);
@@ -109,6 +132,11 @@ export async function measureLatency(
       p99Ms: quantile(latencies, 0.99),
       maxMs: latencies.at(-1),
       peakRssMiB: rss,
+      stages: latencyStages(
+        timed,
+        await eventPositions(kafka, topicsFor(run).events, total),
+        replica.processor.logLines(),
+      ),
     };
   } finally {
     await stopReplica(replica);

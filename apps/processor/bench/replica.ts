@@ -25,6 +25,7 @@ export async function spawnReplica(
   url: string,
   run: string,
   groupId: string,
+  env: Record<string, string> = {},
 ): Promise<Replica> {
   const port = await freePort();
   const processor = spawnProcessor({
@@ -32,7 +33,7 @@ export async function spawnReplica(
     databaseUrl: url,
     topics: topicsFor(run),
     groupId,
-    env: { HTTP_PORT: String(port), NODE_OPTIONS: nodeOptions },
+    env: { HTTP_PORT: String(port), NODE_OPTIONS: nodeOptions, ...env },
   });
   return { port, processor, pid: processor.child.pid ?? 0 };
 }

@@ -1,4 +1,6 @@
 import { cpus } from 'node:os';
+import { schemaDefault } from '@telemetrypulse/shared';
+import { ProcessorEnv } from '../src/config.ts';
 import type { Drain } from './drain.ts';
 import type { Latency } from './latency.ts';
 import type { ScaleOut } from './scale-out.ts';
@@ -36,6 +38,22 @@ function met(median: Spread | null, ok: (m: number) => boolean): boolean {
 const peakRss = (r: Run) =>
   Math.max(r.drain.peakRssMiB ?? 0, r.at10k.peakRssMiB ?? 0, r.atHalfDrain.peakRssMiB ?? 0);
 
+/** Each latency stage's p50, p99 and tail mean (latency-stages.ts), as spreads over the runs. */
+function stagesOver(runs: readonly Run[], at: (r: Run) => Latency) {
+  const stage = (name: 'produce' | 'fetch' | 'queued' | 'store') => ({
+    p50: over(runs, (r) => at(r).stages[name].p50),
+    p99: over(runs, (r) => at(r).stages[name].p99),
+    tail_mean: over(runs, (r) => at(r).stages[name].tailMean),
+  });
+  return {
+    share_of_events_placed: over(runs, (r) => at(r).stages.events / at(r).sent, 3),
+    produce: stage('produce'),
+    fetch: stage('fetch'),
+    queued: stage('queued'),
+    store: stage('store'),
+  };
+}
+
 export function report(total: number, runs: readonly Run[], latencySeconds: number) {
   const figures = {
     processor_events_per_s: over(runs, (r) => r.drain.eventsPerSecond),
@@ -54,6 +72,8 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
     latency_p99_ms_at_half_drain: over(runs, (r) => r.atHalfDrain.p99Ms),
     latency_max_ms_at_half_drain: over(runs, (r) => r.atHalfDrain.maxMs),
     peak_rss_mib: over(runs, peakRss),
+    latency_stages_ms_at_10k: stagesOver(runs, (r) => r.at10k),
+    latency_stages_ms_at_half_drain: stagesOver(runs, (r) => r.atHalfDrain),
     cpu_us_per_event: {
       processor: over(runs, (r) => r.drain.cpuUsPerEvent.processor, 1),
       postgres: over(runs, (r) => r.drain.cpuUsPerEvent.postgres, 1),
@@ -77,6 +97,8 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
       db_wait_fraction: over(runs, (r) => r.drain.dbWaitFraction, 2),
       processor_compute_fraction: over(runs, (r) => r.drain.busy.processor, 2),
       transactions: over(runs, (r) => r.drain.transactions),
+      store_retries: over(runs, (r) => r.drain.storeRetries),
+      row_lock_wait_fraction: over(runs, (r) => r.drain.rowLockWaitFraction, 2),
       mean_transaction_ms: over(runs, (r) => r.drain.meanTransactionMs, 1),
       events_per_transaction: over(
         runs,
@@ -112,6 +134,11 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
       peak_rss_mib: met(figures.peak_rss_mib, (m) => m > 0 && m <= TARGETS.peak_rss_mib),
     },
     processor_node_options: nodeOptions,
+    // The replica inherits the bench's environment.
+    store_transactions_in_flight: Number(
+      process.env.STORE_TRANSACTIONS_IN_FLIGHT ??
+        schemaDefault(ProcessorEnv, 'STORE_TRANSACTIONS_IN_FLIGHT'),
+    ),
     machine: {
       cpus: cpus().length,
       loadavg_1m_per_run: runs.map((r) => ({

@@ -57,6 +57,13 @@ export const ProcessorEnv = Type.Object({
     default: 3,
     description: "how many of its partitions' batches one replica stores at once",
   }),
+  STORE_TRANSACTIONS_IN_FLIGHT: Type.Integer({
+    minimum: 1,
+    maximum: 8,
+    default: 2,
+    description:
+      'store transactions one replica keeps in flight at once, over distinct partitions (1: one at a time); offsets commit after theirs, in order',
+  }),
   KAFKA_SESSION_TIMEOUT_MS: Type.Integer({
     minimum: 6000,
     maximum: 300_000,

@@ -138,6 +138,7 @@ async function main(): Promise<void> {
     },
     rules: siteRules,
     partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
+    transactionsInFlight: config.STORE_TRANSACTIONS_IN_FLIGHT,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     lateAfterMs: config.LATE_AFTER_SECONDS * 1000,
     letterLimits: { maxPayloadBytes: config.DLQ_MAX_PAYLOAD_BYTES },

@@ -34,7 +34,7 @@ export const FETCH_OPTIONS = {
   maxBytes: 2 * 1024 * 1024,
   maxBytesPerPartition: 512 * 1024,
 } as const;
-/** Events that may wait behind the group being stored before intake pauses. */
+/** Events that may wait, in all lanes, behind the groups being stored before intake pauses. */
 const MAX_WAITING_EVENTS = 8_000;
 
 export interface ProcessorOptions {
@@ -49,6 +49,11 @@ export interface ProcessorOptions {
   rules: AlertRules;
   /** How many partitions' batches are processed at once. */
   partitionsConcurrently: number;
+  /**
+   * Store transactions in flight at once, over distinct partitions; default
+   * STORE_TRANSACTIONS_IN_FLIGHT's.
+   */
+  transactionsInFlight?: number;
   /**
    * Events older than this at arrival are late: still stored in their window, and counted;
    * default LATE_AFTER_SECONDS's.
@@ -131,6 +136,8 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     },
     maxWaitingEvents: MAX_WAITING_EVENTS,
     heartbeatIntervalMs: heartbeatInterval,
+    transactionsInFlight:
+      options.transactionsInFlight ?? schemaDefault(ProcessorEnv, 'STORE_TRANSACTIONS_IN_FLIGHT'),
   });
   const taking: TakeBatchOptions = {
     letters,

@@ -2,6 +2,7 @@ import type { Logger, TelemetryEvent } from '@telemetrypulse/shared';
 import type { Episode, Stage } from '../ops/stuck.ts';
 import type { IncomingMessage } from './batch.ts';
 import { storeIsolating, type Refusal } from './isolate.ts';
+import { createLaneAssignment } from './lanes.ts';
 import { GaveUp, retryWatched, type RetryControl } from './retry.ts';
 import type { StoreResult } from './store.ts';
 
@@ -64,10 +65,15 @@ export interface WriterOptions {
   episode?: (stage: Stage) => Episode;
   /** After a group's offsets are committed (or their commit failed and was logged). */
   onStored: (group: StoredGroup) => void;
-  /** Intake pauses while this many events wait behind the group being stored. */
+  /** Intake pauses while this many events wait, in all lanes, behind the groups being stored. */
   maxWaitingEvents: number;
   /** How often paused intake heartbeats. */
   heartbeatIntervalMs: number;
+  /**
+   * Store transactions in flight at most, over distinct partitions (one per lane); default 1,
+   * one group at a time.
+   */
+  transactionsInFlight?: number;
 }
 
 export interface Writer {
@@ -81,32 +87,56 @@ export interface Writer {
   gaveUp(): boolean;
 }
 
+/** What the debug log says of a stored group: the bench's latency stages are read from it. */
 interface GroupTiming {
+  lane: number;
   batches: number;
   events: number;
+  /** When its store began (epoch ms), and how long it took, retries included. */
+  startedAt: number;
   storeMs: number;
   waitingEvents: number;
+  /** Each batch as [partition, first offset, last offset, received at (epoch ms)]. */
+  received?: [number, string, string, number][];
 }
+
+/** The group's batches for GroupTiming.received (first offset of a valid event). */
+const receivedBatches = (batches: readonly PendingBatch[]): GroupTiming['received'] =>
+  batches.map((b) => [
+    b.source.partition,
+    b.origins[0]?.offset ?? b.nextOffset,
+    (BigInt(b.nextOffset) - 1n).toString(),
+    b.receivedAt,
+  ]);
 
 const partitionKey = ({ topic, partition }: TopicPartition) => `${topic}\u0000${partition}`;
 
-/** The batches gathering for the next group, and the back-pressure intake waits on. */
+/**
+ * The batches gathering for each lane's next group, and the back-pressure intake waits on (on
+ * the events waiting in all lanes together).
+ */
 interface Intake {
-  /** Queues a batch; false once closed. */
-  add(batch: PendingBatch): boolean;
-  /** Takes every waiting batch (the next group); intake may go on. */
-  takeAll(): PendingBatch[];
+  /** Queues a batch for the lane; false once closed. */
+  add(batch: PendingBatch, lane: number): boolean;
+  /** Takes every batch waiting for the lane (its next group); intake may go on. */
+  take(lane: number): PendingBatch[];
+  /** Takes every batch waiting for any lane. */
+  takeEverything(): PendingBatch[];
   /** Takes no more batches, and wakes whoever waits for room. */
   close(): void;
-  waitingBatches(): number;
-  waitingEvents(): number;
+  isOpen(): boolean;
+  waitingBatches(lane: number): number;
+  /** Events waiting for the lane, or for all lanes when it is undefined. */
+  waitingEvents(lane?: number): number;
   waitForRoom(): Promise<void>;
 }
 
 function createIntake(
+  lanes: number,
   options: Pick<WriterOptions, 'heartbeat' | 'maxWaitingEvents' | 'heartbeatIntervalMs'>,
 ): Intake {
-  let waiting: PendingBatch[] = [];
+  let waiting: PendingBatch[][] = Array.from({ length: lanes }, () => []);
+  const laneEvents = new Array<number>(lanes).fill(0);
   let waitingEvents = 0;
   let accepting = true;
   let roomWaiters: (() => void)[] = [];
@@ -118,25 +148,37 @@ function createIntake(
   };
 
   return {
-    add(batch) {
-      if (!accepting) return false;
-      waiting.push(batch);
+    add(batch, lane) {
+      const queue = waiting[lane];
+      if (!accepting || !queue) return false;
+      queue.push(batch);
+      laneEvents[lane] = (laneEvents[lane] ?? 0) + batch.events.length;
       waitingEvents += batch.events.length;
       return true;
     },
-    takeAll() {
-      const group = waiting;
-      waiting = [];
-      waitingEvents = 0;
+    take(lane) {
+      const group = waiting[lane] ?? [];
+      waiting[lane] = [];
+      waitingEvents -= laneEvents[lane] ?? 0;
+      laneEvents[lane] = 0;
       openRoom();
       return group;
+    },
+    takeEverything() {
+      const all = waiting.flat();
+      waiting = Array.from({ length: lanes }, () => []);
+      laneEvents.fill(0);
+      waitingEvents = 0;
+      openRoom();
+      return all;
     },
     close() {
       accepting = false;
       openRoom();
     },
-    waitingBatches: () => waiting.length,
-    waitingEvents: () => waitingEvents,
+    isOpen: () => accepting,
+    waitingBatches: (lane) => waiting[lane]?.length ?? 0,
+    waitingEvents: (lane) => (lane === undefined ? waitingEvents : (laneEvents[lane] ?? 0)),
     async waitForRoom() {
       while (accepting && waitingEvents >= options.maxWaitingEvents) {
         let timer: NodeJS.Timeout | undefined;
@@ -207,24 +249,34 @@ function createCommitter(
 }
 
 /**
- * Group commit with one group in flight. Batches from every partition gather while the previous
- * group is being stored, then go into the database in one transaction, and their offsets are
- * committed together right after, while the next group is being stored. So the consumer fetches
- * and decodes the next batches while the database works on the current ones, big transactions
- * amortise their fixed costs, and one replica's transactions never wait on each other's row
- * locks.
+ * Group commit with up to `transactionsInFlight` groups in flight, one per lane (lanes.ts).
+ * Each partition's batches go to one lane while it has batches there; within a lane, batches
+ * gather while the lane's previous group is being stored, then go into the database in one
+ * transaction. So the consumer fetches and decodes the next batches while the database works on
+ * the current ones, big transactions amortise their fixed costs, and with two lanes or more the
+ * database works on one group while the replica prepares or commits another. Two lanes' groups
+ * hold distinct partitions but may share aggregate and alert rows: their statements lock those
+ * rows in key order (store-events.ts, alerts/store.ts), and a deadlock the database breaks
+ * anyway (40P01) is transient: that group is stored again (retry.ts).
  *
- * Groups are stored and committed strictly in order, so an offset is committed only once every
+ * Offset commits go one after another, in the order the groups were stored, each right after
+ * its group's transaction (and not before, whatever the other lanes do). As a partition's
+ * batches are stored in order, one group at a time, an offset is committed only once every
  * event below it on its partition is stored, or dead-lettered: events the database refuses for
  * good are found (isolate.ts) and go to the dead-letter topic before the commit, so one of them
- * never stops the partitions. Once a group is given up (a store still failing at
- * shutdown), nothing after it is stored or committed either: all of it is read again later.
+ * never stops the partitions. Once a group is given up (a store still failing at shutdown),
+ * nothing waiting after it is stored or committed either: all of it is read again later. With
+ * one lane this is the group commit of one group in flight it always was.
  */
 export function createWriter(options: WriterOptions): Writer {
   const { logger } = options;
-  const intake = createIntake(options);
+  const lanes = options.transactionsInFlight ?? 1;
+  const assignment = createLaneAssignment(lanes);
+  const intake = createIntake(lanes, options);
   const committer = createCommitter(options);
-  let running: Promise<void> | undefined;
+  const running = new Array<Promise<void> | undefined>(lanes).fill(undefined);
+  /** Events of the group each lane is storing. */
+  const inFlightEvents = new Array<number>(lanes).fill(0);
   let gaveUp = false;
   const control: RetryControl = {
     keepGoing: options.keepGoing,
@@ -232,15 +284,21 @@ export function createWriter(options: WriterOptions): Writer {
     onRetry: options.onRetry,
   };
   const episode = options.episode ?? (() => NOT_WATCHED);
+  const loads = () => inFlightEvents.map((inFlight, lane) => inFlight + intake.waitingEvents(lane));
+  const release = (batches: readonly PendingBatch[]) => {
+    for (const b of batches) assignment.release(partitionKey(b.source), 1);
+  };
 
   /**
-   * Stores a group, then queues its offset commit and returns: the next group goes into the
-   * database while the broker takes this one's offsets (the commit is a broker round trip that
-   * would otherwise leave the database idle). Commits still go one after another, in order.
+   * Stores a group, then queues its offset commit and returns: the lane's next group goes into
+   * the database while the broker takes this one's offsets (the commit is a broker round trip
+   * that would otherwise leave the database idle). Commits still go one after another, in order.
    */
-  const storeGroup = async (batches: PendingBatch[]) => {
+  const storeGroup = async (batches: PendingBatch[], lane: number) => {
     const events =
       batches.length === 1 ? (batches[0]?.events ?? []) : batches.flatMap((b) => b.events);
+    inFlightEvents[lane] = events.length;
+    const startedAtMs = Date.now();
     const startedAt = performance.now();
     const { result, refused } = await storeIsolating(events, options.store, (work) =>
       retryWatched(work, control, episode('store')),
@@ -262,18 +320,22 @@ export function createWriter(options: WriterOptions): Writer {
       );
     }
     committer.enqueue(batches, result, {
+      lane,
       batches: batches.length,
       events: events.length,
+      startedAt: startedAtMs,
       storeMs: Math.round(performance.now() - startedAt),
       waitingEvents: intake.waitingEvents(),
+      ...(logger.isLevelEnabled('debug') && { received: receivedBatches(batches) }),
     });
   };
 
-  /** A group that could not be stored: it and everything after it stays uncommitted. */
+  /** A group that could not be stored: it and everything waiting stays uncommitted. */
   const giveUp = (group: PendingBatch[], error: unknown) => {
-    const abandoned = [...group, ...intake.takeAll()];
+    const abandoned = [...group, ...intake.takeEverything()];
     intake.close();
     gaveUp = true;
+    release(abandoned.slice(group.length));
     const partitions = [...new Set(abandoned.map((b) => partitionKey(b.source)))].length;
     const level = error instanceof GaveUp ? 'info' : 'error';
     logger[level](
@@ -282,30 +344,40 @@ export function createWriter(options: WriterOptions): Writer {
     );
   };
 
-  const run = async () => {
+  const run = async (lane: number) => {
     // Lets the other partitions' batches of the same fetch join the first group.
     await new Promise((resolve) => setImmediate(resolve));
-    while (intake.waitingBatches() > 0) {
-      const group = intake.takeAll();
+    while (intake.waitingBatches(lane) > 0) {
+      const group = intake.take(lane);
       try {
-        await storeGroup(group);
+        await storeGroup(group, lane);
       } catch (error) {
         giveUp(group, error);
+      } finally {
+        // Only now (its commit queued) may the group's partitions move to another lane.
+        inFlightEvents[lane] = 0;
+        release(group);
       }
     }
-    running = undefined;
+    running[lane] = undefined;
   };
 
   return {
     add(batch) {
-      if (!intake.add(batch)) return false;
-      running ??= run();
+      if (!intake.isOpen()) return false;
+      const lane = assignment.assign(partitionKey(batch.source), loads());
+      intake.add(batch, lane);
+      running[lane] ??= run(lane);
       return true;
     },
     waitForRoom: () => intake.waitForRoom(),
     async drain() {
       intake.close();
-      while (running) await running;
+      for (;;) {
+        const active = running.filter((r) => r !== undefined);
+        if (active.length === 0) break;
+        await Promise.all(active);
+      }
       await committer.settled();
     },
     gaveUp: () => gaveUp,

@@ -163,4 +163,172 @@ describe('writer', () => {
       14,
     );
   });
+
+  describe('with two transactions in flight', () => {
+    /** A writer whose stores wait until the test opens them, one gate per store call. */
+    function gatedWriter(transactionsInFlight: number, failFirst?: (events: number) => boolean) {
+      const log: string[] = [];
+      const gates: { events: number; open: () => void; fail: (e: Error) => void }[] = [];
+      const commits: OffsetCommit[][] = [];
+      let stored = 0;
+      const writer = createWriter({
+        logger,
+        store: (events) => {
+          log.push(`store ${events.length} begins`);
+          return new Promise<StoreResult>((resolve, reject) => {
+            gates.push({
+              events: events.length,
+              open: () => {
+                stored += events.length;
+                log.push(`store ${events.length} ends`);
+                resolve({ stored: events, duplicates: 0, incidents: [], transitions: [] });
+              },
+              fail: (error) => {
+                log.push(`store ${events.length} fails`);
+                reject(error);
+              },
+            });
+            if (failFirst?.(events.length) === true) {
+              failFirst = undefined;
+              gates.at(-1)?.fail(
+                Object.assign(new Error('deadlock detected'), {
+                  name: 'PostgresError',
+                  code: '40P01',
+                }),
+              );
+            }
+          });
+        },
+        commit: (offsets) => {
+          commits.push(offsets);
+          log.push(`commit ${offsets.map((o) => `${o.partition}:${o.offset}`).join(',')}`);
+          return Promise.resolve();
+        },
+        deadLetter: () => Promise.resolve(),
+        keepGoing: () => true,
+        heartbeat: () => Promise.resolve(),
+        onRetry: () => undefined,
+        onStored: () => undefined,
+        maxWaitingEvents: 1000,
+        heartbeatIntervalMs: 1000,
+        transactionsInFlight,
+      });
+      return { writer, log, gates, commits, stored: () => stored };
+    }
+
+    const settle = async () => {
+      for (let i = 0; i < 10; i++) await tick();
+    };
+
+    it('when batches of two partitions arrive, then two transactions are in flight at once, and each commits only its own offsets once it is stored, the later one first if it ends first', async () => {
+      const { writer, log, gates } = gatedWriter(2);
+      writer.add(batch(0, 10, 3));
+      writer.add(batch(1, 20, 5));
+      await settle();
+      assert.deepEqual(log, ['store 3 begins', 'store 5 begins'], 'both in flight');
+
+      gates[1]?.open();
+      await settle();
+      assert.deepEqual(log.slice(2), ['store 5 ends', 'commit 1:20'], 'partition 0 not committed');
+
+      gates[0]?.open();
+      await writer.drain();
+      assert.deepEqual(log.slice(4), ['store 3 ends', 'commit 0:10']);
+    });
+
+    it("when a partition's next batch arrives while its first is being stored, then it waits for that transaction, and its offsets are committed in order", async () => {
+      const { writer, log, gates } = gatedWriter(2);
+      writer.add(batch(0, 10, 3));
+      await settle();
+      // The other lane is idle, but partition 0 is held by the first: the batch waits there.
+      writer.add(batch(0, 14, 4));
+      writer.add(batch(1, 20, 5));
+      await settle();
+      assert.deepEqual(log, ['store 3 begins', 'store 5 begins']);
+
+      gates[0]?.open();
+      await settle();
+      assert.deepEqual(log.slice(2), ['store 3 ends', 'commit 0:10', 'store 4 begins']);
+      gates[2]?.open();
+      await settle();
+      assert.deepEqual(log.slice(5), ['store 4 ends', 'commit 0:14']);
+      gates[1]?.open();
+      await writer.drain();
+      assert.deepEqual(log.slice(7), ['store 5 ends', 'commit 1:20']);
+    });
+
+    it('when one lane has nothing held, then a partition that is free again goes to it rather than waiting behind a busy transaction', async () => {
+      const { writer, log, gates } = gatedWriter(2);
+      writer.add(batch(0, 10, 3));
+      writer.add(batch(1, 20, 5));
+      await settle();
+      gates[0]?.open();
+      await settle();
+      // Partition 0 is free and lane 0 idle; lane 1 still busy with partition 1.
+      writer.add(batch(0, 12, 2));
+      await settle();
+      assert.deepEqual(log, [
+        'store 3 begins',
+        'store 5 begins',
+        'store 3 ends',
+        'commit 0:10',
+        'store 2 begins',
+      ]);
+      gates[2]?.open();
+      gates[1]?.open();
+      await writer.drain();
+      assert.deepEqual(log.slice(5).sort(), [
+        'commit 0:12',
+        'commit 1:20',
+        'store 2 ends',
+        'store 5 ends',
+      ]);
+    });
+
+    it('when one transaction fails with a deadlock, then it is stored again and every event is stored once, its offsets committed only after the retry', async () => {
+      const { writer, log, gates, stored } = gatedWriter(2, (events) => events === 3);
+      writer.add(batch(0, 10, 3));
+      writer.add(batch(1, 20, 5));
+      await settle();
+      gates[1]?.open();
+      await settle();
+      assert.ok(!log.includes('commit 0:10'), 'not committed after the deadlock');
+      // The retry sleeps backoffMs(0) = 250 ms, then stores the group again.
+      while (gates.length < 3) await new Promise((r) => setTimeout(r, 20));
+      gates[2]?.open();
+      await writer.drain();
+      assert.deepEqual(log, [
+        'store 3 begins',
+        'store 3 fails',
+        'store 5 begins',
+        'store 5 ends',
+        'commit 1:20',
+        'store 3 begins',
+        'store 3 ends',
+        'commit 0:10',
+      ]);
+      assert.equal(stored(), 8);
+    });
+
+    it('when one transaction is allowed in flight, then the second partition waits for the first group, as before', async () => {
+      const { writer, log, gates } = gatedWriter(1);
+      writer.add(batch(0, 10, 3));
+      await settle();
+      writer.add(batch(1, 20, 5));
+      await settle();
+      assert.deepEqual(log, ['store 3 begins']);
+      gates[0]?.open();
+      await settle();
+      gates[1]?.open();
+      await writer.drain();
+      assert.deepEqual(log, [
+        'store 3 begins',
+        'store 3 ends',
+        'commit 0:10',
+        'store 5 begins',
+        'store 5 ends',
+        'commit 1:20',
+      ]);
+    });
+  });
 });
