@@ -2,7 +2,7 @@
 NODE := node_modules/.bin/node
 NPM_INSTALL_STAMP := node_modules/.install-stamp
 
-.PHONY: help install up down logs status reset test test-unit lint typecheck format docs migrate bench testbed tools cluster cluster-down images e2e keda e2e-scale metrics-server
+.PHONY: help install up down logs status reset test test-unit lint typecheck format docs migrate bench testbed tools cluster cluster-down images e2e keda e2e-scale metrics-server prometheus-operator
 
 help:
 	@echo "make up           start the local platform (Kafka, PostgreSQL, processor, API, simulators)"
@@ -23,6 +23,7 @@ help:
 	@echo "make keda         KEDA (built from its Go module on first use) as pods on the running node"
 	@echo "make e2e-scale    KEDA scales the processor on consumer lag, on a fresh node, and back"
 	@echo "make metrics-server  metrics-server (the HPA fallback's CPU metrics) as a pod on the node"
+	@echo "make prometheus-operator  prometheus-operator and a Prometheus selecting the chart's monitors, on the node"
 	@echo "make cluster-down stop the node and remove everything it made"
 
 # npm ci only when the lockfile changed since the last install. npm itself may run on an older
@@ -39,6 +40,12 @@ $(NPM_INSTALL_STAMP): package-lock.json package.json
 #   keda     KEDA's operator and metrics adapter as pods on that node (built on first use, ~8 min)
 #   metrics-server  the same for metrics-server (about 2 minutes to build)
 install logs status reset testbed tools cluster cluster-down images keda metrics-server: $(NPM_INSTALL_STAMP)
+	$(NODE) apps/devstack/src/cli.ts $@
+
+# prometheus-operator and Prometheus (built from their Go modules on first use, about 6 and 10 min
+# on 2 busy cores) on the running node: a Prometheus in namespace monitoring that selects the
+# chart's ServiceMonitors, PodMonitors and rules. make e2e's prometheus-operator test does it too.
+prometheus-operator: $(NPM_INSTALL_STAMP)
 	$(NODE) apps/devstack/src/cli.ts $@
 
 up: install

@@ -11,6 +11,7 @@ import { startTestbed } from './kube/testbed.ts';
 import { buildImages, importImages } from './images/build.ts';
 import { installKeda } from './keda/install.ts';
 import { installMetricsServer } from './metrics-server/install.ts';
+import { installPrometheusOperator } from './prometheus-operator/install.ts';
 import { runClusterSupervisor, startCluster, stopCluster } from './node/cluster.ts';
 import { NODE_PATHS } from './node/layout.ts';
 import { readNodeStatus } from './node/status.ts';
@@ -241,6 +242,9 @@ const commands: Record<string, () => Promise<void> | void> = {
   images,
   keda: () => installKeda(),
   'metrics-server': () => installMetricsServer(),
+  'prometheus-operator': async () => {
+    await installPrometheusOperator();
+  },
   'cluster-run': runClusterSupervisor,
   'cluster-down': () => stopCluster(),
   reset: async () => {

@@ -13,6 +13,12 @@ export const TOOL_VERSIONS = {
   metricsServer: 'v0.8.0',
   prometheusOperator: 'v0.85.0',
   /**
+   * The Prometheus that prometheus-operator runs on the node: github.com/prometheus/prometheus
+   * v0.53.3 is Prometheus v2.53.3 (an LTS release the operator supports). Debian's prometheus
+   * 2.42 (the local checks') is built without Kubernetes service discovery.
+   */
+  prometheusModule: 'v0.53.3',
+  /**
    * The real node's NetworkPolicy agent (its iptables/ipset firewall only). Not
    * sigs.k8s.io/kube-network-policies: that one queues packets with nftables' `queue`
    * expression, which kernels without CONFIG_NFT_QUEUE (these machines') refuse.
