@@ -59,10 +59,11 @@ export class SseReader {
     for (const waiter of this.waiters.splice(0)) waiter();
   }
 
-  /** Resolves once `check` holds, re-checked on every block received. */
+  /** Resolves once `check` holds, re-checked on every block received; fails if the stream ends. */
   async until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!check()) {
+      if (this.ended) throw new Error(`the stream ended before ${what}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${what}`);
       await new Promise<void>((resolve) => {

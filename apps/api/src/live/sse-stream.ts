@@ -5,12 +5,15 @@ import type { ServerResponse } from 'node:http';
  * that stops reading leaves every message in the process's memory (the socket takes what the
  * kernel buffers, then `res` queues the rest): past `maxUnsentBytes` the stream calls
  * `overflow`, which ends it, and the client resumes from its cursor. While a replay is being
- * sent, live messages are held back (so no cursor runs ahead of what the client has), and count
- * towards the bound too.
+ * sent, live messages are held back (so no cursor runs ahead of what the client has); held past
+ * the bound they are dropped instead, and the replay reads again from its snapshot (a client
+ * that reads is not ended for what the server held).
  */
 export class SseStream {
   private held: string[] | undefined;
   private heldBytes = 0;
+  /** Held messages were dropped: a replay from the last one's snapshot must cover them. */
+  private behind = false;
   private overflowed = false;
 
   private readonly res: ServerResponse;
@@ -38,11 +41,24 @@ export class SseStream {
     this.held ??= [];
   }
 
+  /**
+   * Whether held messages were dropped since the replay began; if so, starts holding afresh.
+   * Called before the next replay pass, whose snapshot includes every change held till now.
+   */
+  restartIfBehind(): boolean {
+    if (!this.behind) return false;
+    this.behind = false;
+    this.held = [];
+    this.heldBytes = 0;
+    return true;
+  }
+
   /** Sends what was held, then sends live messages as they come. */
   release(): void {
     const held = this.held ?? [];
     this.held = undefined;
     this.heldBytes = 0;
+    this.behind = false;
     if (this.ended()) return;
     for (const text of held) this.res.write(text);
     this.check();
@@ -54,6 +70,11 @@ export class SseStream {
     if (this.held) {
       this.held.push(text);
       this.heldBytes += Buffer.byteLength(text);
+      if (this.unsent() > this.maxUnsentBytes) {
+        this.held = [];
+        this.heldBytes = 0;
+        this.behind = true;
+      }
     } else {
       this.res.write(text);
     }

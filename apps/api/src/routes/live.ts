@@ -45,13 +45,23 @@ function sharedMessages(): (event: LiveEvent, data: unknown, id: string | undefi
   };
 }
 
+/** Replay passes while live changes keep outgrowing what a stream may hold meanwhile. */
+const MAX_REPLAY_PASSES = 3;
+
+interface Replayed {
+  alerts: number;
+  windows: number;
+  complete: boolean;
+  /** The snapshot the replay was read in: what was written from it on is not in it. */
+  next: Cursor;
+}
+
 /**
  * Sends what a client missed since `cursor`: alerts and windows written at or after it (grouped
- * per site as live `aggregates` events), then `resumed`, whose id is the snapshot they were read
- * in. `complete` is false when the cursor is older than the replay period, was not one this API
- * made, or a limit cut the replay short: the client should reload what it shows.
+ * per site as live `aggregates` events). `complete` is false when the cursor is older than the
+ * replay period or a limit cut the replay short: the client should reload what it shows.
  */
-async function replay(
+async function replayPass(
   stream: SseStream,
   sql: Sql,
   {
@@ -60,16 +70,12 @@ async function replay(
     replayMs,
     now,
   }: {
-    cursor: Cursor | undefined;
+    cursor: Cursor;
     siteId: string | undefined;
     replayMs: number;
     now: number;
   },
-): Promise<void> {
-  if (!cursor) {
-    await stream.write(message('resumed', { alerts: 0, windows: 0, complete: false }, undefined));
-    return;
-  }
+): Promise<Replayed> {
   const oldest = now - replayMs;
   const missed = await selectMissed(sql, {
     siteId,
@@ -85,12 +91,50 @@ async function replay(
   for (const [site, windows] of sites) {
     await stream.write(message('aggregates', { site_id: site, windows }, undefined));
   }
-  const summary = {
+  return {
     alerts: missed.alerts.length,
     windows: missed.windows.length,
     complete: missed.complete && cursor.at >= oldest,
+    next: { xid: missed.xmin, at: now },
   };
-  await stream.write(message('resumed', summary, formatCursor({ xid: missed.xmin, at: now })));
+}
+
+/**
+ * Replays what a client missed since `cursor`, then sends `resumed`, whose id is the snapshot
+ * the last pass was read in. While it is sent, live changes are held; when they outgrow the
+ * stream's bound they are dropped and another pass reads them from the database instead.
+ * `complete` is false when the cursor is missing, not one this API made, or too old, when a
+ * limit cut a pass short, or when changes were still dropped after the last pass.
+ */
+async function replay(
+  stream: SseStream,
+  sql: Sql,
+  options: {
+    cursor: Cursor | undefined;
+    siteId: string | undefined;
+    replayMs: number;
+    now: () => number;
+  },
+): Promise<void> {
+  let cursor = options.cursor;
+  if (!cursor) {
+    await stream.write(message('resumed', { alerts: 0, windows: 0, complete: false }, undefined));
+    return;
+  }
+  const summary = { alerts: 0, windows: 0, complete: true };
+  for (let pass = 1; ; pass++) {
+    const replayed = await replayPass(stream, sql, { ...options, cursor, now: options.now() });
+    summary.alerts += replayed.alerts;
+    summary.windows += replayed.windows;
+    summary.complete &&= replayed.complete;
+    cursor = replayed.next;
+    if (pass === MAX_REPLAY_PASSES) {
+      if (stream.restartIfBehind()) summary.complete = false;
+      break;
+    }
+    if (!stream.restartIfBehind()) break;
+  }
+  await stream.write(message('resumed', summary, formatCursor(cursor)));
 }
 
 export function liveRoutes(api: ApiRouter, options: LiveRoutesOptions): void {
@@ -203,7 +247,7 @@ export function liveRoutes(api: ApiRouter, options: LiveRoutesOptions): void {
           cursor: parseCursor(resumeFrom),
           siteId: input.query.site_id,
           replayMs: options.replayMs,
-          now: options.now(),
+          now: options.now,
         });
       } catch (error) {
         req.log.warn({ err: error }, 'live: replay failed; the client will retry');

@@ -91,12 +91,29 @@ describe('SSE stream bound', () => {
     assert.equal(res.written.length, 2);
   });
 
-  it('when live messages are held for a replay, then they count towards the bound', () => {
+  it('when live messages held for a replay pass the bound, then they are dropped and the replay is asked to read again, not the client ended', () => {
     const { res, stream, overflows } = stalled();
     stream.hold();
     stream.send('a'.repeat(60));
     assert.equal(res.written.length, 0);
+    assert.equal(stream.restartIfBehind(), false);
     stream.send('b'.repeat(60));
+    assert.equal(overflows(), 0);
+    assert.equal(stream.restartIfBehind(), true);
+    assert.equal(stream.restartIfBehind(), false);
+    // After the next pass, what was held since follows it.
+    stream.send('after-restart');
+    stream.release();
+    assert.deepEqual(res.written, ['after-restart']);
+    assert.equal(overflows(), 0);
+  });
+
+  it('when a client does not take what a replay wrote, then the next live message ends the stream', () => {
+    const { stream, overflows } = stalled();
+    stream.hold();
+    void stream.write('r'.repeat(150));
+    assert.equal(overflows(), 0);
+    stream.send('live');
     assert.equal(overflows(), 1);
   });
 
