@@ -24,6 +24,19 @@ it already holds it), cut to fit a DNS label with a component suffix.
 {{- printf "%s-%s" (include "tp.fullname" .root) .component -}}
 {{- end -}}
 
+{{/*
+The ServiceAccount a component's pods run as: its own (<fullname>-<component> unless named) when
+serviceAccount.create, else the one named, else the namespace's default.
+*/}}
+{{- define "tp.serviceAccountName" -}}
+{{- $sa := (index .root.Values .component).serviceAccount | default dict -}}
+{{- if $sa.create -}}
+{{- $sa.name | default (include "tp.name" .) -}}
+{{- else -}}
+{{- $sa.name | default "default" -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Labels on every object; selector labels are the stable subset. */}}
 {{- define "tp.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "tp.chartName" .root }}

@@ -18,7 +18,7 @@ export function publishedBuildArgs(app: App): Record<string, string> {
  * container runtime takes such a name as it is, while a bare `telemetrypulse/api:0.1.0` is read
  * as a name on a default registry; containerd's CRI looks images up by that normalized name, so
  * an imported image is found by a pod or `sandbox_image` only under a name that normalizes to
- * itself. (The chart gets there with `imageRegistry: localhost`.)
+ * itself. (The chart gets there with `global.imageRegistry: localhost`.)
  */
 export const LOCAL_REGISTRY = 'localhost';
 

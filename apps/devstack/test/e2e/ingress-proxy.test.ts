@@ -229,7 +229,7 @@ describe('the API behind nginx configured as ingress-nginx configures the chartâ
       '--set-json',
       'sites={"site-02":null,"site-03":null}',
       '--set',
-      'api.replicas=1',
+      'api.replicaCount=1',
       '--set-json',
       `api.auth.apiKeys=["${API_KEY}"]`,
       '--set',

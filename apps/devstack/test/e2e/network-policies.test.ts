@@ -93,7 +93,7 @@ describe('NetworkPolicies on a real node that enforces them', function () {
       '--set-json',
       'sites={"site-02":null,"site-03":null}',
       '--set',
-      'api.replicas=1',
+      'api.replicaCount=1',
     ]);
     const policies = await tools.kubectl([
       '-n',

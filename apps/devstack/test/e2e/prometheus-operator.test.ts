@@ -95,7 +95,7 @@ describe('Prometheus configured by prometheus-operator from the chart’s monito
       '--set',
       'kafka.consumerGroup=e2e-scrape',
       '--set',
-      'api.replicas=1',
+      'api.replicaCount=1',
       '--set-json',
       `api.auth.apiKeys=${JSON.stringify([API_KEY])}`,
       '--set-json',

@@ -73,13 +73,17 @@ describe('the chart values for the real node', () => {
   it('when a user installs with k8s/node/values.yaml, then the apps reach the Kafka and PostgreSQL make cluster runs', () => {
     const values = parse(
       readFileSync(path.join(REPO_ROOT, 'k8s', 'node', 'values.yaml'), 'utf8'),
-    ) as { kafka: { brokers: string }; database: { url: string }; imageRegistry: string };
+    ) as {
+      kafka: { brokers: string };
+      database: { url: string };
+      global: { imageRegistry: string };
+    };
     assert.equal(values.kafka.brokers, `${NODE_NETWORK.nodeIp}:${NODE_NETWORK.kafkaPort}`);
     const url = new URL(values.database.url);
     assert.equal(url.host, `${NODE_NETWORK.nodeIp}:${NODE_NETWORK.postgresPort}`);
     assert.equal(url.username, DEV_DB.user);
     assert.equal(url.password, DEV_DB.password);
     assert.equal(url.pathname, `/${DEV_DB.database}`);
-    assert.equal(values.imageRegistry, LOCAL_REGISTRY);
+    assert.equal(values.global.imageRegistry, LOCAL_REGISTRY);
   });
 });

@@ -3,6 +3,7 @@ import { trace } from '@opentelemetry/api';
 import type { IHeaders } from 'kafkajs';
 import {
   batchTrace,
+  createLogger,
   initTracing,
   processWithTrace,
   sendWithTrace,
@@ -54,6 +55,40 @@ describe('tracing', () => {
 
   describe('with an in-memory exporter', () => {
     const recorded = recordSpans('test');
+
+    it('when a line is logged inside a traced request or batch, then it carries trace_id and span_id; outside, neither', async () => {
+      const lines: Record<string, unknown>[] = [];
+      const log = createLogger('api', 'info', {
+        write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>),
+      });
+      await withSpan('GET /kpis/live', {}, async () => {
+        log.child({ request_id: 'r-1' }).info('request completed');
+        await processWithTrace('telemetry.events', [{ headers: {} }], async () => {
+          log.error({ err: new Error('store failed') }, 'batch failed');
+          return Promise.resolve();
+        });
+      });
+      log.info('idle');
+      const [request, batch] = await recorded
+        .finished()
+        .then((spans) =>
+          ['GET /kpis/live', 'process telemetry.events'].map((name) =>
+            spans.find((s) => s.name === name),
+          ),
+        );
+      assert.ok(request && batch, 'the request and batch spans');
+      assert.equal(lines.length, 3);
+      const [inRequest, inBatch, outside] = lines;
+      assert.equal(inRequest?.trace_id, request.spanContext().traceId);
+      assert.equal(inRequest.span_id, request.spanContext().spanId);
+      assert.equal(inRequest.trace_flags, '01');
+      assert.equal(inBatch?.span_id, batch.spanContext().spanId);
+      assert.equal(inBatch.service, 'api');
+      assert.equal((inBatch.err as { message: string }).message, 'store failed');
+      assert.equal(outside?.service, 'api');
+      assert.equal('trace_id' in outside, false);
+      assert.equal('span_id' in outside, false);
+    });
 
     it('when a batch is sent, then its headers carry the producer span as W3C traceparent', async () => {
       const headers = await sendWithTrace('telemetry.events', 2, (h) => Promise.resolve(h));

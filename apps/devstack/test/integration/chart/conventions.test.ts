@@ -10,7 +10,10 @@ import { ensureHelm } from '../../../src/tools/helm.ts';
 
 const COMPONENTS = ['api', 'processor', 'operator'] as const;
 
-/** What the chart rendered with its defaults for release telemetrypulse before these keys. */
+/**
+ * What the chart rendered with its defaults for release telemetrypulse before these keys, plus
+ * the API's and processor's own ServiceAccounts (serviceAccount.create).
+ */
 const DEFAULT_OBJECTS = [
   'NetworkPolicy/telemetrypulse-api',
   'NetworkPolicy/telemetrypulse-processor',
@@ -21,6 +24,8 @@ const DEFAULT_OBJECTS = [
   'NetworkPolicy/telemetrypulse-redpanda',
   'NetworkPolicy/telemetrypulse-simulators',
   'PodDisruptionBudget/telemetrypulse-api',
+  'ServiceAccount/telemetrypulse-api',
+  'ServiceAccount/telemetrypulse-processor',
   'ServiceAccount/telemetrypulse-operator',
   'Secret/telemetrypulse-api-keys',
   'Secret/telemetrypulse-postgresql',
@@ -89,7 +94,7 @@ describe('Helm chart: the values users expect from most charts', function () {
   });
 
   describe('with the defaults', () => {
-    it('then the objects have the names they had before these keys', () => {
+    it('then the objects have the names they had before these keys, and a ServiceAccount per app', () => {
       assert.deepEqual(names(defaults), DEFAULT_OBJECTS);
     });
 
@@ -118,6 +123,7 @@ describe('Helm chart: the values users expect from most charts', function () {
         tolerations: [],
         affinity: {},
         topologySpreadConstraints: [],
+        serviceAccount: { create: true, name: '', annotations: {} },
       };
       const explicit = await renderChart(helm, {
         values: {
@@ -368,6 +374,66 @@ describe('Helm chart: the values users expect from most charts', function () {
     });
   });
 
+  describe('service accounts', () => {
+    const accounts = (objects: KubeObject[]) => objects.filter((o) => o.kind === 'ServiceAccount');
+    const runsAs = (objects: KubeObject[], name: string) =>
+      deployment(objects, name).template.spec.serviceAccountName;
+
+    it('with the defaults, then each app runs as its own account; only the operator mounts a token', () => {
+      for (const component of COMPONENTS) {
+        const name = `telemetrypulse-${component}`;
+        assert.equal(runsAs(defaults, name), name);
+        const automount = deployment(defaults, name).template.spec.automountServiceAccountToken;
+        assert.equal(automount, component === 'operator' ? undefined : false);
+      }
+    });
+
+    it("when an account is named and annotated, then it is made so, the pods run as it and the operator's bindings name it", async () => {
+      const identity = { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/tp' };
+      const objects = await renderChart(helm, {
+        values: {
+          api: { serviceAccount: { annotations: identity } },
+          operator: { serviceAccount: { name: 'site-operator' } },
+        },
+      });
+      const api = accounts(objects).find((o) => o.metadata.name === 'telemetrypulse-api');
+      assert.deepEqual(api?.metadata.annotations, identity);
+      assert.equal(runsAs(objects, 'telemetrypulse-operator'), 'site-operator');
+      assert.ok(names(objects).includes('ServiceAccount/site-operator'));
+      const bindings = objects.filter((o) => o.kind === 'RoleBinding');
+      assert.equal(bindings.length, 2);
+      for (const binding of bindings) {
+        const subjects = (binding as unknown as { subjects: { name: string }[] }).subjects;
+        assert.deepEqual(
+          subjects.map((s) => s.name),
+          ['site-operator'],
+        );
+      }
+    });
+
+    it('when create is false, then no account is made and the pods run as the one named, else default', async () => {
+      const objects = await renderChart(helm, {
+        values: {
+          api: { serviceAccount: { create: false, name: 'shared-reader' } },
+          processor: { serviceAccount: { create: false } },
+          operator: { serviceAccount: { create: false, name: 'platform-operator' } },
+        },
+      });
+      assert.deepEqual(accounts(objects), []);
+      assert.equal(runsAs(objects, 'telemetrypulse-api'), 'shared-reader');
+      assert.equal(runsAs(objects, 'telemetrypulse-processor'), 'default');
+      assert.equal(runsAs(objects, 'telemetrypulse-operator'), 'platform-operator');
+    });
+
+    it("when the operator's account is not made and not named, then the chart refuses to bind its RBAC to default", async () => {
+      const result = await helmTemplate(helm, {
+        values: { operator: { serviceAccount: { create: false } } },
+      });
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, /operator\.serviceAccount\.name is required/);
+    });
+  });
+
   describe('the schema', () => {
     const cases = [
       { values: { nameOverride: 'Telemetry' }, message: /\/nameOverride/ },
@@ -389,6 +455,14 @@ describe('Helm chart: the values users expect from most charts', function () {
         message: /\/migrations\/image\/pullPolicy/,
       },
       { values: { global: { imageRegistry: 'a b' } }, message: /\/global\/imageRegistry/ },
+      {
+        values: { processor: { serviceAccount: { name: 'Not_A_Name' } } },
+        message: /\/processor\/serviceAccount\/name/,
+      },
+      {
+        values: { api: { serviceAccount: { annotations: { team: 1 } } } },
+        message: /\/api\/serviceAccount\/annotations\/team/,
+      },
     ];
     for (const { values, message } of cases) {
       it(`refuses ${JSON.stringify(values)}`, async () => {

@@ -329,7 +329,9 @@ describe('release workflow', function () {
         return `${image}:${chartVersion}`;
       });
 
-      const objects = await renderChart(await ensureHelm(), { values: { imageRegistry } });
+      const objects = await renderChart(await ensureHelm(), {
+        values: { global: { imageRegistry } },
+      });
       const pulled = new Set(
         pulledImages(objects).filter((i) => i.startsWith(`${imageRegistry}/`)),
       );
@@ -417,6 +419,9 @@ describe('release workflow', function () {
     assert.ok(command, 'no helm install oci:// command in README.md');
     assert.equal(command[1], `oci://${RELEASE_REGISTRY}/<owner>/charts/telemetrypulse`);
     assert.equal(command[2], chartVersion);
-    assert.match(command[0], new RegExp(`--set imageRegistry=${RELEASE_REGISTRY}/<owner>`));
+    assert.match(
+      command[0],
+      new RegExp(`--set global\\.imageRegistry=${RELEASE_REGISTRY}/<owner>`),
+    );
   });
 });

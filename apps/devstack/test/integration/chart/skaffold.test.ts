@@ -280,9 +280,16 @@ describe('skaffold.yaml', function () {
       release: release.name,
       namespace: release.namespace,
       valuesFiles: release.valuesFiles.map((f) => path.join(REPO_ROOT, f)),
-      values: { ...values, imageRegistry: '', redpanda: { console: { enabled: false } } },
+      values: {
+        ...values,
+        global: { imageRegistry: '' },
+        redpanda: { console: { enabled: false } },
+      },
     });
-    assert.deepEqual(release.setValues, { imageRegistry: '', 'redpanda.console.enabled': false });
+    assert.deepEqual(release.setValues, {
+      'global.imageRegistry': '',
+      'redpanda.console.enabled': false,
+    });
     for (const app of ['api', 'processor', 'operator']) {
       const deployment = findObject(objects, 'Deployment', `${release.name}-${app}`);
       const spec = deployment.spec as { template: { spec: { containers: { image: string }[] } } };
