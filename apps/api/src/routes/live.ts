@@ -122,18 +122,16 @@ async function replay(
     return;
   }
   const summary = { alerts: 0, windows: 0, complete: true };
-  for (let pass = 1; ; pass++) {
+  let behind = true;
+  for (let pass = 1; behind && pass <= MAX_REPLAY_PASSES; pass++) {
     const replayed = await replayPass(stream, sql, { ...options, cursor, now: options.now() });
     summary.alerts += replayed.alerts;
     summary.windows += replayed.windows;
     summary.complete &&= replayed.complete;
     cursor = replayed.next;
-    if (pass === MAX_REPLAY_PASSES) {
-      if (stream.restartIfBehind()) summary.complete = false;
-      break;
-    }
-    if (!stream.restartIfBehind()) break;
+    behind = stream.restartIfBehind();
   }
+  if (behind) summary.complete = false;
   await stream.write(message('resumed', summary, formatCursor(cursor)));
 }
 
