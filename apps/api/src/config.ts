@@ -28,7 +28,16 @@ export const ApiConfigSchema = Type.Object({
     minimum: 50,
     maximum: 30_000,
     default: 800,
-    description: 'how long /health/ready waits for the database',
+    description: 'how long /readyz and /health/ready wait for the database',
+  }),
+  // Long enough for a client sending continuously to use each kept-alive connection once more;
+  // the chart's preStop wait has taken the pod out of the Service before SIGTERM.
+  SHUTDOWN_DRAIN_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60_000,
+    default: 2000,
+    description:
+      'on SIGTERM, how long idle keep-alive connections stay open for one last request (answered with Connection: close) before they are closed; part of SHUTDOWN_TIMEOUT_MS',
   }),
   KPIS_LIVE_LOOKBACK_MINUTES: Type.Integer({
     minimum: 5,

@@ -85,10 +85,15 @@ async function main(): Promise<void> {
   } = {};
   onShutdown(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
     startup.abort();
-    // Streams first: they never end by themselves and would hold the server open.
+    // The drain starts at once (every response from now on closes its connection); streams
+    // never end by themselves and would hold it open, so they are ended meanwhile. Leave time
+    // for the rest of shutdown within SHUTDOWN_TIMEOUT_MS.
+    const serverClosed = running.server?.close({
+      graceMs: Math.max(100, config.SHUTDOWN_TIMEOUT_MS - 5000 - config.SHUTDOWN_DRAIN_MS),
+      drainMs: config.SHUTDOWN_DRAIN_MS,
+    });
     await running.live?.close();
-    // Leave time for the rest of shutdown within SHUTDOWN_TIMEOUT_MS.
-    await running.server?.close(Math.max(100, config.SHUTDOWN_TIMEOUT_MS - 5000));
+    await serverClosed;
     await publisher.close();
     running.rateLimitStore?.shutdown();
     await sql.end({ timeout: 5 });

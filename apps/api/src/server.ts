@@ -6,10 +6,13 @@ export interface RunningServer {
   /** The bound port (the real one when asked for port 0). */
   port: number;
   /**
-   * Stops accepting, lets in-flight requests finish, then resolves. Connections still open after
+   * Drains, then stops: every response from now on closes its connection, and for up to
+   * `drainMs` the server keeps listening and keeps idle keep-alive connections, so a client's
+   * next request on one is answered (and the connection ended) instead of cut under it. Then it
+   * stops accepting and resolves once in-flight requests finished; connections still open after
    * `graceMs` (a stuck client, a stream nobody ended) are cut.
    */
-  close(graceMs?: number): Promise<void>;
+  close(options?: { graceMs?: number; drainMs?: number }): Promise<void>;
 }
 
 export async function startServer(
@@ -40,11 +43,24 @@ export async function startServer(
       resolve();
     });
   });
+  const openConnections = () =>
+    new Promise<number>((resolve) => {
+      server.getConnections((error, count) => {
+        resolve(error ? 0 : count);
+      });
+    });
+  const drain = async (drainMs: number) => {
+    const until = Date.now() + drainMs;
+    while (Date.now() < until && (await openConnections()) > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
   return {
     port: (server.address() as AddressInfo).port,
-    close: (graceMs = 10_000) =>
-      new Promise<void>((resolve, reject) => {
-        closing = true;
+    close: async ({ graceMs = 10_000, drainMs = 0 } = {}) => {
+      closing = true;
+      await drain(drainMs);
+      await new Promise<void>((resolve, reject) => {
         const cut = setTimeout(() => {
           server.closeAllConnections();
         }, graceMs);
@@ -55,6 +71,7 @@ export async function startServer(
           if (error) reject(error);
           else resolve();
         });
-      }),
+      });
+    },
   };
 }

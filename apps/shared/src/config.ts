@@ -161,7 +161,7 @@ export function startupWait(config: { STARTUP_WAIT_SECONDS: number }): {
 }
 
 /** The HTTP server's address; `serves` says what it serves (the ops server's endpoints by default). */
-export const opsEnv = (defaultPort: number, serves = '/metrics, /healthz and /readyz') =>
+export const opsEnv = (defaultPort: number, serves = '/metrics, /livez and /readyz') =>
   ({
     HTTP_HOST: Type.String({
       default: '0.0.0.0',

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { isShuttingDown } from './shutdown.ts';
 
 export interface OpsServerOptions {
   host: string;
@@ -15,18 +16,25 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
-/** /healthz (alive), /readyz (can work) and /metrics for apps that serve nothing else. */
+/**
+ * /livez (alive), /readyz (can work; 503 from SIGTERM on) and /metrics for apps that serve
+ * nothing else. /healthz is the former liveness path, kept for probes written against it.
+ */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = req.url?.split('?')[0];
-      if (url === '/healthz') {
+      if (url === '/livez' || url === '/healthz') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       } else if (url === '/readyz') {
-        const ready = await options.ready();
+        const stopping = isShuttingDown();
+        const ready = !stopping && (await options.ready());
+        const body = ready
+          ? { status: 'ready' }
+          : { status: 'not ready', ...(stopping && { reason: 'shutting down' }) };
         res
           .writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ status: ready ? 'ready' : 'not ready' }));
+          .end(JSON.stringify(body));
       } else if (url === '/metrics') {
         const body = await options.registry.metrics();
         res.writeHead(200, { 'content-type': options.registry.contentType }).end(body);

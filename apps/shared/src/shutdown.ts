@@ -2,6 +2,15 @@ import type { Logger } from './log.ts';
 import { StartupAborted } from './wait.ts';
 
 const flushers: (() => Promise<void>)[] = [];
+let shuttingDown = false;
+
+/**
+ * True from the first SIGTERM or SIGINT on: readiness then answers 503, so Services and the
+ * Ingress stop sending while in-flight work finishes.
+ */
+export function isShuttingDown(): boolean {
+  return shuttingDown;
+}
 
 /** Work that must finish after `stop` and before the exit, e.g. exporting buffered spans. */
 export function flushBeforeExit(flush: () => Promise<void>): void {
@@ -25,6 +34,7 @@ export function onShutdown(logger: Logger, timeoutMs: number, stop: () => Promis
   const handle = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    shuttingDown = true;
     logger.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {
       logger.error({ timeoutMs }, 'shutdown timed out');

@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   logger.info({ port: ops.port }, 'ops server listening');
 
   // On a fresh cluster the broker may not be up yet: wait (bounded by STARTUP_WAIT_SECONDS),
-  // alive on /healthz and not ready meanwhile.
+  // alive on /livez and not ready meanwhile.
   await waitForKafka(config.KAFKA_BROKERS, {
     ...startupWait(config),
     logger,

@@ -70,6 +70,25 @@ annotations:
 {{- end -}}
 
 {{/*
+The preStop wait of a pod that Services send requests to: `seconds` during which it still serves
+while its address leaves the Service and the Ingress, before SIGTERM starts its drain. The
+kubelet's own sleep where it has one (Kubernetes 1.30), else Node.js in the app's image (no shell
+or sleep binary there).
+*/}}
+{{- define "tp.preStopWait" -}}
+{{- if gt (int .seconds) 0 -}}
+lifecycle:
+  preStop:
+    {{- if semverCompare ">=1.30-0" .root.Capabilities.KubeVersion.Version }}
+    sleep: { seconds: {{ int .seconds }} }
+    {{- else }}
+    exec:
+      command: [node, -e, "setTimeout(() => {}, {{ mul (int .seconds) 1000 }})"]
+    {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 Where a component's pods run, for dict "root" $ "component" <name>: <component>.priorityClassName,
 nodeSelector, tolerations, affinity and topologySpreadConstraints. A spread constraint without a
 labelSelector counts the component's own pods (its selector labels).

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from '@telemetrypulse/shared';
+import { isOpsPath } from './ops-paths.ts';
 import { trackRequestQueries } from './query-scope.ts';
 
 declare global {
@@ -22,11 +23,6 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function requestIdFrom(header: string | string[] | undefined): string {
   return typeof header === 'string' && SAFE_REQUEST_ID.test(header) ? header : randomUUID();
-}
-
-/** Probes and scrapes arrive every few seconds; their lines would drown the real traffic. */
-function isOpsPath(path: string): boolean {
-  return path === '/metrics' || path === '/health' || path.startsWith('/health/');
 }
 
 export function requestContext(logger: Logger): RequestHandler {

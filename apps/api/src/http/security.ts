@@ -5,6 +5,7 @@ import { rateLimit, type AugmentedRequest, type Options, type Store } from 'expr
 import helmet from 'helmet';
 import type { Logger } from '@telemetrypulse/shared';
 import { credentialFrom } from './auth.ts';
+import { isOpsPath } from './ops-paths.ts';
 import { PROBLEM_TYPES, sendProblem } from './problem.ts';
 
 export interface SecurityOptions {
@@ -20,9 +21,6 @@ export interface SecurityOptions {
    */
   rateLimitStore?: Store | undefined;
 }
-
-/** Probes and scrapes come every few seconds from the cluster; they are never limited. */
-const isOpsPath = (path: string) => path === '/metrics' || path.startsWith('/health');
 
 export function securityHeaders(): RequestHandler {
   return helmet({

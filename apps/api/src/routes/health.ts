@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { isDatabaseReachable, type Sql } from '@telemetrypulse/shared';
+import type { Response } from 'express';
+import { isDatabaseReachable, isShuttingDown, type Sql } from '@telemetrypulse/shared';
 import type { ApiRouter } from '../http/route.ts';
 import { warmUp, type EventPublisher } from '../ingest/publisher.ts';
 import { StringEnum } from '../schemas.ts';
@@ -28,6 +29,11 @@ const Check = StringEnum(['up', 'down', 'disabled'] as const);
 const Readiness = Type.Object({
   status: StringEnum(['ready', 'not ready'] as const),
   checks: Type.Object({ database: Check, kafka: Check }),
+  reason: Type.Optional(
+    Type.Literal('shutting down', {
+      description: 'set from SIGTERM on: the pod drains and takes no new work',
+    }),
+  ),
 });
 
 export function healthRoutes(api: ApiRouter, options: HealthRoutesOptions): void {
@@ -41,14 +47,28 @@ export function healthRoutes(api: ApiRouter, options: HealthRoutesOptions): void
     return { database: database ? 'up' : 'down', kafka } as const;
   }
 
-  // The original system's paths and bodies; liveness never touches the database, so a database
-  // outage makes pods unready instead of restarting them.
-  for (const path of ['/health', '/health/live']) {
+  // From SIGTERM on every readiness path says no: Services and the Ingress stop sending while
+  // in-flight requests finish.
+  function answer(res: Response, ready: boolean, state: Awaited<ReturnType<typeof checks>>) {
+    const stopping = isShuttingDown();
+    const ok = ready && !stopping;
+    res.status(ok ? 200 : 503).json({
+      status: ok ? 'ready' : 'not ready',
+      checks: state,
+      ...(stopping && { reason: 'shutting down' as const }),
+    });
+  }
+
+  // /livez and /readyz as every app of the platform serves them (the chart's probes use them),
+  // and the original system's paths and bodies for its clients. Liveness never touches the
+  // database, so a database outage makes pods unready instead of restarting them.
+  const liveness = { '/livez': 'livez', '/health': 'health', '/health/live': 'liveness' };
+  for (const [path, operationId] of Object.entries(liveness)) {
     api.route(
       {
         method: 'get',
         path,
-        operationId: path === '/health' ? 'health' : 'liveness',
+        operationId,
         summary: 'Liveness: the process answers',
         tags: ['health'],
         access: 'public',
@@ -62,26 +82,32 @@ export function healthRoutes(api: ApiRouter, options: HealthRoutesOptions): void
 
   // Reads need only the database: a Kafka outage must not take dashboards down with it, so it
   // shows in the body, and ingest answers 503 by itself.
-  api.route(
-    {
-      method: 'get',
-      path: '/health/ready',
-      operationId: 'readiness',
-      summary: 'Readiness: 503 while the database is unreachable; Kafka is reported',
-      tags: ['health'],
-      access: 'public',
-      responses: {
-        200: { description: 'ready', schema: Readiness },
-        503: { description: 'not ready', schema: Readiness },
+  for (const [path, operationId] of Object.entries({
+    '/readyz': 'readyz',
+    '/health/ready': 'readiness',
+  })) {
+    api.route(
+      {
+        method: 'get',
+        path,
+        operationId,
+        summary:
+          'Readiness: 503 while the database is unreachable or the process shuts down; Kafka is reported',
+        tags: ['health'],
+        access: 'public',
+        responses: {
+          200: { description: 'ready', schema: Readiness },
+          503: { description: 'not ready', schema: Readiness },
+        },
       },
-    },
-    async (_input, req, res) => {
-      const state = await checks();
-      const ready = state.database === 'up';
-      if (!ready) req.log.warn(state, 'not ready');
-      res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: state });
-    },
-  );
+      async (_input, req, res) => {
+        const state = await checks();
+        const ready = state.database === 'up';
+        if (!ready) req.log.warn(state, 'not ready');
+        answer(res, ready, state);
+      },
+    );
+  }
 
   api.route(
     {
@@ -98,8 +124,7 @@ export function healthRoutes(api: ApiRouter, options: HealthRoutesOptions): void
     },
     async (_input, _req, res) => {
       const state = await checks();
-      const ready = state.database === 'up' && state.kafka === 'up';
-      res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: state });
+      answer(res, state.database === 'up' && state.kafka === 'up', state);
     },
   );
 }

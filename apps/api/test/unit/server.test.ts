@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { request, type IncomingMessage } from 'node:http';
+import { Agent, request, type IncomingMessage } from 'node:http';
 import { startServer } from '../../src/server.ts';
 
 /** A promise with its resolve, for "the server got the request" signals. */
@@ -26,7 +26,7 @@ describe('server shutdown', () => {
     );
     const response = fetch(`http://127.0.0.1:${server.port}/`).then((r) => r.text());
     await received.promise;
-    const closed = server.close(60_000);
+    const closed = server.close({ graceMs: 60_000 });
     finish.resolve();
     await closed;
     assert.equal(await response, 'done');
@@ -54,9 +54,46 @@ describe('server shutdown', () => {
     const cut = new Promise<void>((resolve) => stream.once('close', resolve));
     stream.resume();
 
-    await server.close(100);
+    await server.close({ graceMs: 100 });
     await cut;
     // The server ended the connection, not the response: the client saw it cut short.
     assert.equal(stream.complete, false);
+  });
+
+  it('when a client keeps an idle connection while the server drains, then its next request is answered and the connection ends with it', async () => {
+    const server = await startServer(
+      (_req, res) => {
+        res.end('ok');
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<IncomingMessage & { body: string; socketPort: number | undefined }>(
+        (resolve, reject) => {
+          const req = request(`http://127.0.0.1:${server.port}/`, { agent }, (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => {
+              resolve(Object.assign(res, { body, socketPort: req.socket?.localPort }));
+            });
+          });
+          req.on('error', reject);
+          req.end();
+        },
+      );
+    try {
+      const first = await get();
+      assert.equal(first.headers.connection, 'keep-alive');
+      // The drain outlasts the test: close resolves only because the client's connection ended.
+      const closed = server.close({ graceMs: 60_000, drainMs: 600_000 });
+      const last = await get();
+      assert.equal(last.body, 'ok');
+      assert.equal(last.socketPort, first.socketPort, 'the idle connection was used again');
+      assert.equal(last.headers.connection, 'close');
+      await closed;
+    } finally {
+      agent.destroy();
+    }
   });
 });

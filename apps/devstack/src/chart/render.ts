@@ -61,6 +61,8 @@ export interface RenderOptions {
   values?: Record<string, unknown>;
   /** APIs the "cluster" serves, e.g. keda.sh/v1alpha1/ScaledObject (helm --api-versions). */
   apiVersions?: string[];
+  /** The "cluster's" Kubernetes version (helm --kube-version); helm's own default otherwise. */
+  kubeVersion?: string;
 }
 
 function valuesArgs(options: RenderOptions, scratch: string): string[] {
@@ -100,6 +102,7 @@ export function helmTemplate(helm: string, options: TemplateOptions = {}): Promi
       ...(options.includeCrds ? ['--include-crds'] : []),
       ...valuesArgs(options, scratch),
       ...(options.apiVersions ?? []).flatMap((api) => ['--api-versions', api]),
+      ...(options.kubeVersion ? ['--kube-version', options.kubeVersion] : []),
     ]),
   );
 }

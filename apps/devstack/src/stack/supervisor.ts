@@ -320,7 +320,7 @@ async function startApps(
 async function waitForApi(port: number): Promise<void> {
   await waitFor(
     'the API to be ready',
-    async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).ok,
+    async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok,
     60_000,
     500,
   );

@@ -4,8 +4,10 @@
 // settings holding for real. Kafka and PostgreSQL are the real servers `make cluster` runs on the
 // node's address (Redpanda's and PostgreSQL's images cannot be pulled here).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import postgres, { type Sql } from 'postgres';
+import { parse } from 'yaml';
 import { readNodeStatus } from '../../src/node/status.ts';
 import { REPO_ROOT } from '../../src/paths.ts';
 import { windowMismatches } from '../../src/test/index.ts';
@@ -17,6 +19,7 @@ import {
   nodeTools,
   portForward,
   publishKnownEvents,
+  startLoad,
   startProbePod,
   storedCounts,
   uninstallChart,
@@ -29,6 +32,7 @@ const EVENTS_TOPIC = 'e2e.telemetry.events';
 const RELEASE = 'telemetrypulse';
 const SITES = ['site-01', 'site-02', 'site-03'];
 const DEVICES_PER_SITE = 15; // the chart's default Sites: 5 zones x 3 devices
+const LOAD_PER_SECOND = 10;
 
 interface PodList {
   items: {
@@ -79,6 +83,31 @@ describe('the user journey on a real node', function () {
     ).items
       .filter((p) => !p.metadata.deletionTimestamp)
       .map((p) => p.metadata.name);
+
+  /** Waits until none of `old` API pods exists any more (drained and gone), all replaced. */
+  const apiPodsReplaced = async (old: string[]) => {
+    await waitFor(
+      'the old API pods to drain and go',
+      async () => {
+        const all = JSON.parse(
+          await tools.kubectl([
+            '-n',
+            NAMESPACE,
+            'get',
+            'pods',
+            '-l',
+            'app.kubernetes.io/component=api',
+            '-o',
+            'json',
+          ]),
+        ) as { items: { metadata: { name: string } }[] };
+        const names = all.items.map((p) => p.metadata.name);
+        return names.length > 0 && names.every((name) => !old.includes(name));
+      },
+      5 * 60_000,
+      1000,
+    );
+  };
 
   const deploymentEnv = async (deployment: string, name: string) => {
     const found = JSON.parse(
@@ -378,8 +407,36 @@ describe('the user journey on a real node', function () {
     await tools.kubectl(['-n', NAMESPACE, 'delete', 'pod', client, '--wait=false']);
   });
 
-  it('when helm upgrade changes a value, then the Deployments roll without losing an event, and helm rollback restores it', async function () {
+  it('when helm upgrade changes a value, then the Deployments roll without losing an event or an API request, and helm rollback restores it', async function () {
     const before = await podNames('processor');
+    const apiBefore = await podNames('api');
+    // A client inside the cluster sends to the API Service's ClusterIP throughout, at half the
+    // API's default per-IP limit (1,200 a minute), labelled as the one in-release client the
+    // API's NetworkPolicy admits.
+    const client = 'api-load';
+    await startProbePod(tools, NAMESPACE, client, {
+      'app.kubernetes.io/name': 'telemetrypulse',
+      'app.kubernetes.io/instance': RELEASE,
+      'app.kubernetes.io/component': 'test',
+    });
+    const clusterIp = (
+      await tools.kubectl([
+        '-n',
+        NAMESPACE,
+        'get',
+        'service',
+        `${RELEASE}-api`,
+        '-o',
+        'jsonpath={.spec.clusterIP}',
+      ])
+    ).trim();
+    const load = await startLoad(
+      tools,
+      NAMESPACE,
+      client,
+      `http://${clusterIp}:8000/api/v1/sites`,
+      LOAD_PER_SECOND,
+    );
     const known = publishKnownEvents(node.kafkaBrokers, EVENTS_TOPIC, 'site-upgrade', 30, 100, 300);
     const started = Date.now();
     await tools.helm(
@@ -399,6 +456,9 @@ describe('the user journey on a real node', function () {
       { timeoutMs: 11 * 60_000 },
     );
     console.log(`    helm upgrade --wait: ${seconds(started)}`);
+    // helm --wait returns once the new pods are Ready; the old ones are still draining.
+    await apiPodsReplaced(apiBefore);
+    const upgraded = await podNames('api');
     await known.done;
     await expectStoredOnce(known.ids);
     const after = await podNames('processor');
@@ -408,15 +468,102 @@ describe('the user journey on a real node', function () {
     );
     assert.equal(await deploymentEnv(`${RELEASE}-processor`, 'LOG_LEVEL'), 'debug');
 
+    const rolledBack = Date.now();
     await tools.helm(['rollback', RELEASE, '1', '-n', NAMESPACE, '--wait', '--timeout', '10m'], {
       timeoutMs: 11 * 60_000,
     });
+    await apiPodsReplaced(upgraded);
+    console.log(`    helm rollback --wait and the old API pods gone: ${seconds(rolledBack)}`);
+    const seen = await load.stop();
+    await tools.kubectl(['-n', NAMESPACE, 'delete', 'pod', client, '--wait=false']);
+    console.log(
+      `    ${seen.sent} requests to the API's ClusterIP in ${(seen.durationMs / 1000).toFixed(1)} s ` +
+        `(${LOAD_PER_SECOND}/s) through both rollouts: ${seen.ok} answered 200, ` +
+        `${seen.failures.length} failed`,
+    );
+    assert.deepEqual(seen.failures, [], 'no request failed while the API pods were replaced');
+    assert.equal(seen.ok, seen.sent);
     assert.equal(await deploymentEnv(`${RELEASE}-processor`, 'LOG_LEVEL'), 'info');
     const history = JSON.parse(
       await tools.helm(['history', RELEASE, '-n', NAMESPACE, '-o', 'json']),
     ) as { revision: number; status: string; description: string }[];
     assert.equal(history.at(-1)?.status, 'deployed');
     assert.match(history.at(-1)?.description ?? '', /Rollback to 1/);
+  });
+
+  it("when an older Site CRD is in the cluster, then the documented upgrade command puts the chart's in place and keeps every Site", async function () {
+    type Crd = {
+      metadata: Record<string, unknown>;
+      spec: {
+        versions: {
+          name: string;
+          additionalPrinterColumns?: { name: string }[];
+          schema: { openAPIV3Schema: { properties: { spec: { properties: object } } } };
+        }[];
+      };
+    };
+    const chartCrd = parse(readFileSync(path.join(CHART, 'crds', 'site.yaml'), 'utf8')) as Crd;
+    const sitesNow = async () =>
+      (
+        JSON.parse(await tools.kubectl(['-n', NAMESPACE, 'get', 'sites', '-o', 'json'])) as {
+          items: { metadata: { name: string; uid: string }; spec: unknown }[];
+        }
+      ).items.map((site) => [site.metadata.name, site.metadata.uid, site.spec]);
+    const versionsNow = async () =>
+      (
+        JSON.parse(
+          await tools.kubectl(['get', 'crd', 'sites.telemetrypulse.io', '-o', 'json']),
+        ) as Crd
+      ).spec.versions.map((v) => ({
+        name: v.name,
+        columns: v.additionalPrinterColumns,
+        schema: v.schema,
+      }));
+    const sites = await sitesNow();
+    assert.equal(sites.length, SITES.length);
+
+    // An older chart's CRD: one printer column and one optional field fewer.
+    const older = structuredClone(chartCrd);
+    for (const version of older.spec.versions) {
+      version.additionalPrinterColumns = version.additionalPrinterColumns?.filter(
+        (c) => c.name !== 'Paused',
+      );
+      delete (version.schema.openAPIV3Schema.properties.spec.properties as Record<string, unknown>)
+        .zoneNames;
+    }
+    // A replace of a CRD must name the version it replaces.
+    older.metadata.resourceVersion = (
+      await tools.kubectl([
+        'get',
+        'crd',
+        'sites.telemetrypulse.io',
+        '-o',
+        'jsonpath={.metadata.resourceVersion}',
+      ])
+    ).trim();
+    await tools.kubectl(['replace', '-f', '-'], { input: JSON.stringify(older) });
+    const downgraded = await versionsNow();
+    assert.ok(
+      !downgraded[0]?.columns?.some((c) => c.name === 'Paused'),
+      'the older CRD is in place',
+    );
+
+    // docs/deploy.md, "Upgrades": helm show crds <chart> | kubectl apply --server-side --force-conflicts -f -
+    const crds = await tools.helm(['show', 'crds', CHART]);
+    await tools.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], {
+      input: crds,
+    });
+
+    assert.deepEqual(
+      await versionsNow(),
+      chartCrd.spec.versions.map((v) => ({
+        name: v.name,
+        columns: v.additionalPrinterColumns,
+        schema: v.schema,
+      })),
+      "the cluster's CRD is the chart's",
+    );
+    assert.deepEqual(await sitesNow(), sites, 'every Site is kept as it was');
   });
 
   it('when the release is uninstalled, then no pod, Service or Job of it is left', async function () {

@@ -344,3 +344,90 @@ export async function tryConnections(
   ]);
   return JSON.parse(out.trim()) as string[];
 }
+
+export interface LoadResult {
+  sent: number;
+  ok: number;
+  /** Every answer other than 200, and every request that got none, with when it was sent. */
+  failures: { atMs: number; status?: number; error?: string }[];
+  durationMs: number;
+}
+
+export interface RunningLoad {
+  /** Stops sending, waits for the answers still due, and returns what the client saw. */
+  stop(): Promise<LoadResult>;
+}
+
+/**
+ * A client inside `pod` sending GET `url` at `ratePerSecond` on a fixed schedule (a slow answer
+ * does not delay the next request), with Node's fetch and its kept-alive connections, as a
+ * dashboard backend would. Resolves once the first request was answered.
+ */
+export async function startLoad(
+  tools: NodeTools,
+  namespace: string,
+  pod: string,
+  url: string,
+  ratePerSecond: number,
+): Promise<RunningLoad> {
+  const script = `
+    const url = ${JSON.stringify(url)};
+    const started = Date.now();
+    const result = { sent: 0, ok: 0, failures: [] };
+    let stopping = false;
+    let announced = false;
+    process.stdin.on('end', () => { stopping = true; });
+    process.stdin.resume();
+    const one = async (atMs) => {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(10000) });
+        await res.arrayBuffer();
+        if (res.status === 200) result.ok += 1;
+        else result.failures.push({ atMs, status: res.status });
+      } catch (error) {
+        result.failures.push({ atMs, error: String(error.cause?.code ?? error.cause ?? error) });
+      }
+      if (!announced) console.log('started');
+      announced = true;
+    };
+    const pending = [];
+    for (let i = 0; !stopping; i += 1) {
+      const due = started + (i * 1000) / ${ratePerSecond};
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
+      result.sent += 1;
+      pending.push(one(Date.now() - started));
+    }
+    await Promise.all(pending);
+    console.log(JSON.stringify({ ...result, durationMs: Date.now() - started }));`;
+  const child = spawn(
+    tools.kubectlPath,
+    ['-n', namespace, 'exec', '-i', pod, '--', 'node', '--input-type=module', '-e', script],
+    { env: tools.env, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    const check = setInterval(() => {
+      if (output.startsWith('started\n')) {
+        clearInterval(check);
+        resolve();
+      } else if (child.exitCode !== null || output.includes('\n')) {
+        clearInterval(check);
+        reject(new Error(`the load client did not start: ${output}`));
+      }
+    }, 100);
+  });
+  return {
+    stop: async () => {
+      child.stdin.end();
+      const code = await exited;
+      const last = output.trim().split('\n').at(-1) ?? '';
+      if (code !== 0 || !last.startsWith('{')) {
+        throw new Error(`the load client failed (${code}): ${output}`);
+      }
+      return JSON.parse(last) as LoadResult;
+    },
+  };
+}

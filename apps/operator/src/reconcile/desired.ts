@@ -145,7 +145,7 @@ export function desiredDeployment(
               imagePullPolicy: defaults.imagePullPolicy,
               env: Object.entries(env).map(([name, value]) => ({ name, value })),
               ports: [{ name: 'metrics', containerPort: SIMULATOR_PORT, protocol: 'TCP' }],
-              livenessProbe: probe('/healthz'),
+              livenessProbe: probe('/livez'),
               readinessProbe: probe('/readyz'),
               resources: simulatorResources(site, defaults),
               securityContext: {

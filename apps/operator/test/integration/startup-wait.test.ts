@@ -1,5 +1,5 @@
 // The operator with a sites registry (DATABASE_URL) on a fresh cluster: started before
-// PostgreSQL accepts connections, it waits (alive on /healthz, not ready, one log line per
+// PostgreSQL accepts connections, it waits (alive on /livez, not ready, one log line per
 // attempt) instead of exiting; SIGTERM during the wait exits 0, the bound exits 1. The wait comes
 // before the operator talks to Kubernetes, so a kubeconfig naming no real server is enough.
 import assert from 'node:assert/strict';
@@ -61,7 +61,7 @@ describe('operator startup waits for its registry database (child process)', () 
     const [dbPort = 0, httpPort = 0] = await freePorts(2);
     operator = start(dbPort, httpPort, { STARTUP_WAIT_SECONDS: '600' });
     await operator.waitForOutput(/"attempt":2,"code":"ECONNREFUSED"/, 'a second refused attempt');
-    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/livez`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status, 503);
     const [first] = operator.logLines().filter((l) => l.level === 'warn');
     assert.ok(first);

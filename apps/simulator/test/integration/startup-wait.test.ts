@@ -1,5 +1,5 @@
 // The simulator on a fresh cluster: started before the Kafka broker accepts connections, it
-// waits (alive on /healthz, not ready, one log line per attempt) and publishes once the broker
+// waits (alive on /livez, not ready, one log line per attempt) and publishes once the broker
 // is there. The broker "comes up" when a proxy in front of the suite's real broker listens.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +48,7 @@ describe('simulator startup waits for Kafka (child process)', () => {
       STARTUP_WAIT_SECONDS: '600',
     });
     await simulator.waitForOutput(/"attempt":2,"code":"ECONNREFUSED"/, 'a second refused attempt');
-    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/livez`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status, 503);
 
     await proxy.listen();

@@ -130,7 +130,7 @@ describe('Helm chart: the values users expect from most charts', function () {
           nameOverride: '',
           fullnameOverride: '',
           global: { imageRegistry: '' },
-          api: { replicaCount: 2, image: { pullPolicy: '' }, ...pod },
+          api: { replicaCount: 2, preStopSleepSeconds: 5, image: { pullPolicy: '' }, ...pod },
           processor: { replicaCount: 1, image: { pullPolicy: '' }, ...pod },
           operator: { replicaCount: 1, image: { pullPolicy: '' }, ...pod },
           simulator: { image: { pullPolicy: '' } },
@@ -434,6 +434,61 @@ describe('Helm chart: the values users expect from most charts', function () {
     });
   });
 
+  describe('probes and the drain', () => {
+    type Probe = { httpGet?: { path: string } };
+    type Drained = {
+      terminationGracePeriodSeconds?: number;
+      containers: {
+        name: string;
+        startupProbe?: Probe;
+        livenessProbe?: Probe;
+        readinessProbe?: Probe;
+        lifecycle?: { preStop?: { sleep?: { seconds: number }; exec?: { command: string[] } } };
+      }[];
+    };
+    const podOf = (objects: KubeObject[], component: string) =>
+      deployment(objects, `telemetrypulse-${component}`).template.spec as unknown as Drained;
+
+    it('then every app is probed on /livez (startup, liveness) and /readyz (readiness)', () => {
+      for (const component of COMPONENTS) {
+        const [container] = podOf(defaults, component).containers;
+        assert.deepEqual(
+          [
+            container?.startupProbe?.httpGet?.path,
+            container?.livenessProbe?.httpGet?.path,
+            container?.readinessProbe?.httpGet?.path,
+          ],
+          ['/livez', '/livez', '/readyz'],
+          component,
+        );
+      }
+    });
+
+    it("then the API waits api.preStopSleepSeconds (5) in preStop, with the kubelet's sleep, and its grace period covers the wait and the drain", () => {
+      const pod = podOf(defaults, 'api');
+      assert.deepEqual(pod.containers[0]?.lifecycle, { preStop: { sleep: { seconds: 5 } } });
+      assert.equal(pod.terminationGracePeriodSeconds, 35);
+      // Nothing sends requests to the processor or the operator: they drain without a wait.
+      for (const component of ['processor', 'operator'])
+        assert.equal(podOf(defaults, component).containers[0]?.lifecycle, undefined, component);
+    });
+
+    it('when the cluster is older than Kubernetes 1.30, then the wait runs node in the container; 0 turns it off', async () => {
+      const older = podOf(await renderChart(helm, { kubeVersion: '1.29.0' }), 'api');
+      assert.deepEqual(older.containers[0]?.lifecycle?.preStop?.exec?.command, [
+        'node',
+        '-e',
+        'setTimeout(() => {}, 5000)',
+      ]);
+      const off = podOf(
+        await renderChart(helm, { values: { api: { preStopSleepSeconds: 0 } } }),
+        'api',
+      );
+      assert.equal(off.containers[0]?.lifecycle, undefined);
+      assert.equal(off.terminationGracePeriodSeconds, 30);
+    });
+  });
+
   describe('the schema', () => {
     const cases = [
       { values: { nameOverride: 'Telemetry' }, message: /\/nameOverride/ },
@@ -463,6 +518,8 @@ describe('Helm chart: the values users expect from most charts', function () {
         values: { api: { serviceAccount: { annotations: { team: 1 } } } },
         message: /\/api\/serviceAccount\/annotations\/team/,
       },
+      { values: { api: { preStopSleepSeconds: -1 } }, message: /\/api\/preStopSleepSeconds/ },
+      { values: { api: { preStopSleepSeconds: '5s' } }, message: /\/api\/preStopSleepSeconds/ },
     ];
     for (const { values, message } of cases) {
       it(`refuses ${JSON.stringify(values)}`, async () => {

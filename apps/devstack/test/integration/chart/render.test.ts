@@ -184,7 +184,7 @@ describe('Helm chart: lint and render over the values matrix', function () {
     );
     const test = objects.find((o) => o.metadata.annotations?.['helm.sh/hook'] === 'test');
     assert.ok(test, 'a helm test hook');
-    assert.match(JSON.stringify(test), /telemetrypulse-api:8000\/health\/ready/);
+    assert.match(JSON.stringify(test), /telemetrypulse-api:8000\/readyz/);
   });
 
   it('when the chart generates the database password or the API key, then helm uninstall keeps their Secrets; Secrets of given values go with the release', async () => {

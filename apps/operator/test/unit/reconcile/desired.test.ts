@@ -168,7 +168,7 @@ describe('operator desired Deployment', () => {
       capabilities: { drop: ['ALL'] },
     });
     assert.deepEqual(c.ports, [{ name: 'metrics', containerPort: 9470, protocol: 'TCP' }]);
-    assert.equal(c.livenessProbe!.httpGet!.path, '/healthz');
+    assert.equal(c.livenessProbe!.httpGet!.path, '/livez');
     assert.equal(c.readinessProbe!.httpGet!.path, '/readyz');
     assert.equal(c.readinessProbe!.httpGet!.port, 'metrics');
   });
