@@ -13,6 +13,7 @@ import {
   TOPICS,
 } from '@telemetrypulse/shared';
 import { imageRepository, isAllowedImageEntry, resourcesAboveCaps } from './reconcile/policy.ts';
+import { parseSimulatorPod, type SimulatorPodSettings } from './simulator-pod.ts';
 
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
@@ -92,6 +93,12 @@ export const OperatorEnv = Type.Object({
         'OTEL_EXPORTER_OTLP_ENDPOINT of simulators, with OTEL_SERVICE_NAME=simulator; unset: no traces',
     }),
   ),
+  SIMULATOR_POD: Type.String({
+    default: '{}',
+    'x-allowed': 'a JSON object',
+    description:
+      "pod settings of simulators: labels (the operator's win a clash), annotations, priorityClassName, nodeSelector, tolerations, affinity, topologySpreadConstraints (without labelSelector: counts all simulators)",
+  }),
   DATABASE_URL: Type.Optional(
     Type.String({
       minLength: 1,
@@ -163,7 +170,12 @@ type Env = Static<typeof OperatorEnv>;
 
 export type OperatorConfig = Omit<
   Env,
-  'IMAGE_PULL_SECRETS' | 'LEASE_NAMESPACE' | 'POD_NAME' | 'SITE_ALLOWED_IMAGES' | 'WATCH_NAMESPACE'
+  | 'IMAGE_PULL_SECRETS'
+  | 'LEASE_NAMESPACE'
+  | 'POD_NAME'
+  | 'SIMULATOR_POD'
+  | 'SITE_ALLOWED_IMAGES'
+  | 'WATCH_NAMESPACE'
 > & {
   /** Empty: every namespace. */
   WATCH_NAMESPACE: string;
@@ -172,6 +184,7 @@ export type OperatorConfig = Omit<
   SITE_ALLOWED_IMAGES: string[];
   LEASE_NAMESPACE: string;
   POD_NAME: string;
+  SIMULATOR_POD: SimulatorPodSettings;
 };
 
 function podNamespace(): string | undefined {
@@ -241,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     WATCH_NAMESPACE: watchNamespace,
     IMAGE_PULL_SECRETS: secrets,
     SITE_ALLOWED_IMAGES: allowedImages(raw),
+    SIMULATOR_POD: parseSimulatorPod(raw.SIMULATOR_POD),
     LEASE_NAMESPACE: raw.LEASE_NAMESPACE ?? podNamespace() ?? (watchNamespace || 'default'),
     POD_NAME: raw.POD_NAME ?? `${hostname()}_${randomBytes(4).toString('hex')}`,
   };

@@ -38,6 +38,7 @@ export function simulatorDefaults(config: OperatorConfig): SimulatorDefaults {
     eventsTopic: config.SIMULATOR_EVENTS_TOPIC,
     logLevel: config.SIMULATOR_LOG_LEVEL,
     otlpEndpoint: config.SIMULATOR_OTEL_EXPORTER_OTLP_ENDPOINT,
+    pod: config.SIMULATOR_POD,
     resources: {
       requests: { cpu: config.SIMULATOR_CPU_REQUEST, memory: config.SIMULATOR_MEMORY_REQUEST },
       limits: { memory: config.SIMULATOR_MEMORY_LIMIT },

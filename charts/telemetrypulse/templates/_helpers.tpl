@@ -70,6 +70,18 @@ annotations:
 {{- end -}}
 
 {{/*
+The simulators' pod settings, as the operator's SIMULATOR_POD (JSON); empty when none is set.
+*/}}
+{{- define "tp.simulatorPod" -}}
+{{- $values := .Values.simulator -}}
+{{- $pod := dict -}}
+{{- range $key, $field := dict "podAnnotations" "annotations" "podLabels" "labels" "priorityClassName" "priorityClassName" "nodeSelector" "nodeSelector" "tolerations" "tolerations" "affinity" "affinity" "topologySpreadConstraints" "topologySpreadConstraints" -}}
+{{- with index $values $key }}{{ $_ := set $pod $field . }}{{ end -}}
+{{- end -}}
+{{- if $pod }}{{ toJson $pod }}{{ end -}}
+{{- end -}}
+
+{{/*
 The preStop wait of a pod that Services send requests to: `seconds` during which it still serves
 while its address leaves the Service and the Ingress, before SIGTERM starts its drain. The
 kubelet's own sleep where it has one (Kubernetes 1.30), else Node.js in the app's image (no shell

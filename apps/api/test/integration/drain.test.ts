@@ -79,7 +79,7 @@ describe('API drain on SIGTERM (child process)', () => {
         [200, 'keep-alive'],
       ],
     );
-    assert.equal(before[0]?.body.status, 'ready');
+    assert.equal(before[0].body.status, 'ready');
 
     api.child.kill('SIGTERM');
     await api.waitForOutput(/"msg":"shutting down"/);

@@ -3,6 +3,7 @@
    client-node's models are classes only for its serializer, which reads plain objects as well. */
 import type { V1Deployment } from '@kubernetes/client-node';
 import { simulatorEnv, SITE_API_VERSION, SITE_KIND, type Site } from '@telemetrypulse/shared';
+import type { SimulatorPodSettings } from '../simulator-pod.ts';
 import type { Resources } from './policy.ts';
 
 export const FIELD_MANAGER = 'telemetrypulse-operator';
@@ -26,6 +27,8 @@ export interface SimulatorDefaults {
     requests: { cpu: string; memory: string };
     limits: { memory: string };
   };
+  /** Labels, annotations and scheduling of every simulator's pod (SIMULATOR_POD). */
+  pod?: SimulatorPodSettings | undefined;
 }
 
 /** The Site resource as the Deployment's owner needs it. */
@@ -55,6 +58,35 @@ export function siteLabels(siteId: string): Record<string, string> {
 }
 
 export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${FIELD_MANAGER}`;
+
+/** The pod settings of SIMULATOR_POD, each only when set (an absent field stays unowned). */
+function podSettings(pod: SimulatorPodSettings, siteId: string) {
+  const all = {
+    'app.kubernetes.io/name': SIMULATOR_NAME,
+    'app.kubernetes.io/managed-by': FIELD_MANAGER,
+  };
+  const nonEmpty = (value: object | undefined) =>
+    value !== undefined && Object.keys(value).length > 0;
+  return {
+    metadata: {
+      labels: { ...pod.labels, ...siteLabels(siteId) },
+      ...(nonEmpty(pod.annotations) && { annotations: pod.annotations }),
+    },
+    spec: {
+      ...(pod.priorityClassName && { priorityClassName: pod.priorityClassName }),
+      ...(nonEmpty(pod.nodeSelector) && { nodeSelector: pod.nodeSelector }),
+      ...(pod.tolerations?.length && { tolerations: pod.tolerations }),
+      ...(nonEmpty(pod.affinity) && { affinity: pod.affinity }),
+      ...(pod.topologySpreadConstraints?.length && {
+        topologySpreadConstraints: pod.topologySpreadConstraints.map((c) =>
+          // Plain objects here (parsed from SIMULATOR_POD), not client-node instances.
+          // eslint-disable-next-line @typescript-eslint/no-misused-spread
+          c.labelSelector ? c : { ...c, labelSelector: { matchLabels: all } },
+        ),
+      }),
+    },
+  };
+}
 
 /** The simulator's resources: the operator's defaults with the Site's overrides. */
 export function simulatorResources(site: Site, defaults: SimulatorDefaults): Resources {
@@ -94,6 +126,7 @@ export function desiredDeployment(
     env.OTEL_EXPORTER_OTLP_ENDPOINT = defaults.otlpEndpoint;
     env.OTEL_SERVICE_NAME = SIMULATOR_SERVICE_NAME;
   }
+  const pod = podSettings(defaults.pod ?? {}, site.siteId);
   const probe = (path: string) => ({
     httpGet: { path, port: 'metrics' },
     periodSeconds: 10,
@@ -125,8 +158,9 @@ export function desiredDeployment(
       strategy: { type: 'Recreate' },
       revisionHistoryLimit: 3,
       template: {
-        metadata: { labels },
+        metadata: pod.metadata,
         spec: {
+          ...pod.spec,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           terminationGracePeriodSeconds: 30,

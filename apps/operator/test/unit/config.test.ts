@@ -103,4 +103,26 @@ describe('operator config', () => {
       /the simulator default limits.memory 256Mi is above SITE_MAX_MEMORY/,
     );
   });
+
+  it('when SIMULATOR_POD is set, then the simulators get its pod settings; JSON that is not an object of known keys is refused naming the setting', () => {
+    assert.deepEqual(simulatorDefaults(loadConfig({})).pod, {});
+    const pod = {
+      labels: { team: 'iot' },
+      priorityClassName: 'low',
+      tolerations: [{ key: 'edge', operator: 'Exists' }],
+    };
+    assert.deepEqual(
+      simulatorDefaults(loadConfig({ SIMULATOR_POD: JSON.stringify(pod) })).pod,
+      pod,
+    );
+    assert.throws(() => loadConfig({ SIMULATOR_POD: '{labels:' }), /SIMULATOR_POD is not JSON/);
+    assert.throws(
+      () => loadConfig({ SIMULATOR_POD: '{"labels":{"team":1}}' }),
+      /SIMULATOR_POD\/labels\/team must be string/,
+    );
+    assert.throws(
+      () => loadConfig({ SIMULATOR_POD: '{"hostNetwork":true}' }),
+      /SIMULATOR_POD must NOT have additional properties/,
+    );
+  });
 });

@@ -133,7 +133,7 @@ describe('Helm chart: the values users expect from most charts', function () {
           api: { replicaCount: 2, preStopSleepSeconds: 5, image: { pullPolicy: '' }, ...pod },
           processor: { replicaCount: 1, image: { pullPolicy: '' }, ...pod },
           operator: { replicaCount: 1, image: { pullPolicy: '' }, ...pod },
-          simulator: { image: { pullPolicy: '' } },
+          simulator: { image: { pullPolicy: '' }, ...pod, serviceAccount: undefined },
           migrations: { image: { pullPolicy: '' } },
         },
       });

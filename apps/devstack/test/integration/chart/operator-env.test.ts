@@ -23,8 +23,8 @@ function valueOf(vars: EnvVar[], name: string): string | undefined {
   return vars.find((e) => e.name === name)?.value;
 }
 
-/** The env of the simulator the rendered operator would run for a Site. */
-function simulatorEnv(operatorEnv: EnvVar[]): Record<string, string | undefined> {
+/** The simulator Deployment the rendered operator would make for a Site. */
+function simulatorDeployment(operatorEnv: EnvVar[]) {
   const plain = Object.fromEntries(
     operatorEnv.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]),
   );
@@ -37,8 +37,12 @@ function simulatorEnv(operatorEnv: EnvVar[]): Record<string, string | undefined>
     spec: {},
   });
   const owner = { name: 'site-01', namespace: 'telemetrypulse', uid: 'uid-1' };
-  const deployment = desiredDeployment(site, owner, simulatorDefaults(config));
-  const vars = deployment.spec?.template.spec?.containers[0]?.env ?? [];
+  return desiredDeployment(site, owner, simulatorDefaults(config));
+}
+
+/** The env of the simulator the rendered operator would run for a Site. */
+function simulatorEnv(operatorEnv: EnvVar[]): Record<string, string | undefined> {
+  const vars = simulatorDeployment(operatorEnv).spec?.template.spec?.containers[0]?.env ?? [];
   return Object.fromEntries(vars.map((e) => [e.name, e.value]));
 }
 
@@ -93,5 +97,32 @@ describe("Helm chart: the simulators' settings reach them through the operator",
     );
     assert.equal(valueOf(processor, 'OTEL_SERVICE_NAME'), 'processor');
     assert.equal(simulator.OTEL_SERVICE_NAME, 'simulator');
+  });
+
+  it("when the simulators' pod settings are set, then the operator gets them and every simulator's pod has them; unset, the operator gets none", async () => {
+    assert.equal(valueOf(env(await renderChart(helm), 'operator'), 'SIMULATOR_POD'), undefined);
+    const objects = await renderChart(helm, {
+      values: {
+        simulator: {
+          podLabels: { team: 'iot' },
+          podAnnotations: { 'example.com/owner': 'facilities' },
+          priorityClassName: 'low',
+          nodeSelector: { pool: 'edge' },
+          tolerations: [{ key: 'edge', operator: 'Exists', effect: 'NoSchedule' }],
+          topologySpreadConstraints: [
+            { maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway' },
+          ],
+        },
+      },
+    });
+    const template = simulatorDeployment(env(objects, 'operator')).spec!.template;
+    const pod = template.spec!;
+    assert.equal(template.metadata!.labels!.team, 'iot');
+    assert.deepEqual(template.metadata!.annotations, { 'example.com/owner': 'facilities' });
+    assert.equal(pod.priorityClassName, 'low');
+    assert.deepEqual(pod.nodeSelector, { pool: 'edge' });
+    assert.deepEqual(pod.tolerations, [{ key: 'edge', operator: 'Exists', effect: 'NoSchedule' }]);
+    assert.equal(pod.topologySpreadConstraints![0]!.topologyKey, 'zone');
+    assert.ok(pod.topologySpreadConstraints![0]!.labelSelector);
   });
 });

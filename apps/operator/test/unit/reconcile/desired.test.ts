@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
+   client-node's models are classes only for its serializer, which reads plain objects as well. */
 import assert from 'node:assert/strict';
 import { parseSite, SITE_API_VERSION, SITE_KIND } from '@telemetrypulse/shared';
 import { loadConfig as loadSimulatorConfig } from '@telemetrypulse/simulator/testing';
@@ -171,5 +173,74 @@ describe('operator desired Deployment', () => {
     assert.equal(c.livenessProbe!.httpGet!.path, '/livez');
     assert.equal(c.readinessProbe!.httpGet!.path, '/readyz');
     assert.equal(c.readinessProbe!.httpGet!.port, 'metrics');
+  });
+
+  it("when no pod settings are given, then the pod template has only the operator's labels and no scheduling fields", () => {
+    const template = desiredDeployment(site({}), OWNER, DEFAULTS).spec!.template;
+    assert.equal(template.metadata!.annotations, undefined);
+    for (const field of ['priorityClassName', 'nodeSelector', 'tolerations', 'affinity'] as const)
+      assert.equal(template.spec![field], undefined, field);
+    assert.equal(template.spec!.topologySpreadConstraints, undefined);
+  });
+
+  it("when pod settings are given, then every simulator's pod gets them; the operator's labels win a clash and a spread constraint without selector counts all simulators", () => {
+    const affinity = {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: 'pool', operator: 'In', values: ['iot'] }] },
+          ],
+        },
+      },
+    };
+    const template = desiredDeployment(site({}), OWNER, {
+      ...DEFAULTS,
+      pod: {
+        labels: { team: 'iot', 'app.kubernetes.io/instance': 'other' },
+        annotations: { 'example.com/owner': 'facilities' },
+        priorityClassName: 'low',
+        nodeSelector: { 'kubernetes.io/arch': 'arm64' },
+        tolerations: [{ key: 'edge', operator: 'Exists', effect: 'NoSchedule' }],
+        affinity,
+        topologySpreadConstraints: [
+          { maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway' },
+          {
+            maxSkew: 2,
+            topologyKey: 'host',
+            whenUnsatisfiable: 'DoNotSchedule',
+            labelSelector: { matchLabels: { team: 'iot' } },
+          },
+        ],
+      },
+    }).spec!.template;
+    assert.equal(template.metadata!.labels!.team, 'iot');
+    assert.equal(template.metadata!.labels!['app.kubernetes.io/instance'], 'hq');
+    assert.deepEqual(template.metadata!.annotations, { 'example.com/owner': 'facilities' });
+    const pod = template.spec!;
+    assert.equal(pod.priorityClassName, 'low');
+    assert.deepEqual(pod.nodeSelector, { 'kubernetes.io/arch': 'arm64' });
+    assert.deepEqual(pod.tolerations, [{ key: 'edge', operator: 'Exists', effect: 'NoSchedule' }]);
+    assert.deepEqual(pod.affinity, affinity);
+    assert.deepEqual(pod.topologySpreadConstraints, [
+      {
+        maxSkew: 1,
+        topologyKey: 'zone',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: {
+          matchLabels: {
+            'app.kubernetes.io/name': 'telemetrypulse-simulator',
+            'app.kubernetes.io/managed-by': 'telemetrypulse-operator',
+          },
+        },
+      },
+      {
+        maxSkew: 2,
+        topologyKey: 'host',
+        whenUnsatisfiable: 'DoNotSchedule',
+        labelSelector: { matchLabels: { team: 'iot' } },
+      },
+    ]);
+    // The locked-down settings are the operator's, whatever the pod settings say.
+    assert.equal(pod.securityContext!.runAsNonRoot, true);
   });
 });
