@@ -131,8 +131,10 @@ describe('api on a real PostgreSQL', () => {
     });
   });
 
-  describe('GET /health', () => {
+  describe('GET /livez, /readyz and the original /health routes', () => {
     for (const [path, body] of [
+      ['/livez', { status: 'ok' }],
+      ['/readyz', { status: 'ready', checks: { database: 'up', kafka: 'disabled' } }],
       ['/health', { status: 'ok' }],
       ['/health/live', { status: 'ok' }],
       ['/health/ready', { status: 'ready', checks: { database: 'up', kafka: 'disabled' } }],

@@ -122,6 +122,8 @@ describe('the OpenAPI document', () => {
 
   it('when every route is called, then each response matches the document', async () => {
     const reads = [
+      '/livez',
+      '/readyz',
       '/health',
       '/health/live',
       '/health/ready',
