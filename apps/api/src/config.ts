@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
   commonEnv,
+  ConfigError,
   databaseEnv,
   kafkaEnv,
   opsEnv,
@@ -37,7 +38,7 @@ export const ApiConfigSchema = Type.Object({
     maximum: 60_000,
     default: 2000,
     description:
-      'on SIGTERM, how long idle keep-alive connections stay open for one last request (answered with Connection: close) before they are closed; part of SHUTDOWN_TIMEOUT_MS',
+      'on SIGTERM, how long idle keep-alive connections stay open for one last request (every answer then says Connection: close) before they are closed; part of SHUTDOWN_TIMEOUT_MS, below it by at least 5000',
   }),
   KPIS_LIVE_LOOKBACK_MINUTES: Type.Integer({
     minimum: 5,
@@ -182,8 +183,18 @@ export const ApiConfigSchema = Type.Object({
 
 export type ApiConfig = Static<typeof ApiConfigSchema>;
 
+/** Time the shutdown keeps after the server closed, for Kafka and the database pools. */
+export const SHUTDOWN_RESERVE_MS = 5000;
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
-  return readConfig(ApiConfigSchema, env);
+  const config = readConfig(ApiConfigSchema, env);
+  // The drain is part of the shutdown: one that outlasts it would end in a timeout (exit 1).
+  if (config.SHUTDOWN_DRAIN_MS + SHUTDOWN_RESERVE_MS >= config.SHUTDOWN_TIMEOUT_MS) {
+    throw new ConfigError(
+      `invalid configuration:\n  SHUTDOWN_DRAIN_MS (${config.SHUTDOWN_DRAIN_MS}) must be below SHUTDOWN_TIMEOUT_MS (${config.SHUTDOWN_TIMEOUT_MS}) - ${SHUTDOWN_RESERVE_MS}`,
+    );
+  }
+  return config;
 }
 
 /** `*` means any origin; an empty list turns CORS off. */

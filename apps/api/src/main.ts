@@ -12,7 +12,7 @@ import {
   waitForPostgres,
 } from '@telemetrypulse/shared';
 import { createApp } from './app.ts';
-import { ApiConfigSchema, corsOrigins, loadConfig } from './config.ts';
+import { ApiConfigSchema, corsOrigins, loadConfig, SHUTDOWN_RESERVE_MS } from './config.ts';
 import { authOptionsFrom } from './http/auth.ts';
 import { PostgresRateLimitStore } from './http/rate-limit-store.ts';
 import { createKafkaPublisher, warmUp } from './ingest/publisher.ts';
@@ -88,12 +88,13 @@ async function main(): Promise<void> {
     // The drain starts at once (every response from now on closes its connection); streams
     // never end by themselves and would hold it open, so they are ended meanwhile. Leave time
     // for the rest of shutdown within SHUTDOWN_TIMEOUT_MS.
-    const serverClosed = running.server?.close({
-      graceMs: Math.max(100, config.SHUTDOWN_TIMEOUT_MS - 5000 - config.SHUTDOWN_DRAIN_MS),
-      drainMs: config.SHUTDOWN_DRAIN_MS,
-    });
-    await running.live?.close();
-    await serverClosed;
+    await Promise.all([
+      running.server?.close({
+        graceMs: config.SHUTDOWN_TIMEOUT_MS - SHUTDOWN_RESERVE_MS - config.SHUTDOWN_DRAIN_MS,
+        drainMs: config.SHUTDOWN_DRAIN_MS,
+      }),
+      running.live?.close(),
+    ]);
     await publisher.close();
     running.rateLimitStore?.shutdown();
     await sql.end({ timeout: 5 });

@@ -23,14 +23,19 @@ export async function startServer(
   // Longer than ingress-nginx's upstream keep-alive (60 s), so the proxy, not us, closes idle
   // connections and never reuses one we are closing.
   server.keepAliveTimeout = 65_000;
-  // close() drops only the connections idle at that moment: one whose response ends later would
-  // otherwise wait for its next request, or for the grace period to run out, keeping close open.
-  let closing = false;
+  // draining: every response ends its connection (Connection: close), so kept-alive clients get
+  // their next answer and go; idle connections are left alone for their one last request.
+  // stopped (after server.close): a connection that falls idle is closed at once, or it would
+  // wait for its next request, or for the grace period, keeping close open.
+  let draining = false;
+  let stopped = false;
+  const unanswered = new Set<ServerResponse>();
   server.prependListener('request', (_req, res: ServerResponse) => {
-    // Not yet answered: tell the client this connection ends with the response.
-    if (closing) res.shouldKeepAlive = false;
+    if (draining) res.shouldKeepAlive = false;
+    unanswered.add(res);
+    res.once('close', () => unanswered.delete(res));
     res.once('finish', () => {
-      if (closing)
+      if (stopped)
         setImmediate(() => {
           server.closeIdleConnections();
         });
@@ -58,8 +63,11 @@ export async function startServer(
   return {
     port: (server.address() as AddressInfo).port,
     close: async ({ graceMs = 10_000, drainMs = 0 } = {}) => {
-      closing = true;
+      draining = true;
+      // Requests already in flight end their connections too, unless their headers are out.
+      for (const res of unanswered) if (!res.headersSent) res.shouldKeepAlive = false;
       await drain(drainMs);
+      stopped = true;
       await new Promise<void>((resolve, reject) => {
         const cut = setTimeout(() => {
           server.closeAllConnections();

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { Sql } from '@telemetrypulse/shared';
+import { isShuttingDown, type Sql } from '@telemetrypulse/shared';
 import { credentialFrom } from '../http/auth.ts';
 import { ProblemError, unavailable } from '../http/problem.ts';
 import type { ApiRouter } from '../http/route.ts';
@@ -177,6 +177,12 @@ export function liveRoutes(api: ApiRouter, options: LiveRoutesOptions): void {
     },
     async (input, req, res) => {
       if (!hub) throw unavailable('the live stream is not enabled');
+      // A draining pod opens no stream it would end a moment later: the client retries and
+      // reaches another pod.
+      if (isShuttingDown()) {
+        res.setHeader('Retry-After', '1');
+        throw unavailable('this API instance is shutting down; retry');
+      }
       const admission = hub.limits.admit(
         { ip: req.ip ?? req.socket.remoteAddress ?? '', credential: credentialFrom(req.headers) },
         hub.clients(),

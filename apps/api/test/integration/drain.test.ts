@@ -53,7 +53,7 @@ describe('API drain on SIGTERM (child process)', () => {
     await db.drop();
   });
 
-  it('when SIGTERM arrives, then /readyz and /health/ready answer 503 "shutting down" on the kept-alive connections, each closing its connection, and the API exits 0', async () => {
+  it('when SIGTERM arrives, then a new live stream is refused, /readyz and /health/ready answer 503 "shutting down" on the kept-alive connections, each closing its connection, and the API exits 0', async () => {
     const [httpPort = 0] = await freePorts(1);
     api = spawnNode(MAIN, {
       DATABASE_URL: db.url,
@@ -83,6 +83,12 @@ describe('API drain on SIGTERM (child process)', () => {
 
     api.child.kill('SIGTERM');
     await api.waitForOutput(/"msg":"shutting down"/);
+    // A new live stream would end at once: refused, to be opened on another pod.
+    const live = await fetch(`${base}/api/v1/live`);
+    assert.equal(live.status, 503);
+    assert.equal(live.headers.get('retry-after'), '1');
+    assert.match(live.headers.get('content-type') ?? '', /problem\+json/);
+    await live.body?.cancel();
     const during = await Promise.all([
       get(client, `${base}/readyz`),
       get(client, `${base}/health/ready`),

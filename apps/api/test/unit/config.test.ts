@@ -74,4 +74,15 @@ describe('api config', () => {
   it('when READ_AUTH is neither open nor key, then startup fails naming it', () => {
     assert.throws(() => loadConfig({ READ_AUTH: 'sometimes' }), /READ_AUTH/);
   });
+
+  it('when the drain would not fit in the shutdown, then startup fails naming both', () => {
+    assert.equal(loadConfig({}).SHUTDOWN_DRAIN_MS, 2000);
+    assert.doesNotThrow(() =>
+      loadConfig({ SHUTDOWN_DRAIN_MS: '60000', SHUTDOWN_TIMEOUT_MS: '70000' }),
+    );
+    assert.throws(
+      () => loadConfig({ SHUTDOWN_DRAIN_MS: '20000' }),
+      /SHUTDOWN_DRAIN_MS \(20000\) must be below SHUTDOWN_TIMEOUT_MS \(25000\) - 5000/,
+    );
+  });
 });

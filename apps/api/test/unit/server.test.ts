@@ -96,4 +96,47 @@ describe('server shutdown', () => {
       agent.destroy();
     }
   });
+
+  it('when another response finishes during the drain, then a second idle connection still stays open for its own last request', async () => {
+    const server = await startServer(
+      (_req, res) => {
+        setTimeout(() => res.end('ok'), 20);
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    const get = () =>
+      new Promise<{ connection: string | undefined; port: number | undefined }>(
+        (resolve, reject) => {
+          const req = request(`http://127.0.0.1:${server.port}/`, { agent }, (res) => {
+            res.resume();
+            res.on('end', () => {
+              resolve({ connection: res.headers.connection, port: req.socket?.localPort });
+            });
+          });
+          req.on('error', reject);
+          req.end();
+        },
+      );
+    try {
+      // Two kept-alive connections, both idle when the drain starts.
+      const before = await Promise.all([get(), get()]);
+      const closed = server.close({ graceMs: 60_000, drainMs: 600_000 });
+      const first = await get();
+      const second = await get();
+      assert.deepEqual(
+        [first.connection, second.connection],
+        ['close', 'close'],
+        'each answer ends its connection',
+      );
+      assert.deepEqual(
+        [first.port, second.port].sort(),
+        before.map((b) => b.port).sort(),
+        'both idle connections were used once more, neither was closed under its client',
+      );
+      await closed;
+    } finally {
+      agent.destroy();
+    }
+  });
 });

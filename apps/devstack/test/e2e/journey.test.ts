@@ -21,6 +21,7 @@ import {
   publishKnownEvents,
   startLoad,
   startProbePod,
+  type LoadResult,
   storedCounts,
   uninstallChart,
   type NodeTools,
@@ -437,45 +438,58 @@ describe('the user journey on a real node', function () {
       `http://${clusterIp}:8000/api/v1/sites`,
       LOAD_PER_SECOND,
     );
-    const known = publishKnownEvents(node.kafkaBrokers, EVENTS_TOPIC, 'site-upgrade', 30, 100, 300);
-    const started = Date.now();
-    await tools.helm(
-      [
-        'upgrade',
-        RELEASE,
-        CHART,
-        '-n',
-        NAMESPACE,
-        '--reuse-values',
-        '--set',
-        'logLevel=debug',
-        '--wait',
-        '--timeout',
-        '10m',
-      ],
-      { timeoutMs: 11 * 60_000 },
-    );
-    console.log(`    helm upgrade --wait: ${seconds(started)}`);
-    // helm --wait returns once the new pods are Ready; the old ones are still draining.
-    await apiPodsReplaced(apiBefore);
-    const upgraded = await podNames('api');
-    await known.done;
-    await expectStoredOnce(known.ids);
-    const after = await podNames('processor');
-    assert.ok(
-      after.every((name) => !before.includes(name)),
-      'the processor pods were replaced',
-    );
-    assert.equal(await deploymentEnv(`${RELEASE}-processor`, 'LOG_LEVEL'), 'debug');
+    let seen: LoadResult | undefined;
+    try {
+      const known = publishKnownEvents(
+        node.kafkaBrokers,
+        EVENTS_TOPIC,
+        'site-upgrade',
+        30,
+        100,
+        300,
+      );
+      const started = Date.now();
+      await tools.helm(
+        [
+          'upgrade',
+          RELEASE,
+          CHART,
+          '-n',
+          NAMESPACE,
+          '--reuse-values',
+          '--set',
+          'logLevel=debug',
+          '--wait',
+          '--timeout',
+          '10m',
+        ],
+        { timeoutMs: 11 * 60_000 },
+      );
+      console.log(`    helm upgrade --wait: ${seconds(started)}`);
+      // helm --wait returns once the new pods are Ready; the old ones are still draining.
+      await apiPodsReplaced(apiBefore);
+      const upgraded = await podNames('api');
+      await known.done;
+      await expectStoredOnce(known.ids);
+      const after = await podNames('processor');
+      assert.ok(
+        after.every((name) => !before.includes(name)),
+        'the processor pods were replaced',
+      );
+      assert.equal(await deploymentEnv(`${RELEASE}-processor`, 'LOG_LEVEL'), 'debug');
 
-    const rolledBack = Date.now();
-    await tools.helm(['rollback', RELEASE, '1', '-n', NAMESPACE, '--wait', '--timeout', '10m'], {
-      timeoutMs: 11 * 60_000,
-    });
-    await apiPodsReplaced(upgraded);
-    console.log(`    helm rollback --wait and the old API pods gone: ${seconds(rolledBack)}`);
-    const seen = await load.stop();
-    await tools.kubectl(['-n', NAMESPACE, 'delete', 'pod', client, '--wait=false']);
+      const rolledBack = Date.now();
+      await tools.helm(['rollback', RELEASE, '1', '-n', NAMESPACE, '--wait', '--timeout', '10m'], {
+        timeoutMs: 11 * 60_000,
+      });
+      await apiPodsReplaced(upgraded);
+      console.log(`    helm rollback --wait and the old API pods gone: ${seconds(rolledBack)}`);
+      seen = await load.stop();
+    } finally {
+      // Stops the client if a step above failed (the exec would keep mocha running).
+      if (!seen) await load.stop().catch(() => undefined);
+      await tools.kubectl(['-n', NAMESPACE, 'delete', 'pod', client, '--wait=false']);
+    }
     console.log(
       `    ${seen.sent} requests to the API's ClusterIP in ${(seen.durationMs / 1000).toFixed(1)} s ` +
         `(${LOAD_PER_SECOND}/s) through both rollouts: ${seen.ok} answered 200, ` +

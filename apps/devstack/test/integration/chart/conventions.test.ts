@@ -464,8 +464,8 @@ describe('Helm chart: the values users expect from most charts', function () {
       }
     });
 
-    it("then the API waits api.preStopSleepSeconds (5) in preStop, with the kubelet's sleep, and its grace period covers the wait and the drain", () => {
-      const pod = podOf(defaults, 'api');
+    it("then the API waits api.preStopSleepSeconds (5) in preStop, with the kubelet's sleep from Kubernetes 1.30 on, and its grace period covers the wait and the drain", async () => {
+      const pod = podOf(await renderChart(helm, { kubeVersion: '1.30.0' }), 'api');
       assert.deepEqual(pod.containers[0]?.lifecycle, { preStop: { sleep: { seconds: 5 } } });
       assert.equal(pod.terminationGracePeriodSeconds, 35);
       // Nothing sends requests to the processor or the operator: they drain without a wait.

@@ -3,7 +3,8 @@
 // the documented order `helm install` then `skaffold dev` (an upgrade with values-dev.yaml).
 // helm's `lookup` only sees objects on a real API server, so these cannot be render tests.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
@@ -210,6 +211,45 @@ describe('Helm chart: install, upgrade, uninstall and reinstall on a real kube-a
         'dev.local/api:skaffold-dev',
         'the image skaffold built',
       );
+    });
+  });
+
+  describe('helm upgrade --reuse-values from a chart without the drain', () => {
+    const namespace = useTestNamespace('chart-reuse');
+
+    it('when the earlier release had no api.preStopSleepSeconds, then the upgraded API still waits 5 s in preStop', async () => {
+      // The chart as it was before the key: --reuse-values keeps that release's values, and
+      // none of the new chart's defaults, so the key is absent when the new templates render.
+      const older = mkdtempSync(path.join(tmpdir(), 'chart-before-drain-'));
+      try {
+        cpSync(CHART_DIR, older, { recursive: true });
+        const valuesFile = path.join(older, 'values.yaml');
+        const values = readFileSync(valuesFile, 'utf8');
+        assert.match(values, /\n {2}preStopSleepSeconds: 5\n/);
+        writeFileSync(valuesFile, values.replace(/\n {2}preStopSleepSeconds: 5\n/, '\n'));
+        await helmOk(['install', RELEASE, older, '--namespace', namespace.name, '--no-hooks']);
+      } finally {
+        rmSync(older, { recursive: true, force: true });
+      }
+      await helmOk([
+        'upgrade',
+        RELEASE,
+        CHART_DIR,
+        '--namespace',
+        namespace.name,
+        '--no-hooks',
+        '--reuse-values',
+      ]);
+      const apps = testbed.kubeConfig().makeApiClient(AppsV1Api);
+      const api = await apps.readNamespacedDeployment({
+        name: 'telemetrypulse-api',
+        namespace: namespace.name,
+      });
+      const pod = api.spec?.template.spec;
+      assert.ok(pod);
+      assert.equal(pod.containers[0]?.lifecycle?.preStop?.sleep?.seconds, 5);
+      assert.equal(pod.terminationGracePeriodSeconds, 35);
+      assert.equal(api.spec?.strategy?.rollingUpdate?.maxUnavailable, 0);
     });
   });
 });
