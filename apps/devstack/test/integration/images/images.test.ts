@@ -265,7 +265,7 @@ describe('container images (Dockerfile replayed without Docker)', function () {
         readFileSync(path.join(logDir, `${name}.log`), 'utf8').slice(-3000);
       const ready: [string, string][] = [
         ['processor', `http://127.0.0.1:${processorPort}/readyz`],
-        ['api', `http://127.0.0.1:${apiPort}/health/ready`],
+        ['api', `http://127.0.0.1:${apiPort}/readyz`],
         ['simulator', `http://127.0.0.1:${simulatorPort}/readyz`],
       ];
       for (const [name, url] of ready) {
@@ -282,15 +282,15 @@ describe('container images (Dockerfile replayed without Docker)', function () {
       assert.ok(testPod, 'the chart has a helm test Pod');
       const testCommand = (url: string) =>
         mainCommand(testPod).map((arg) =>
-          arg.replace('http://telemetrypulse-api:8000/health/ready', url),
+          arg.replace('http://telemetrypulse-api:8000/readyz', url),
         );
       const api = image('api');
       const inApiImage = { cwd: path.join(api.root, api.workdir), env: imageEnv(api, {}) };
-      const passing = testCommand(`http://127.0.0.1:${apiPort}/health/ready`);
+      const passing = testCommand(`http://127.0.0.1:${apiPort}/readyz`);
       const { stdout } = await run(passing[0] ?? '', passing.slice(1), inApiImage);
       assert.match(stdout, /-> 200 /);
       const [closedPort = 0] = await freePorts(1);
-      const failing = testCommand(`http://127.0.0.1:${closedPort}/health/ready`);
+      const failing = testCommand(`http://127.0.0.1:${closedPort}/readyz`);
       await assert.rejects(run(failing[0] ?? '', failing.slice(1), inApiImage));
 
       for (const [name, child] of Object.entries(started)) {
