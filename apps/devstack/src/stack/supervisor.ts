@@ -26,6 +26,9 @@ import {
 import { planSimulators, watchSites, type SimulatorPlan, type SimulatorSpec } from './site-sync.ts';
 import { STACK_FILES, type AppStatus, type StackSettings, type StackState } from './settings.ts';
 
+/** The processor's V8 flags, as charts/telemetrypulse sets them in NODE_OPTIONS. */
+export const PROCESSOR_V8_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=192'];
+
 const log = (message: string) => {
   console.log(`[${new Date().toISOString()}] ${message}`);
 };
@@ -300,8 +303,8 @@ async function startApps(
   const { settings, state } = stack;
   await assertPortFree(settings.API_PORT, 'API_PORT');
   const supervise = appSupervisor(stack, env);
-  // Same young-generation bound as in the chart: it keeps the processor's RSS near its heap.
-  supervise('processor', ['--max-semi-space-size=8', ...appEntry('processor')], {
+  // The V8 bounds of the chart and the processor's bench: they keep its RSS near its heap.
+  supervise('processor', [...PROCESSOR_V8_FLAGS, ...appEntry('processor')], {
     HTTP_PORT: String(settings.PROCESSOR_METRICS_PORT),
   });
   supervise('api', appEntry('api'), {

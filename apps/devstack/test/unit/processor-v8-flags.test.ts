@@ -1,0 +1,25 @@
+// The processor's V8 flags are written three times, in languages that cannot share a constant:
+// the chart's NODE_OPTIONS, `make up`'s supervisor and the bench that measures them.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '../../src/paths.ts';
+import { PROCESSOR_V8_FLAGS } from '../../src/stack/supervisor.ts';
+
+const read = (file: string) => readFileSync(path.join(REPO_ROOT, file), 'utf8');
+
+describe("the processor's V8 flags", () => {
+  it('when the chart, make up and the bench start the processor, then they give it the same flags', () => {
+    const chart =
+      /name: NODE_OPTIONS\s+value: (--max-semi-space-size=\S+ --max-old-space-size=\d+)/.exec(
+        read('charts/telemetrypulse/templates/processor/deployment.yaml'),
+      );
+    const bench = /PROCESSOR_NODE_OPTIONS = '([^']+)'/.exec(
+      read('apps/processor/bench/replica.ts'),
+    );
+    const expected = PROCESSOR_V8_FLAGS.join(' ');
+    assert.equal(chart?.[1]?.replace(/\{\{.*$/, ''), expected);
+    assert.equal(bench?.[1], expected);
+    assert.match(expected, /--max-old-space-size=\d+/, 'the old generation is bounded');
+  });
+});
