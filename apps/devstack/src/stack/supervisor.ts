@@ -27,7 +27,7 @@ import { planSimulators, watchSites, type SimulatorPlan, type SimulatorSpec } fr
 import { STACK_FILES, type AppStatus, type StackSettings, type StackState } from './settings.ts';
 
 /** The processor's V8 flags, as charts/telemetrypulse sets them in NODE_OPTIONS. */
-export const PROCESSOR_V8_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=192'];
+export const PROCESSOR_V8_FLAGS = ['--max-semi-space-size=8'];
 
 const log = (message: string) => {
   console.log(`[${new Date().toISOString()}] ${message}`);
@@ -303,7 +303,7 @@ async function startApps(
   const { settings, state } = stack;
   await assertPortFree(settings.API_PORT, 'API_PORT');
   const supervise = appSupervisor(stack, env);
-  // The V8 bounds of the chart and the processor's bench: they keep its RSS near its heap.
+  // The V8 bound of the chart and the processor's bench: it keeps the RSS near the heap.
   supervise('processor', [...PROCESSOR_V8_FLAGS, ...appEntry('processor')], {
     HTTP_PORT: String(settings.PROCESSOR_METRICS_PORT),
   });

@@ -10,16 +10,15 @@ const read = (file: string) => readFileSync(path.join(REPO_ROOT, file), 'utf8');
 
 describe("the processor's V8 flags", () => {
   it('when the chart, make up and the bench start the processor, then they give it the same flags', () => {
-    const chart =
-      /name: NODE_OPTIONS\s+value: (--max-semi-space-size=\S+ --max-old-space-size=\d+)/.exec(
-        read('charts/telemetrypulse/templates/processor/deployment.yaml'),
-      );
+    const chart = /name: NODE_OPTIONS\s+value: ([^{\n]+)/.exec(
+      read('charts/telemetrypulse/templates/processor/deployment.yaml'),
+    );
     const bench = /PROCESSOR_NODE_OPTIONS = '([^']+)'/.exec(
       read('apps/processor/bench/replica.ts'),
     );
     const expected = PROCESSOR_V8_FLAGS.join(' ');
-    assert.equal(chart?.[1]?.replace(/\{\{.*$/, ''), expected);
+    assert.equal(chart?.[1]?.trim(), expected);
     assert.equal(bench?.[1], expected);
-    assert.match(expected, /--max-old-space-size=\d+/, 'the old generation is bounded');
+    assert.match(expected, /--max-semi-space-size=\d+/, 'the young generation is bounded');
   });
 });
