@@ -35,8 +35,15 @@ COPY apps/${APP}/src apps/${APP}/src
 # The migration command (apps/shared/src/bin/migrate.ts) reads these; the Helm hook runs it.
 COPY postgres/migrations postgres/migrations
 ENV APP=${APP}
+# Node's compile cache, filled at build time: the app then starts without type-stripping its
+# sources again, so the TypeScript compiler (WebAssembly, some 20 MiB of RSS for the life of the
+# process) is never loaded, and it starts faster. --help loads every module of the app and exits.
+# The cache is per user id, so it is filled as the user the app runs as; read-only at run time.
+RUN mkdir .node-compile-cache && chown 1000:1000 .node-compile-cache
 # The node image's unprivileged user, numeric so Kubernetes can check runAsNonRoot.
 USER 1000:1000
+RUN NODE_COMPILE_CACHE=.node-compile-cache node "apps/${APP}/src/main.ts" --help > /dev/null
+ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
 # The shell only picks the app's entry point and then becomes node (exec), so node is PID 1 and
 # gets SIGTERM itself; arguments pass through: `docker run telemetrypulse/api:0.1.0 --help`.
 ENTRYPOINT ["/bin/sh", "-c", "exec node \"apps/${APP}/src/main.ts\" \"$@\"", "--"]

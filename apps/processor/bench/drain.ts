@@ -8,6 +8,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const STORED = 'telemetry_processor_events_stored_total';
 const TRANSACTION = 'telemetry_processor_db_transaction_duration_seconds';
 const RETRIES = 'telemetry_processor_store_retries_total';
+const GC_SECONDS = /^nodejs_gc_duration_seconds_sum\{[^}]*kind="(\w+)"[^}]*\} (\S+)$/gm;
+
+/** Seconds the replica's main thread spent in garbage collection so far, by kind. */
+function gcSeconds(metricsText: string): Record<string, number> {
+  const byKind: Record<string, number> = {};
+  for (const [, kind = '', seconds] of metricsText.matchAll(GC_SECONDS)) {
+    byKind[kind] = (byKind[kind] ?? 0) + Number(seconds);
+  }
+  return byKind;
+}
 
 /** What is read at the first stored row and again at the last: the drain is their difference. */
 interface Mark {
@@ -17,6 +27,7 @@ interface Mark {
   transactionSeconds: number;
   transactions: number;
   retries: number;
+  gc: Record<string, number>;
 }
 
 function mark(
@@ -34,6 +45,28 @@ function mark(
     transactionSeconds: sample(metricsText, `${TRANSACTION}_sum`),
     transactions: sample(metricsText, `${TRANSACTION}_count`),
     retries: sample(metricsText, RETRIES),
+    gc: gcSeconds(metricsText),
+  };
+}
+
+/** The replica's memory (MiB) from its own /metrics (Node's default metrics). */
+export interface Memory {
+  rss: number;
+  /** V8's heap as reserved, and the part of it in use (live objects and garbage not yet collected). */
+  heapTotal: number;
+  heapUsed: number;
+  /** Memory outside the heap held by JS objects: mostly the broker's fetch responses (Buffers). */
+  external: number;
+}
+
+const MIB = 1024 * 1024;
+function memory(metricsText: string): Memory {
+  const mib = (name: string) => sample(metricsText, name) / MIB;
+  return {
+    rss: mib('process_resident_memory_bytes'),
+    heapTotal: mib('nodejs_heap_size_total_bytes'),
+    heapUsed: mib('nodejs_heap_size_used_bytes'),
+    external: mib('nodejs_external_memory_bytes'),
   };
 }
 
@@ -41,7 +74,18 @@ export interface Drain {
   eventsPerSecond: number;
   seconds: number;
   peakRssMiB: number | undefined;
+  /**
+   * What the RSS held at the sample with the most: heap, external memory, and the rest (code,
+   * Node and its libraries, thread stacks). `liveHeap` is the least heap in use over the drain:
+   * about what survives a full collection, the rest of heapUsed at the peak is garbage.
+   */
+  memoryAtPeak: Memory & { liveHeap: number };
   cpuUsPerEvent: { processor: number; postgres: number; broker: number };
+  /**
+   * The replica's garbage-collection pauses over the drain, per event and by kind (major = full
+   * mark-compact, minor = young generation): CPU on its main thread, part of cpuUsPerEvent.
+   */
+  gcUsPerEvent: Record<string, number>;
   /** CPU seconds per second of the drain: 1 is one core busy all the time. */
   busy: { processor: number; postgres: number; broker: number };
   /**
@@ -81,6 +125,8 @@ export async function measureDrain(
   let first: Mark | undefined;
   let last: Mark | undefined;
   let rss: number | undefined;
+  let atPeak: Memory = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0 };
+  let liveHeap = Number.POSITIVE_INFINITY;
   let samples = 0;
   let rowLockWaits = 0;
   while ((last?.stored ?? 0) < total) {
@@ -100,6 +146,9 @@ export async function measureDrain(
     last = mark(text, pids);
     if (!first && last.stored > 0) first = last;
     rss = peakRssMiB(replica.pid) ?? rss;
+    const now = memory(text);
+    if (now.rss > atPeak.rss) atPeak = now;
+    if (first && now.heapUsed > 0) liveHeap = Math.min(liveHeap, now.heapUsed);
   }
   await stopReplica(replica);
   const [row] = await sql<{ n: number }[]>`select count(*)::int as n from telemetry_events`;
@@ -114,11 +163,18 @@ export async function measureDrain(
     eventsPerSecond: drained / seconds,
     seconds,
     peakRssMiB: rss,
+    memoryAtPeak: { ...atPeak, liveHeap: Number.isFinite(liveHeap) ? liveHeap : 0 },
     cpuUsPerEvent: {
       processor: (cpu('processor') * 1e6) / drained,
       postgres: (cpu('postgres') * 1e6) / drained,
       broker: (cpu('broker') * 1e6) / drained,
     },
+    gcUsPerEvent: Object.fromEntries(
+      Object.entries(last.gc).map(([kind, total]) => [
+        kind,
+        ((total - (first.gc[kind] ?? 0)) * 1e6) / drained,
+      ]),
+    ),
     busy: {
       processor: cpu('processor') / seconds,
       postgres: cpu('postgres') / seconds,

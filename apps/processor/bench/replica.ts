@@ -1,4 +1,6 @@
-import { freePort } from '@telemetrypulse/devstack/test';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort, NODE_COMPILE_CACHE_DIR } from '@telemetrypulse/devstack/test';
 import { spawnProcessor, type ProcessorProcess } from '../test/processor-process.ts';
 
 /**
@@ -10,6 +12,19 @@ import { spawnProcessor, type ProcessorProcess } from '../test/processor-process
  */
 export const PROCESSOR_NODE_OPTIONS = '--max-semi-space-size=8';
 export const nodeOptions = process.env.BENCH_PROCESSOR_NODE_OPTIONS ?? PROCESSOR_NODE_OPTIONS;
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+/**
+ * Fills the compile cache as the image build does (its --help loads every module), so that no
+ * measured replica pays for the TypeScript compiler's memory on a first start.
+ */
+export function warmCompileCache(): void {
+  execFileSync(process.execPath, [MAIN, '--help'], {
+    env: { ...process.env, NODE_COMPILE_CACHE: NODE_COMPILE_CACHE_DIR },
+    stdio: 'ignore',
+  });
+}
 
 export function topicsFor(prefix: string) {
   return { events: `${prefix}.events`, dlq: `${prefix}.dlq`, alerts: `${prefix}.alerts` };
@@ -35,7 +50,13 @@ export async function spawnReplica(
     databaseUrl: url,
     topics: topicsFor(run),
     groupId,
-    env: { HTTP_PORT: String(port), NODE_OPTIONS: nodeOptions, ...env },
+    // Like the image: sources load from the compile cache, without the TypeScript compiler.
+    env: {
+      HTTP_PORT: String(port),
+      NODE_OPTIONS: nodeOptions,
+      NODE_COMPILE_CACHE: NODE_COMPILE_CACHE_DIR,
+      ...env,
+    },
   });
   return { port, processor, pid: processor.child.pid ?? 0 };
 }

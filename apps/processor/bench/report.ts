@@ -104,6 +104,23 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
         runs,
         (r) => (r.drain.eventsPerSecond * r.drain.seconds) / r.drain.transactions,
       ),
+      gc_us_per_event: Object.fromEntries(
+        ['major', 'minor', 'incremental', 'weakcb'].map((kind) => [
+          kind,
+          over(runs, (r) => r.drain.gcUsPerEvent[kind] ?? 0, 2),
+        ]),
+      ),
+      memory_at_peak_mib: {
+        rss: over(runs, (r) => r.drain.memoryAtPeak.rss),
+        heap_total: over(runs, (r) => r.drain.memoryAtPeak.heapTotal),
+        heap_used: over(runs, (r) => r.drain.memoryAtPeak.heapUsed),
+        live_heap: over(runs, (r) => r.drain.memoryAtPeak.liveHeap),
+        external: over(runs, (r) => r.drain.memoryAtPeak.external),
+        rest: over(
+          runs,
+          (r) => r.drain.memoryAtPeak.rss - r.drain.memoryAtPeak.heapTotal - r.drain.memoryAtPeak.external,
+        ),
+      },
     },
     scale_out: runs.some((r) => r.scaleOut)
       ? {

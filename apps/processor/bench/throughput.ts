@@ -31,7 +31,7 @@ import { kafkaClientEventsPerSecond } from './kafka-client.ts';
 import { measureLatency } from './latency.ts';
 import { preload } from './preload.ts';
 import { startBenchPlatform, type BenchPlatform } from './platform.ts';
-import { topicsFor } from './replica.ts';
+import { topicsFor, warmCompileCache } from './replica.ts';
 import { report, type Run } from './report.ts';
 import { measureScaleOut } from './scale-out.ts';
 import { toJson } from './stats.ts';
@@ -134,6 +134,7 @@ async function run(platform: BenchPlatform, kafka: Kafka, sql: Sql, n: number): 
 }
 
 async function main(): Promise<void> {
+  warmCompileCache();
   const platform = await startBenchPlatform();
   try {
     const kafka = new Kafka({ brokers: [platform.kafka.brokers], logLevel: logLevel.NOTHING });

@@ -11,7 +11,7 @@ import {
 } from '@telemetrypulse/shared';
 import { startChild, type Child } from '../child.ts';
 import { startKafkaBroker } from '../kafka-broker.ts';
-import { REPO_ROOT } from '../paths.ts';
+import { NODE_COMPILE_CACHE_DIR, REPO_ROOT } from '../paths.ts';
 import { isListening, waitFor } from '../ports.ts';
 import { startPostgresServer } from '../postgres-server.ts';
 import { loadSites } from '../sites.ts';
@@ -375,7 +375,7 @@ function appSupervisor(stack: Stack, env: NodeJS.ProcessEnv): Supervise {
           name,
           command: process.execPath,
           args: app,
-          env: { ...env, ...extra },
+          env: { NODE_COMPILE_CACHE: NODE_COMPILE_CACHE_DIR, ...env, ...extra },
           logFile: logFile(name),
         });
       } catch (error) {

@@ -11,6 +11,7 @@ export * from './platform.ts';
 export * from './tracing.ts';
 export * from './wait.ts';
 export { startChild, type Child } from '../child.ts';
+export { NODE_COMPILE_CACHE_DIR } from '../paths.ts';
 export { startKafkaBroker, type KafkaBroker } from '../kafka-broker.ts';
 export { freePort, freePorts, StopWaiting, waitFor } from '../ports.ts';
 export { startPostgresServer, type PostgresServer } from '../postgres-server.ts';

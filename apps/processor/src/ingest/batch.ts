@@ -1,4 +1,5 @@
 import { decodeEvent, type TelemetryEvent, type ValidationLimits } from '@telemetrypulse/shared';
+import { copyOrigins, type Origins } from './origins.ts';
 
 export interface IncomingMessage {
   offset: string;
@@ -14,7 +15,7 @@ export interface Rejected {
 export interface DecodedBatch {
   events: TelemetryEvent[];
   /** The message each event came from, index for index: dead-lettered if the store refuses it. */
-  origins: IncomingMessage[];
+  origins: Origins;
   rejected: Rejected[];
 }
 
@@ -28,14 +29,14 @@ export function decodeBatch(
   limits: ValidationLimits,
 ): DecodedBatch {
   const events: TelemetryEvent[] = [];
-  const origins: IncomingMessage[] = [];
+  const valid: IncomingMessage[] = [];
   const rejected: Rejected[] = [];
   for (const message of messages) {
     const result = decodeEvent(message.value, now, limits);
     if (result.ok) {
       events.push(result.event);
-      origins.push(message);
+      valid.push(message);
     } else rejected.push({ message, reason: result.reason });
   }
-  return { events, origins, rejected };
+  return { events, origins: copyOrigins(valid), rejected };
 }

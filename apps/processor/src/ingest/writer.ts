@@ -2,6 +2,7 @@ import type { Logger, TelemetryEvent } from '@telemetrypulse/shared';
 import type { Episode, Stage } from '../ops/stuck.ts';
 import type { IncomingMessage } from './batch.ts';
 import { storeIsolating, type Refusal } from './isolate.ts';
+import type { Origins } from './origins.ts';
 import { createLaneAssignment } from './lanes.ts';
 import { GaveUp, retryWatched, type RetryControl } from './retry.ts';
 import type { StoreResult } from './store.ts';
@@ -18,7 +19,7 @@ export interface PendingBatch {
   nextOffset: string;
   events: TelemetryEvent[];
   /** The message each event came from, index for index. */
-  origins: IncomingMessage[];
+  origins: Origins;
   /** Messages the batch held (valid, rejected and repeated). */
   messages: number;
   receivedAt: number;
@@ -104,7 +105,7 @@ interface GroupTiming {
 const receivedBatches = (batches: readonly PendingBatch[]): GroupTiming['received'] =>
   batches.map((b) => [
     b.source.partition,
-    b.origins[0]?.offset ?? b.nextOffset,
+    b.origins.length > 0 ? b.origins.at(0).offset : b.nextOffset,
     (BigInt(b.nextOffset) - 1n).toString(),
     b.receivedAt,
   ]);
@@ -402,7 +403,7 @@ function refusedEvents(
     }
     const batch = batches[batchIndex];
     const event = batch?.events[index - first];
-    const message = batch?.origins[index - first];
+    const message = event && batch.origins.at(index - first);
     if (!batch || !event || !message) throw new Error(`no event ${index} in the group`);
     letters.push({ event, source: batch.source, message, error });
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createLogger, type TelemetryEvent } from '@telemetrypulse/shared';
 import type { StoreResult } from '../../src/ingest/store.ts';
+import { copyOrigins } from '../../src/ingest/origins.ts';
 import {
   createWriter,
   type OffsetCommit,
@@ -15,10 +16,12 @@ function batch(partition: number, nextOffset: number, events: number): PendingBa
     source: { topic: 'events', partition },
     nextOffset: String(nextOffset),
     events: Array.from({ length: events }, () => ({}) as TelemetryEvent),
-    origins: Array.from({ length: events }, (_, i) => ({
-      offset: String(nextOffset - events + i),
-      value: null,
-    })),
+    origins: copyOrigins(
+      Array.from({ length: events }, (_, i) => ({
+        offset: String(nextOffset - events + i),
+        value: null,
+      })),
+    ),
     messages: events,
     receivedAt: 0,
   };
@@ -112,7 +115,9 @@ describe('writer', () => {
       source: { topic: 'events', partition },
       nextOffset: String(from + n),
       events: devices(partition, from, n),
-      origins: Array.from({ length: n }, (_, i) => ({ offset: String(from + i), value: null })),
+      origins: copyOrigins(
+        Array.from({ length: n }, (_, i) => ({ offset: String(from + i), value: null })),
+      ),
       messages: n,
       receivedAt: 0,
     });

@@ -121,6 +121,20 @@ describe('container images built by buildah from the Dockerfile', function () {
     assert.match(help, /Environment variables:/);
   });
 
+  it('when run as user 1000, then the app loads from the compile cache filled at build time, without type-stripping again', async () => {
+    assert.ok(container, 'the mount test made the working container');
+    // Node reports each cache lookup; the image's ENV names the cache.
+    const command = 'NODE_DEBUG_NATIVE=COMPILE_CACHE node apps/api/src/main.ts --help 2>&1';
+    const out = await buildah(buildahRunArgs(container, ['sh', '-c', command]));
+    for (const file of ['apps/api/src/main.ts', 'apps/shared/src/index.ts']) {
+      assert.ok(
+        out.includes(`retrieving transpile cache for StrippedTypeScript file:///app/${file}...success`),
+        `${file} not served from the cache:\n${out.slice(0, 2000)}`,
+      );
+    }
+    assert.doesNotMatch(out, /no transpile cache for StrippedTypeScript/);
+  });
+
   it('when the pause binary gets SIGTERM, then it exits 0', async () => {
     const { binary } = await ensurePauseImage(() => undefined);
     const child = spawn(binary, [], { stdio: 'ignore' });
