@@ -118,7 +118,10 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
         external: over(runs, (r) => r.drain.memoryAtPeak.external),
         rest: over(
           runs,
-          (r) => r.drain.memoryAtPeak.rss - r.drain.memoryAtPeak.heapTotal - r.drain.memoryAtPeak.external,
+          (r) =>
+            r.drain.memoryAtPeak.rss -
+            r.drain.memoryAtPeak.heapTotal -
+            r.drain.memoryAtPeak.external,
         ),
       },
     },

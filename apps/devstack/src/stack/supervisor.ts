@@ -26,8 +26,11 @@ import {
 import { planSimulators, watchSites, type SimulatorPlan, type SimulatorSpec } from './site-sync.ts';
 import { STACK_FILES, type AppStatus, type StackSettings, type StackState } from './settings.ts';
 
-/** The processor's V8 flags, as charts/telemetrypulse sets them in NODE_OPTIONS. */
-export const PROCESSOR_V8_FLAGS = ['--max-semi-space-size=8'];
+/**
+ * The processor's V8 flags, as charts/telemetrypulse sets them in NODE_OPTIONS: the heap of a
+ * pod under the chart's memory limit, whatever this machine's memory.
+ */
+export const PROCESSOR_V8_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=384'];
 
 const log = (message: string) => {
   console.log(`[${new Date().toISOString()}] ${message}`);

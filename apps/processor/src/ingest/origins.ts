@@ -47,8 +47,7 @@ export function copyOrigins(messages: readonly IncomingMessage[]): Origins {
       return {
         offset,
         key: keyLength === ABSENT ? null : bytes.subarray(start, start + keyLength),
-        value:
-          valueLength === ABSENT ? null : bytes.subarray(valueStart, valueStart + valueLength),
+        value: valueLength === ABSENT ? null : bytes.subarray(valueStart, valueStart + valueLength),
       };
     },
   };

@@ -128,7 +128,9 @@ describe('container images built by buildah from the Dockerfile', function () {
     const out = await buildah(buildahRunArgs(container, ['sh', '-c', command]));
     for (const file of ['apps/api/src/main.ts', 'apps/shared/src/index.ts']) {
       assert.ok(
-        out.includes(`retrieving transpile cache for StrippedTypeScript file:///app/${file}...success`),
+        out.includes(
+          `retrieving transpile cache for StrippedTypeScript file:///app/${file}...success`,
+        ),
         `${file} not served from the cache:\n${out.slice(0, 2000)}`,
       );
     }
