@@ -4,12 +4,12 @@ import { freePort, NODE_COMPILE_CACHE_DIR } from '@telemetrypulse/devstack/test'
 import { spawnProcessor, type ProcessorProcess } from '../test/processor-process.ts';
 
 /**
- * V8 flags the replica runs with, as the chart and `make up` set them (NODE_OPTIONS; a unit test
- * keeps the three equal). Node sizes the young generation from the machine's memory: 32 MiB
+ * V8 flags the replica runs with, as `make up` sets them and as the pod runs (NODE_OPTIONS; a
+ * unit test keeps them equal). Node sizes the young generation from the machine's memory: 32 MiB
  * semi-spaces here, which held some 110 MiB of RSS for nothing; at 8 MiB the processor's CPU per
- * event measured the same. The old generation's bound is the one Node derives from the chart's
- * 768Mi memory limit in the pod (384 MiB; unbounded on this machine it would be some 4 GiB, and
- * V8 then lets garbage pile up to some 300 MiB of RSS): docs/performance.md, "Memory".
+ * event measured the same. The old generation's bound is the one Node derives by itself from the
+ * chart's 768Mi memory limit in the pod (384 MiB; on this machine it would be some 4 GiB, and V8
+ * then lets garbage pile up to some 300 MiB of RSS): docs/performance.md, "Memory".
  */
 export const PROCESSOR_NODE_OPTIONS = '--max-semi-space-size=8 --max-old-space-size=384';
 export const nodeOptions = process.env.BENCH_PROCESSOR_NODE_OPTIONS ?? PROCESSOR_NODE_OPTIONS;

@@ -27,8 +27,9 @@ import { planSimulators, watchSites, type SimulatorPlan, type SimulatorSpec } fr
 import { STACK_FILES, type AppStatus, type StackSettings, type StackState } from './settings.ts';
 
 /**
- * The processor's V8 flags, as charts/telemetrypulse sets them in NODE_OPTIONS: the heap of a
- * pod under the chart's memory limit, whatever this machine's memory.
+ * The processor's V8 flags, as charts/telemetrypulse sets them in NODE_OPTIONS, plus the bound
+ * Node itself gives the old generation in the pod (half the chart's memory limit): the pod's
+ * heap, whatever this machine's memory.
  */
 export const PROCESSOR_V8_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=384'];
 
