@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { freePort, NODE_COMPILE_CACHE_DIR } from '@telemetrypulse/devstack/test';
-import { spawnProcessor, type ProcessorProcess } from '../test/processor-process.ts';
+import {
+  PROCESSOR_MAIN,
+  spawnProcessor,
+  type ProcessorProcess,
+} from '../test/processor-process.ts';
 
 /**
  * V8 flags the replica runs with, as `make up` sets them and as the pod runs (NODE_OPTIONS; a
@@ -14,15 +17,16 @@ import { spawnProcessor, type ProcessorProcess } from '../test/processor-process
 export const PROCESSOR_NODE_OPTIONS = '--max-semi-space-size=8 --max-old-space-size=384';
 export const nodeOptions = process.env.BENCH_PROCESSOR_NODE_OPTIONS ?? PROCESSOR_NODE_OPTIONS;
 
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+/** Like the image: sources load from the compile cache, without the TypeScript compiler. */
+const COMPILE_CACHE = { NODE_COMPILE_CACHE: NODE_COMPILE_CACHE_DIR };
 
 /**
  * Fills the compile cache as the image build does (its --help loads every module), so that no
  * measured replica pays for the TypeScript compiler's memory on a first start.
  */
 export function warmCompileCache(): void {
-  execFileSync(process.execPath, [MAIN, '--help'], {
-    env: { ...process.env, NODE_COMPILE_CACHE: NODE_COMPILE_CACHE_DIR },
+  execFileSync(process.execPath, [PROCESSOR_MAIN, '--help'], {
+    env: { ...process.env, ...COMPILE_CACHE },
     stdio: 'ignore',
   });
 }
@@ -51,13 +55,7 @@ export async function spawnReplica(
     databaseUrl: url,
     topics: topicsFor(run),
     groupId,
-    // Like the image: sources load from the compile cache, without the TypeScript compiler.
-    env: {
-      HTTP_PORT: String(port),
-      NODE_OPTIONS: nodeOptions,
-      NODE_COMPILE_CACHE: NODE_COMPILE_CACHE_DIR,
-      ...env,
-    },
+    env: { HTTP_PORT: String(port), NODE_OPTIONS: nodeOptions, ...COMPILE_CACHE, ...env },
   });
   return { port, processor, pid: processor.child.pid ?? 0 };
 }

@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { spawnNode, type NodeProcess } from '@telemetrypulse/devstack/test';
 
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+/** The processor's entry point. */
+export const PROCESSOR_MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 export interface ProcessorProcess extends NodeProcess {
   /** Ends it at once (SIGKILL) if it still runs; a test wanting a clean stop sends SIGTERM. */
@@ -18,7 +19,7 @@ export interface ProcessorProcessOptions {
 
 /** The real processor program as a separate OS process, so tests can SIGKILL or SIGTERM it. */
 export function spawnProcessor(options: ProcessorProcessOptions): ProcessorProcess {
-  const program = spawnNode(MAIN, {
+  const program = spawnNode(PROCESSOR_MAIN, {
     KAFKA_BROKERS: options.brokers,
     DATABASE_URL: options.databaseUrl,
     EVENTS_TOPIC: options.topics.events,

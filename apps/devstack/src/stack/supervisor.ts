@@ -307,7 +307,7 @@ async function startApps(
   const { settings, state } = stack;
   await assertPortFree(settings.API_PORT, 'API_PORT');
   const supervise = appSupervisor(stack, env);
-  // The V8 bound of the chart and the processor's bench: it keeps the RSS near the heap.
+  // The pod's heap (PROCESSOR_V8_FLAGS), as the processor's bench measures it.
   supervise('processor', [...PROCESSOR_V8_FLAGS, ...appEntry('processor')], {
     HTTP_PORT: String(settings.PROCESSOR_METRICS_PORT),
   });
