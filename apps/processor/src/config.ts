@@ -118,6 +118,13 @@ export const ProcessorEnv = Type.Object({
     description:
       'a store or dead-letter write failing for this long counts as stuck (telemetry_processor_stuck, an error log)',
   }),
+  HEAP_GROWING_PERCENT: Type.Integer({
+    minimum: 0,
+    maximum: 400,
+    default: 100,
+    description:
+      "how far the JavaScript heap may grow past what the last full garbage collection kept before the next one, in per cent (0: V8's choice, which under a small memory limit collects far more often)",
+  }),
   MAX_MESSAGE_BYTES: Type.Integer({
     minimum: 256,
     maximum: 1_048_576,

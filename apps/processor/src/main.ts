@@ -24,12 +24,14 @@ import { startSiteRules } from './alerts/site-rules.ts';
 import { loadConfig, ProcessorEnv } from './config.ts';
 import { startProcessor } from './ingest/consumer.ts';
 import { startBuildingGauges } from './ops/building-gauges.ts';
+import { setHeapGrowing } from './ops/heap.ts';
 import { retentionPolicy, startRetention } from './ops/retention.ts';
 
 const PARTITION_CHECK_MS = 3_600_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  setHeapGrowing(config.HEAP_GROWING_PERCENT);
   // A bad combination of retention periods fails here, at startup.
   const retention = retentionPolicy(config);
   const logger = createLogger('processor', config.LOG_LEVEL);

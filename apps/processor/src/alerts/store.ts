@@ -1,4 +1,9 @@
-import type { TelemetryAlertRow, TelemetryEvent, Tx } from '@telemetrypulse/shared';
+import {
+  parseEventTime,
+  type TelemetryAlertRow,
+  type TelemetryEvent,
+  type Tx,
+} from '@telemetrypulse/shared';
 import { alertMessage } from './message.ts';
 import {
   alertKey,
@@ -230,7 +235,7 @@ export async function applyAlerts(
       deviceId: e.device_id,
       sensorType: e.sensor_type,
       value: e.value,
-      tsMs: Date.parse(e.ts_event),
+      tsMs: parseEventTime(e.ts_event),
     });
     const key = alertKey(e.site_id, e.zone_id, rule.alertType);
     if (!keys.has(key)) {

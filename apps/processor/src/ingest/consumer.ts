@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import {
+  parseEventTime,
   processWithTrace,
   schemaDefault,
   type Logger,
@@ -346,7 +347,7 @@ function recordStored(group: StoredGroup, metrics: ProcessorMetrics, lateAfterMs
     const lateBefore = b.receivedAt - lateAfterMs;
     for (const e of b.events) {
       if (stored && !stored.has(e)) continue;
-      const tsMs = Date.parse(e.ts_event);
+      const tsMs = parseEventTime(e.ts_event);
       if (tsMs < lateBefore) late++;
       metrics.eventToStoredSeconds.observe((storedAt - tsMs) / 1000);
     }

@@ -317,6 +317,40 @@ describe('event contract', () => {
       assert.ok(Number.isNaN(parseEventTime('')));
       assert.ok(Number.isNaN(parseEventTime('yesterday')));
     });
+
+    it('when the time is spelled canonically, then it reads as Date.parse reads it', () => {
+      // Every day from 1999 to 2101 (leap years, centuries, month ends) at varied times of day.
+      const first = Date.UTC(1999, 0, 1);
+      for (let day = 0; day < 37_600; day++) {
+        const ms = first + day * 86_400_000 + ((day * 7_919_777) % 86_400_000);
+        const text = new Date(ms).toISOString();
+        assert.equal(parseEventTime(text), ms, text);
+      }
+      for (const text of ['0100-03-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z']) {
+        assert.equal(parseEventTime(text), Date.parse(text), text);
+      }
+    });
+
+    it('when a canonically shaped time is impossible or holds a non-digit, then it is NaN', () => {
+      for (const text of [
+        '2026-02-29T00:00:00.000Z',
+        '2100-02-29T00:00:00.000Z',
+        '2026-04-31T00:00:00.000Z',
+        '2026-00-10T00:00:00.000Z',
+        '2026-13-10T00:00:00.000Z',
+        '2026-01-00T00:00:00.000Z',
+        '2026-01-10T23:60:00.000Z',
+        '2026-01-10T23:59:60.000Z',
+        '2026-01-1aT00:00:00.000Z',
+        '2026-01-10T00:00:00.00aZ',
+        '2026-01-10T00:00:00.000+',
+        '20x6-01-10T00:00:00.000Z',
+      ]) {
+        assert.ok(Number.isNaN(parseEventTime(text)), text);
+      }
+      assert.equal(parseEventTime('2000-02-29T00:00:00.000Z'), Date.UTC(2000, 1, 29));
+      assert.equal(parseEventTime('0099-01-01T00:00:00.000Z'), Date.parse('0099-01-01T00:00:00Z'));
+    });
   });
 
   describe('completeEvent', () => {
