@@ -98,17 +98,12 @@ export function parseEventTime(text: string): number {
   return Date.parse(full);
 }
 
-/** The canonical spelling's separators, by position: `YYYY-MM-DDTHH:MM:SS.mmmZ`. */
-const CANONICAL_SEPARATORS: readonly (readonly [number, string])[] = [
-  [4, '-'],
-  [7, '-'],
-  [10, 'T'],
-  [13, ':'],
-  [16, ':'],
-  [19, '.'],
-  [23, 'Z'],
-];
-const CANONICAL_LENGTH = 24;
+const CANONICAL_SHAPE = 'YYYY-MM-DDTHH:MM:SS.mmmZ';
+const CANONICAL_LENGTH = CANONICAL_SHAPE.length;
+/** Where the canonical spelling has its separators, and their character codes. */
+const CANONICAL_SEPARATORS = [4, 7, 10, 13, 16, 19, 23].map(
+  (at) => [at, CANONICAL_SHAPE.charCodeAt(at)] as const,
+);
 
 /** The decimal digit at text[at]; NaN for any other character. */
 function digit(text: string, at: number): number {
@@ -139,7 +134,7 @@ function daysFromCivil(year: number, month: number, day: number): number {
  */
 function canonicalTimeMs(text: string): number {
   if (text.length !== CANONICAL_LENGTH) return NaN;
-  for (const [at, char] of CANONICAL_SEPARATORS) if (text[at] !== char) return NaN;
+  for (const [at, code] of CANONICAL_SEPARATORS) if (text.charCodeAt(at) !== code) return NaN;
   const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
   const month = twoDigits(text, 5);
   const day = twoDigits(text, 8);
@@ -149,11 +144,8 @@ function canonicalTimeMs(text: string): number {
   const ms = twoDigits(text, 20) * 10 + digit(text, 22);
   const lastDay = month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
   // A non-digit made one of them NaN, which fails no comparison below: checked on its own.
-  // Years below 100 go to the general parser, as Date.UTC would read them as 19xx.
   if (Number.isNaN(year + month + day + hour + minute + second + ms)) return NaN;
-  if (year < 100 || day < 1 || day > lastDay || hour > 23 || minute > 59 || second > 59) {
-    return NaN;
-  }
+  if (day < 1 || day > lastDay || hour > 23 || minute > 59 || second > 59) return NaN;
   const days = daysFromCivil(year, month, day);
   return days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1_000 + ms;
 }
