@@ -55,10 +55,7 @@ async function produceAtRate(
       }
       const now = Date.now();
       const count = Math.min(MAX_SEND, due - sentAt.size);
-      const events: TelemetryEvent[] = syntheticEvents(count, now).map((e) => ({
-        ...e,
-        ts_event: new Date(now).toISOString(),
-      }));
+      const events: TelemetryEvent[] = syntheticEvents(count, now, { spanMs: 0 });
       for (const e of events) sentAt.set(e.event_id, now);
       await producer.send({
         topic,

@@ -5,6 +5,7 @@ import type { Drain } from './drain.ts';
 import type { Latency } from './latency.ts';
 import type { ScaleOut } from './scale-out.ts';
 import { nodeOptions } from './replica.ts';
+import { BENCH_EVENT_IDS } from './synthetic.ts';
 import { rounded, spread, type Spread } from './stats.ts';
 
 /** One run's figures: every measurement once. */
@@ -154,6 +155,7 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
       peak_rss_mib: met(figures.peak_rss_mib, (m) => m > 0 && m <= TARGETS.peak_rss_mib),
     },
     processor_node_options: nodeOptions,
+    event_ids: BENCH_EVENT_IDS,
     // The replica inherits the bench's environment.
     store_transactions_in_flight: Number(
       process.env.STORE_TRANSACTIONS_IN_FLIGHT ??

@@ -3,6 +3,7 @@ export * from './contract/alert-rules.ts';
 export * from './contract/topics.ts';
 export * from './contract/windows.ts';
 export * from './contract/event.ts';
+export * from './contract/event-id.ts';
 export * from './contract/site.ts';
 export type * from './rows.ts';
 export * from './config.ts';

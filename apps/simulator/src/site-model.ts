@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import {
   DAY_MS,
   DEFAULT_ALERT_RULES,
   deviceId,
   HOUR_MS,
   MINUTE_MS,
+  newEventId,
   SENSORS,
   type SensorType,
   type TelemetryEvent,
@@ -19,8 +19,11 @@ export interface SiteModelOptions {
   /** Probability per minute that an anomaly episode starts in a zone; 0 turns them off. */
   anomalyRate: number;
   seed: number;
-  /** Ids stay random even with a seed: a restarted simulator must not repeat an event_id. */
-  newEventId?: () => string;
+  /**
+   * The id of a reading taken at `atMs`. Ids stay random even with a seed: a restarted simulator
+   * must not repeat an event_id.
+   */
+  newEventId?: (atMs: number) => string;
 }
 
 export interface SiteModel {
@@ -160,7 +163,7 @@ function episodeShape(episode: Episode, nowMs: number): number {
 
 export function createSiteModel(options: SiteModelOptions): SiteModel {
   const { siteId, zones, devicesPerZone, sensors, seed } = options;
-  const newEventId = options.newEventId ?? randomUUID;
+  const eventId = options.newEventId ?? newEventId;
   const random = seededRandom(seed);
   const perZone = devicesPerZone * sensors.length;
   const pairCount = zones.length * perZone;
@@ -277,7 +280,7 @@ export function createSiteModel(options: SiteModelOptions): SiteModel {
       value += Math.max(0, episode.peak - value) * episodeShape(episode, nowMs);
     }
     return {
-      event_id: newEventId(),
+      event_id: eventId(nowMs),
       device_id: zone.deviceIds[device] ?? deviceId(siteId, zone.id, device),
       site_id: siteId,
       zone_id: zone.id,

@@ -15,7 +15,8 @@ export const SubmittedEvent = Type.Object(
     // Absent or null, the server fills them in (completeEvent).
     event_id: Type.Optional(
       Nullable(TelemetryEventSchema.properties.event_id, {
-        description: 'the idempotency key; absent or null: the server makes a new one',
+        description:
+          'the idempotency key; absent or null: the server makes a new one (a UUIDv7 of the time it received the event)',
       }),
     ),
     ts_event: Type.Optional(

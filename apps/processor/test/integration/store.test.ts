@@ -1,7 +1,7 @@
 // The batch store on a real PostgreSQL: what goes in comes back exactly, and copies of an event,
 // within a batch or across batches, are stored and counted once.
 import assert from 'node:assert/strict';
-import { DEFAULT_ALERT_RULES, type TelemetryEvent } from '@telemetrypulse/shared';
+import { DEFAULT_ALERT_RULES, type SensorType, type TelemetryEvent } from '@telemetrypulse/shared';
 import {
   createTestDatabase,
   rawCounts,
@@ -150,6 +150,46 @@ describe('batch store (real PostgreSQL)', () => {
       hours.map((h) => h.count),
       [2, 1, 1],
     );
+    assert.deepEqual(await windowMismatches(db), []);
+  });
+
+  it('when readings are spelled every way a float can be, then each window holds the numeric sum PostgreSQL computes from its rows, digit for digit', async () => {
+    const minute = 60_000;
+    const base = Math.floor(Date.now() / (5 * minute)) * 5 * minute - 60 * minute;
+    const at = (ms: number) => new Date(base + ms).toISOString();
+    // Readings within the sensors' ranges, one window's mix per zone: short decimals, 16 and 17
+    // digits, exponents, -0, the smallest double, sums past 2^53 in their smallest unit.
+    const mixes: [SensorType, number[]][] = [
+      ['co2', [21.5, 0.1, 0.2, 19, 22.25, 3.5]],
+      ['co2', [0.000123, 45, 12.3456789012345, 0.5, 1e-5]],
+      ['co2', [12.345678901234567, 21.5, 0.1 + 0.2]],
+      ['co2', [5e-324, 1e-7, 3]],
+      ['temperature', [-0, 0, 2.5]],
+      ['temperature', [-3.5, -12.25, 1.5, -0.1, -39.999999]],
+      ['temperature', [-12.345678901234567, 0.1, -0.30000000000000004]],
+      // In units of 1e-11 the exact sum passes 2^53 within the first batch.
+      ['co2', [...Array<number>(10).fill(9999.12345678901), 1]],
+    ];
+    for (const [zone, [sensor_type, values]] of mixes.entries()) {
+      const events = values.map((value, i) =>
+        event({ sensor_type, zone_id: `zone-0${zone + 1}`, value, ts_event: at(i * 10_000) }),
+      );
+      // Two batches per zone: the second merges into the windows the first wrote.
+      for (const batch of [events.slice(0, -1), events.slice(-1)]) {
+        await storeBatch(db.sql, batch, DEFAULT_ALERT_RULES);
+      }
+    }
+    const [stored, recomputed] = await Promise.all([
+      db.sql<{ zone: string; window: string; sum: string }[]>`
+        select zone_id as zone, window_start::text as window, sum_value::text as sum
+        from telemetry_agg_5m order by 1, 2`,
+      db.sql<{ zone: string; window: string; sum: string }[]>`
+        select zone_id as zone,
+               date_bin('5 minutes', ts_event, timestamptz '1970-01-01 00:00:00+00')::text as window,
+               sum(value::numeric)::text as sum
+        from telemetry_events group by 1, 2 order by 1, 2`,
+    ]);
+    assert.deepEqual([...stored], [...recomputed]);
     assert.deepEqual(await windowMismatches(db), []);
   });
 

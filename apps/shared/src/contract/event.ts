@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
+import { newEventId } from './event-id.ts';
 import { SENSORS, SENSOR_TYPES } from './sensors.ts';
 
 const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]*$';
@@ -240,7 +240,7 @@ export function completeEvent(candidate: unknown, now: number = Date.now()): unk
   const record = candidate as Record<string, unknown>;
   return {
     ...record,
-    event_id: record.event_id ?? randomUUID(),
+    event_id: record.event_id ?? newEventId(now),
     ts_event: record.ts_event ?? new Date(now).toISOString(),
   };
 }

@@ -9,8 +9,12 @@ import {
   type ValidEvent,
   type ValidationResult,
 } from '../../src/contract/event.ts';
+import { newEventId } from '../../src/contract/event-id.ts';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** The Unix milliseconds in a UUIDv7's first 48 bits. */
+const uuidV7Ms = (id: string) => Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
 
 function reading(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -353,14 +357,32 @@ describe('event contract', () => {
     });
   });
 
+  describe('newEventId', () => {
+    it('when ids are made, then each is a UUIDv7 whose first 48 bits are the given time', () => {
+      for (const ms of [0, 1, NOW, 2 ** 48 - 1]) {
+        const id = newEventId(ms);
+        assert.match(id, UUID_V7);
+        assert.equal(uuidV7Ms(id), ms);
+      }
+    });
+
+    it('when ids are made in one millisecond, then they differ and sort after earlier ones', () => {
+      const earlier = newEventId(NOW - 1);
+      const ids = new Set(Array.from({ length: 1000 }, () => newEventId(NOW)));
+      assert.equal(ids.size, 1000);
+      for (const id of ids) assert.ok(id > earlier, `${id} sorts before ${earlier}`);
+    });
+
+    it('when the time has no 48-bit millisecond spelling, then it throws a RangeError', () => {
+      for (const ms of [-1, 2 ** 48, Number.NaN]) assert.throws(() => newEventId(ms), RangeError);
+    });
+  });
+
   describe('completeEvent', () => {
     it('when event_id and ts_event are absent, then both are filled in', () => {
       const partial = without(reading(), 'event_id', 'ts_event');
       const completed = completeEvent(partial, NOW) as Record<string, unknown>;
-      assert.match(
-        String(completed.event_id),
-        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
-      );
+      assert.match(String(completed.event_id), UUID_V7);
       assert.equal(completed.ts_event, '2026-03-01T12:00:00.000Z');
       accepted(validateEvent(completed, NOW));
     });
@@ -374,6 +396,12 @@ describe('event contract', () => {
       const first = completeEvent(partial, NOW) as Record<string, unknown>;
       const second = completeEvent(partial, NOW) as Record<string, unknown>;
       assert.notEqual(first.event_id, second.event_id);
+    });
+
+    it('when it fills in an event_id, then the id is a UUIDv7 carrying the submission time', () => {
+      const partial = without(reading(), 'event_id');
+      const completed = completeEvent(partial, NOW) as Record<string, unknown>;
+      assert.equal(uuidV7Ms(String(completed.event_id)), NOW);
     });
 
     it('when the input is not an object, then it is returned unchanged for validation to reject', () => {
