@@ -19,11 +19,6 @@ export interface SiteModelOptions {
   /** Probability per minute that an anomaly episode starts in a zone; 0 turns them off. */
   anomalyRate: number;
   seed: number;
-  /**
-   * The id of a reading taken at `atMs`. Ids stay random even with a seed: a restarted simulator
-   * must not repeat an event_id.
-   */
-  newEventId?: (atMs: number) => string;
 }
 
 export interface SiteModel {
@@ -163,7 +158,6 @@ function episodeShape(episode: Episode, nowMs: number): number {
 
 export function createSiteModel(options: SiteModelOptions): SiteModel {
   const { siteId, zones, devicesPerZone, sensors, seed } = options;
-  const eventId = options.newEventId ?? newEventId;
   const random = seededRandom(seed);
   const perZone = devicesPerZone * sensors.length;
   const pairCount = zones.length * perZone;
@@ -280,7 +274,9 @@ export function createSiteModel(options: SiteModelOptions): SiteModel {
       value += Math.max(0, episode.peak - value) * episodeShape(episode, nowMs);
     }
     return {
-      event_id: eventId(nowMs),
+      // Random even with a seed (a restarted simulator must not repeat an event_id), and
+      // time-ordered, at the reading's time.
+      event_id: newEventId(nowMs),
       device_id: zone.deviceIds[device] ?? deviceId(siteId, zone.id, device),
       site_id: siteId,
       zone_id: zone.id,
