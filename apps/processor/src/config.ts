@@ -62,7 +62,7 @@ export const ProcessorEnv = Type.Object({
     maximum: 8,
     default: 2,
     description:
-      'store transactions one replica keeps in flight at once, over distinct partitions (1: one at a time); offsets commit after theirs, in order',
+      'store transactions the consumer group keeps in flight at once, shared among its replicas (each keeps at least one), over distinct partitions; offsets commit after theirs, in order',
   }),
   KAFKA_SESSION_TIMEOUT_MS: Type.Integer({
     minimum: 6000,

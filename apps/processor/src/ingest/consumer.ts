@@ -17,6 +17,7 @@ import { decodeBatch } from './batch.ts';
 import { refusalReason } from './db-errors.ts';
 import { timeTransaction } from './db-transaction.ts';
 import { sendDeadLetters, type Letter, type LetterLimits } from './dlq.ts';
+import { followGroupShare } from './group-share.ts';
 import { GaveUp, retryWatched } from './retry.ts';
 import { storeBatch } from './store.ts';
 import { createWriter, type RefusedEvent, type StoredGroup, type Writer } from './writer.ts';
@@ -51,8 +52,8 @@ export interface ProcessorOptions {
   /** How many partitions' batches are processed at once. */
   partitionsConcurrently: number;
   /**
-   * Store transactions in flight at once, over distinct partitions; default
-   * STORE_TRANSACTIONS_IN_FLIGHT's.
+   * Store transactions the group keeps in flight at once, shared among its replicas (each keeps
+   * at least one; group-share.ts), over distinct partitions; default STORE_TRANSACTIONS_IN_FLIGHT's.
    */
   transactionsInFlight?: number;
   /**
@@ -117,6 +118,8 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
   // The most recent batch's heartbeat: any of them keeps the member alive.
   let heartbeat: () => Promise<void> = () => Promise.resolve();
 
+  const transactionBudget =
+    options.transactionsInFlight ?? schemaDefault(ProcessorEnv, 'STORE_TRANSACTIONS_IN_FLIGHT');
   const writer = createWriter({
     logger,
     store: (events) =>
@@ -137,8 +140,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     },
     maxWaitingEvents: MAX_WAITING_EVENTS,
     heartbeatIntervalMs: heartbeatInterval,
-    transactionsInFlight:
-      options.transactionsInFlight ?? schemaDefault(ProcessorEnv, 'STORE_TRANSACTIONS_IN_FLIGHT'),
+    transactionsInFlight: transactionBudget,
   });
   const taking: TakeBatchOptions = {
     letters,
@@ -157,7 +159,14 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
     running = false;
     logger.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
   });
-  // Listens for the group join, so before the consumer runs.
+  // These listen for the group join, so before the consumer runs.
+  const stopSharing = followGroupShare({
+    consumer,
+    budget: transactionBudget,
+    limit: (count) => writer.limitTransactions(count),
+    gauge: metrics.storeTransactionsLimit,
+    logger,
+  });
   const lag = trackConsumerLag({
     consumer,
     admin: kafka.admin(),
@@ -187,6 +196,7 @@ export async function startProcessor(options: ProcessorOptions): Promise<Process
       // Store and commit what was taken while still a member of the group (kafkajs drops
       // commits once its consumer stops), then leave.
       await writer.drain();
+      stopSharing();
       await lag.stop();
       await consumer.disconnect();
       await producer.disconnect();

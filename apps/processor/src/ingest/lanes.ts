@@ -18,11 +18,19 @@ export interface LaneAssignment {
   release(partition: string, batches: number): void;
   /** The lane the partition is held by, if any. */
   laneOf(partition: string): number | undefined;
+  /**
+   * Free partitions go to the first `count` lanes only (at most N). A partition keeps the
+   * lane it holds until it is free, so its batches stay in order while a closed lane drains.
+   */
+  openLanes(count: number): void;
+  /** How many lanes free partitions may go to. */
+  open(): number;
 }
 
 export function createLaneAssignment(lanes: number): LaneAssignment {
   if (!Number.isInteger(lanes) || lanes < 1) throw new RangeError(`lanes must be ≥ 1: ${lanes}`);
   const held = new Map<string, { lane: number; batches: number }>();
+  let openCount = lanes;
   return {
     assign(partition, loads) {
       const current = held.get(partition);
@@ -31,7 +39,7 @@ export function createLaneAssignment(lanes: number): LaneAssignment {
         return current.lane;
       }
       let lane = 0;
-      for (let i = 1; i < lanes; i++) {
+      for (let i = 1; i < openCount; i++) {
         if ((loads[i] ?? 0) < (loads[lane] ?? 0)) lane = i;
       }
       held.set(partition, { lane, batches: 1 });
@@ -44,5 +52,11 @@ export function createLaneAssignment(lanes: number): LaneAssignment {
       if (current.batches <= 0) held.delete(partition);
     },
     laneOf: (partition) => held.get(partition)?.lane,
+    openLanes(count) {
+      if (!Number.isInteger(count) || count < 1)
+        throw new RangeError(`open lanes must be ≥ 1: ${count}`);
+      openCount = Math.min(lanes, count);
+    },
+    open: () => openCount,
   };
 }

@@ -86,6 +86,11 @@ export interface Writer {
   drain(): Promise<void>;
   /** True once a group was given up: nothing after it may be stored or committed. */
   gaveUp(): boolean;
+  /**
+   * Keeps at most `count` transactions in flight from now on (1 to transactionsInFlight): a lane
+   * beyond it stores what its partitions hold, then stays idle. Returns the count in force.
+   */
+  limitTransactions(count: number): number;
 }
 
 /** What the debug log says of a stored group: the bench's latency stages are read from it. */
@@ -382,6 +387,10 @@ export function createWriter(options: WriterOptions): Writer {
       await committer.settled();
     },
     gaveUp: () => gaveUp,
+    limitTransactions(count) {
+      assignment.openLanes(Math.min(lanes, Math.max(1, Math.round(count))));
+      return assignment.open();
+    },
   };
 }
 

@@ -13,6 +13,7 @@ export interface ProcessorMetrics {
   consumerLag: Gauge<'topic' | 'partition'>;
   batchSize: Histogram;
   storeRetries: Counter;
+  storeTransactionsLimit: Gauge;
   late: Counter;
   eventToStoredSeconds: Histogram;
   alerts: Counter<'alert_type' | 'transition'>;
@@ -97,6 +98,11 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
     storeRetries: new Counter({
       name: 'telemetry_processor_store_retries_total',
       help: 'Batch transactions retried after a database error',
+      registers,
+    }),
+    storeTransactionsLimit: new Gauge({
+      name: 'telemetry_processor_store_transactions_limit',
+      help: "Store transactions this replica keeps in flight at most: its share of the group's STORE_TRANSACTIONS_IN_FLIGHT",
       registers,
     }),
     alerts: new Counter({

@@ -2,6 +2,7 @@
 // is stored once and every aggregate equals a recomputation from the raw rows.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
 import {
   groupCaughtUp,
   produceEvents,
@@ -15,6 +16,14 @@ import {
 } from '@telemetrypulse/devstack/test';
 import { startConsumerOnly } from '../support.ts';
 import { spawnProcessor } from '../processor-process.ts';
+
+/** The replica's telemetry_processor_store_transactions_limit. */
+async function transactionsLimit(registry: Registry): Promise<number | undefined> {
+  const metric = await registry
+    .getSingleMetric('telemetry_processor_store_transactions_limit')
+    ?.get();
+  return metric?.values[0]?.value;
+}
 
 async function assertExactlyOnce(db: TestDatabase, expected: number): Promise<void> {
   assert.deepEqual(await rawCounts(db), { rows: expected, distinct: expected });
@@ -64,16 +73,29 @@ describe('processor resilience (real Kafka + PostgreSQL)', () => {
     await assertExactlyOnce(db, total);
   });
 
-  it('when a second replica joins mid-stream and the first leaves, then the rebalances neither drop nor duplicate anything', async () => {
+  it('when a second replica joins mid-stream and the first leaves, then the rebalances neither drop nor duplicate anything, and the two share the store transactions while both are members', async () => {
     const { db, topics } = fx;
     const group = `g-${randomUUID()}`;
-    const start = () =>
-      startConsumerOnly({ sql: db.sql, topics, groupId: group, sessionTimeoutMs: 6000 });
+    const registries = [new Registry(), new Registry()] as const;
+    const start = (registry: Registry) =>
+      startConsumerOnly({
+        sql: db.sql,
+        topics,
+        groupId: group,
+        sessionTimeoutMs: 6000,
+        transactionsInFlight: 2,
+        registry,
+      });
+    const limits = () => Promise.all(registries.map(transactionsLimit));
     const events = syntheticEvents(24_000, 'site-r');
-    const first = await start();
+    const first = await start(registries[0]);
     processors.push(first);
     await produceEvents(topics.events, events.slice(0, 8_000));
-    processors.push(await start());
+    processors.push(await start(registries[1]));
+    await waitUntil('each replica keeps one of the two transactions', async () => {
+      const [a, b] = await limits();
+      return a === 1 && b === 1;
+    });
     await produceEvents(topics.events, events.slice(8_000, 16_000));
     // A clean leave: its in-flight batches commit, then its partitions move to the other replica.
     await first.stop();
@@ -81,6 +103,9 @@ describe('processor resilience (real Kafka + PostgreSQL)', () => {
     await produceEvents(topics.events, events.slice(16_000));
 
     await waitUntil('the group caught up', () => groupCaughtUp(group, topics.events), 90_000);
+    await waitUntil('the one left keeps both transactions', async () => {
+      return (await transactionsLimit(registries[1])) === 2;
+    });
     await assertExactlyOnce(db, events.length);
   });
 });

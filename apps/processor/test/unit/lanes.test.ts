@@ -26,6 +26,23 @@ describe('lane assignment', () => {
     assert.equal(lanes.assign('p1', [0]), 0);
   });
 
+  it('when fewer lanes are opened, then free partitions go to those only, and a held partition keeps its lane until it is free', () => {
+    const lanes = createLaneAssignment(3);
+    assert.equal(lanes.assign('p2', [5, 5, 0]), 2);
+    lanes.openLanes(1);
+    assert.equal(lanes.open(), 1);
+    assert.equal(lanes.assign('p0', [9, 0, 0]), 0, 'lane 1 is idle but closed');
+    assert.equal(lanes.assign('p2', [9, 0, 0]), 2, 'still held by lane 2');
+    lanes.release('p2', 2);
+    assert.equal(lanes.assign('p2', [9, 0, 0]), 0);
+    lanes.openLanes(7);
+    assert.equal(lanes.open(), 3, 'never more than it has');
+    assert.equal(lanes.assign('p1', [9, 4, 0]), 2);
+    assert.throws(() => {
+      lanes.openLanes(0);
+    }, RangeError);
+  });
+
   it('when asked for no lanes, then it refuses', () => {
     assert.throws(() => createLaneAssignment(0), RangeError);
   });

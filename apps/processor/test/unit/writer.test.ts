@@ -290,6 +290,31 @@ describe('writer', () => {
       ]);
     });
 
+    it('when limited to one transaction while two are in flight, then both finish, a held partition stays on its lane, and from then on only one transaction is in flight', async () => {
+      const { writer, log, gates } = gatedWriter(2);
+      writer.add(batch(0, 10, 3));
+      writer.add(batch(1, 20, 5));
+      await settle();
+      assert.equal(writer.limitTransactions(1), 1);
+      // Partition 1 is still held by the second lane: its next batch waits there, in order.
+      writer.add(batch(1, 25, 4));
+      gates[1]?.open();
+      await settle();
+      assert.deepEqual(log.slice(2), ['store 5 ends', 'commit 1:20', 'store 4 begins']);
+      gates[2]?.open();
+      gates[0]?.open();
+      await settle();
+      // Both partitions free: their next batches share the one open lane, one group at a time.
+      writer.add(batch(0, 13, 2));
+      writer.add(batch(1, 29, 6));
+      await settle();
+      assert.deepEqual(log.slice(-1), ['store 8 begins'], 'one group of both partitions');
+      gates[3]?.open();
+      await writer.drain();
+      assert.equal(log.at(-1), 'commit 0:13,1:29');
+      assert.equal(writer.limitTransactions(5), 2, 'never more than the writer was made with');
+    });
+
     it('when one transaction fails with a deadlock, then it is stored again and every event is stored once, its offsets committed only after the retry', async () => {
       const { writer, log, gates, stored } = gatedWriter(2, (events) => events === 3);
       writer.add(batch(0, 10, 3));
