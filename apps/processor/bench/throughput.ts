@@ -84,6 +84,14 @@ async function run(platform: BenchPlatform, kafka: Kafka, sql: Sql, n: number): 
   const copyRate = await copyRowsPerSecond(sql, events);
   const seedRate = await seedStyleEventsPerSecond(sql, events.slice(0, SEED_STYLE_SAMPLE));
   await emptyTables(sql);
+  // The drain's topic again, read from the start by a new group of SCALE_OUT_REPLICAS replicas,
+  // right after the one replica's drain and COPY: this machine's speed drifts over minutes, and
+  // the ratio between the two drains should not measure that.
+  const scaleOut =
+    SCALE_OUT_REPLICAS > 1
+      ? await measureScaleOut(brokers, sql, url, `drain-${n}`, total, SCALE_OUT_REPLICAS)
+      : undefined;
+  await emptyTables(sql);
   const at10k = await measureLatency(
     kafka,
     brokers,
@@ -104,12 +112,6 @@ async function run(platform: BenchPlatform, kafka: Kafka, sql: Sql, n: number): 
     half,
     LATENCY_SECONDS,
   );
-  await emptyTables(sql);
-  // The drain's topic again, read from the start by a new group of SCALE_OUT_REPLICAS replicas.
-  const scaleOut =
-    SCALE_OUT_REPLICAS > 1
-      ? await measureScaleOut(brokers, sql, url, `drain-${n}`, total, SCALE_OUT_REPLICAS)
-      : undefined;
   const result: Run = {
     preloadEventsPerSecond: preloadRate,
     kafkaClientEventsPerSecond: kafkaClientRate,
