@@ -33,7 +33,12 @@ export interface GroupShareOptions {
 export function followGroupShare(options: GroupShareOptions): () => void {
   const { consumer, logger } = options;
   let joins = 0;
-  options.gauge.set(options.limit(options.budget));
+  const apply = (count: number) => {
+    const limit = options.limit(count);
+    options.gauge.set(limit);
+    return limit;
+  };
+  apply(options.budget);
   return consumer.on(consumer.events.GROUP_JOIN, () => {
     const join = ++joins;
     consumer
@@ -41,8 +46,7 @@ export function followGroupShare(options: GroupShareOptions): () => void {
       .then(({ members }) => {
         // An answer to an earlier join, arriving late, must not undo a later one.
         if (join !== joins || members.length === 0) return;
-        const limit = options.limit(transactionShare(options.budget, members.length));
-        options.gauge.set(limit);
+        const limit = apply(transactionShare(options.budget, members.length));
         logger.info(
           { members: members.length, transactionsInFlight: limit },
           'store transactions shared with the group',

@@ -87,8 +87,9 @@ export interface Writer {
   /** True once a group was given up: nothing after it may be stored or committed. */
   gaveUp(): boolean;
   /**
-   * Keeps at most `count` transactions in flight from now on (1 to transactionsInFlight): a lane
-   * beyond it stores what its partitions hold, then stays idle. Returns the count in force.
+   * Keeps at most `count` (an integer ≥ 1) transactions in flight from now on, never more than
+   * transactionsInFlight: a lane beyond it stores what its partitions hold, then stays idle.
+   * Returns the count in force.
    */
   limitTransactions(count: number): number;
 }
@@ -388,7 +389,7 @@ export function createWriter(options: WriterOptions): Writer {
     },
     gaveUp: () => gaveUp,
     limitTransactions(count) {
-      assignment.openLanes(Math.min(lanes, Math.max(1, Math.round(count))));
+      assignment.openLanes(count);
       return assignment.open();
     },
   };
