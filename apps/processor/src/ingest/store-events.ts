@@ -53,7 +53,8 @@ export function isStoredAlready(error: unknown): boolean {
 
 /**
  * Stores a batch in one statement: the event ids (telemetry_event_ids, unique on event_id alone,
- * whatever the time), the raw rows of the ids that were new there and, from exactly the rows that
+ * whatever the time), the raw rows of the ids that were new there (in `new` mode, where none may
+ * be old, the ids of the raw rows) and, from exactly the rows that
  * were inserted (RETURNING), the 5m, 15m and hourly aggregates and the sites' last event time.
  * Redelivered or resent events (the same event_id, even with another ts_event) therefore never
  * count twice, and no column travels twice. Returns the keys (eventKey)
@@ -71,15 +72,17 @@ export async function insertEvents(
   if (events.length === 0) return [];
   const c = columns(events);
   const [w5m, w15m, w1h] = [windowOf('5m'), windowOf('15m'), windowOf('1h')];
-  // New events need no join: a copy among them fails the ids' insert, and the whole statement.
+  // New events need no join: a copy among them fails one of the two inserts, and the whole
+  // statement. The ids come from the raw rows' RETURNING, so the input is read once: PostgreSQL
+  // then streams it into the insert instead of materialising it for several readers.
   const newIdsAndRows =
     mode === 'new'
-      ? tx`new_ids as (
-      insert into telemetry_event_ids (event_id, ts_event) select event_id, ts_event from input
-    ), inserted as (
+      ? tx`inserted as (
       insert into telemetry_events (event_id, device_id, site_id, zone_id, sensor_type, value, ts_event)
       select * from input
-      returning event_id, site_id, zone_id, sensor_type, value, ts_event`
+      returning event_id, site_id, zone_id, sensor_type, value, ts_event
+    ), new_ids as (
+      insert into telemetry_event_ids (event_id, ts_event) select event_id, ts_event from inserted`
       : tx`new_ids as (
       insert into telemetry_event_ids (event_id, ts_event)
       select event_id, ts_event from input
@@ -90,6 +93,21 @@ export async function insertEvents(
       select input.* from input join new_ids using (event_id, ts_event)
       on conflict do nothing
       returning event_id, site_id, zone_id, sensor_type, value, ts_event`;
+  // Only redelivered batches can hold copies; a new batch with one has failed by now.
+  const copies =
+    mode === 'new'
+      ? tx`select null::uuid as event_id, null::text as ts_event where false`
+      : tx`
+    -- Copies are looked for only when fewer rows went in than came: the filter is checked
+    -- once, before the difference is computed.
+    select event_id,
+           to_char(ts_event at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ts_event
+    from (
+      select event_id, ts_event from input
+      except all
+      select event_id, ts_event from inserted
+    ) duplicate
+    where (select count(*) from inserted) < ${events.length}`;
   const upsertWindows = (table: string, from: string, touched = tx`, updated_at = now()`) => tx`
     insert into ${tx(table)} as a
       (site_id, zone_id, sensor_type, window_start, count_events, sum_value, min_value, max_value)
@@ -139,16 +157,7 @@ export async function insertEvents(
       on conflict (site_id) do update set
         last_event_at = greatest(s.last_event_at, excluded.last_event_at)
     )
-    -- Duplicates are looked for only when fewer rows went in than came: the filter is checked
-    -- once, before the difference is computed.
-    select event_id,
-           to_char(ts_event at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ts_event
-    from (
-      select event_id, ts_event from input
-      except all
-      select event_id, ts_event from inserted
-    ) duplicate
-    where (select count(*) from inserted) < ${events.length}`,
+    ${copies}`,
   ]);
   return rows.map((r) => eventKey(r.event_id, r.ts_event));
 }
