@@ -118,9 +118,10 @@ export async function measureDrain(
   servers: { postgresPid: number; brokerPid: number },
   run: string,
   total: number,
+  group = `bench-drain-${run}`,
 ): Promise<Drain> {
   const before = loadavg()[0] ?? 0;
-  const replica = await spawnReplica(brokers, url, run, `bench-drain-${run}`);
+  const replica = await spawnReplica(brokers, url, run, group);
   const pids = { processor: replica.pid, postgres: servers.postgresPid, broker: servers.brokerPid };
   let first: Mark | undefined;
   let last: Mark | undefined;

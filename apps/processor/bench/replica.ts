@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { freePort, NODE_COMPILE_CACHE_DIR } from '@telemetrypulse/devstack/test';
+import { schemaDefault } from '@telemetrypulse/shared';
+import { ProcessorEnv } from '../src/config.ts';
 import {
   PROCESSOR_MAIN,
   spawnProcessor,
@@ -16,6 +18,12 @@ import {
  */
 export const PROCESSOR_NODE_OPTIONS = '--max-semi-space-size=8 --max-old-space-size=384';
 export const nodeOptions = process.env.BENCH_PROCESSOR_NODE_OPTIONS ?? PROCESSOR_NODE_OPTIONS;
+
+/** The replicas inherit the bench's environment, so its STORE_TRANSACTIONS_IN_FLIGHT holds. */
+export const storeTransactionsInFlight = Number(
+  process.env.STORE_TRANSACTIONS_IN_FLIGHT ??
+    schemaDefault(ProcessorEnv, 'STORE_TRANSACTIONS_IN_FLIGHT'),
+);
 
 /** Like the image: sources load from the compile cache, without the TypeScript compiler. */
 const COMPILE_CACHE = { NODE_COMPILE_CACHE: NODE_COMPILE_CACHE_DIR };

@@ -1,10 +1,9 @@
 import { cpus } from 'node:os';
-import { schemaDefault } from '@telemetrypulse/shared';
-import { ProcessorEnv } from '../src/config.ts';
 import type { Drain } from './drain.ts';
 import type { Latency } from './latency.ts';
 import type { ScaleOut } from './scale-out.ts';
-import { nodeOptions } from './replica.ts';
+import type { StoreOnly } from './store-only.ts';
+import { nodeOptions, storeTransactionsInFlight } from './replica.ts';
 import { BENCH_EVENT_IDS } from './synthetic.ts';
 import { rounded, spread, type Spread } from './stats.ts';
 
@@ -14,10 +13,13 @@ export interface Run {
   kafkaClientEventsPerSecond: number;
   copyRowsPerSecond: number;
   seedStyleEventsPerSecond: number;
+  storeOnly: StoreOnly;
   drain: Drain;
   at10k: Latency;
   atHalfDrain: Latency;
   scaleOut: ScaleOut | undefined;
+  /** One replica again, right after the group: with `drain`, it brackets the group's drain. */
+  drainAfterScaleOut: Drain | undefined;
   loadavg1m: { before: number; after: number };
 }
 
@@ -36,8 +38,25 @@ function met(median: Spread | null, ok: (m: number) => boolean): boolean {
   return median !== null && ok(median.median);
 }
 
+/** The one-replica rate around the group's drain: the mean of the drains before and after it. */
+const oneReplicaAround = (r: Run) =>
+  r.drainAfterScaleOut
+    ? (r.drain.eventsPerSecond + r.drainAfterScaleOut.eventsPerSecond) / 2
+    : r.drain.eventsPerSecond;
+
+/** One replica's CPU per event around the group's drain, as oneReplicaAround. */
+const oneReplicaCpu = (r: Run, k: keyof Drain['cpuUsPerEvent']) =>
+  r.drainAfterScaleOut
+    ? (r.drain.cpuUsPerEvent[k] + r.drainAfterScaleOut.cpuUsPerEvent[k]) / 2
+    : r.drain.cpuUsPerEvent[k];
+
 const peakRss = (r: Run) =>
-  Math.max(r.drain.peakRssMiB ?? 0, r.at10k.peakRssMiB ?? 0, r.atHalfDrain.peakRssMiB ?? 0);
+  Math.max(
+    r.drain.peakRssMiB ?? 0,
+    r.drainAfterScaleOut?.peakRssMiB ?? 0,
+    r.at10k.peakRssMiB ?? 0,
+    r.atHalfDrain.peakRssMiB ?? 0,
+  );
 
 /** Each latency stage's p50, p99 and tail mean (latency-stages.ts), as spreads over the runs. */
 function stagesOver(runs: readonly Run[], at: (r: Run) => Latency) {
@@ -62,6 +81,16 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
     ratio_to_seed_style: over(runs, (r) => r.drain.eventsPerSecond / r.seedStyleEventsPerSecond, 1),
     copy_rows_per_s: over(runs, (r) => r.copyRowsPerSecond),
     seed_style_events_per_s: over(runs, (r) => r.seedStyleEventsPerSecond),
+    // PostgreSQL's side alone (storeBatch from the bench, no Kafka, no decoding): the share of
+    // COPY the processor could reach if the database had the machine to itself.
+    store_only_events_per_s: over(runs, (r) => r.storeOnly.eventsPerSecond),
+    store_only_ratio_to_copy: over(
+      runs,
+      (r) => r.storeOnly.eventsPerSecond / r.copyRowsPerSecond,
+      2,
+    ),
+    store_only_postgres_cpu_us_per_event: over(runs, (r) => r.storeOnly.postgresCpuUsPerEvent, 1),
+    store_only_postgres_busy_cores: over(runs, (r) => r.storeOnly.postgresBusyCores, 2),
     kafka_client_events_per_s: over(runs, (r) => r.kafkaClientEventsPerSecond),
     preload_events_per_s: over(runs, (r) => r.preloadEventsPerSecond),
     drain_seconds: over(runs, (r) => r.drain.seconds, 1),
@@ -130,11 +159,26 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
       ? {
           replicas: runs[0]?.scaleOut?.replicas ?? 0,
           events_per_s: over(runs, (r) => r.scaleOut?.eventsPerSecond),
+          // Over the mean of the one-replica drains before and after the group's.
           ratio_to_one_replica: over(
             runs,
-            (r) => r.scaleOut && r.scaleOut.eventsPerSecond / r.drain.eventsPerSecond,
+            (r) => r.scaleOut && r.scaleOut.eventsPerSecond / oneReplicaAround(r),
             2,
           ),
+          one_replica_events_per_s_before_after: runs.map((r) => [
+            Math.round(r.drain.eventsPerSecond),
+            Math.round(r.drainAfterScaleOut?.eventsPerSecond ?? Number.NaN),
+          ]),
+          cpu_us_per_event: {
+            processors: over(runs, (r) => r.scaleOut?.cpuUsPerEvent.processors, 1),
+            postgres: over(runs, (r) => r.scaleOut?.cpuUsPerEvent.postgres, 1),
+            broker: over(runs, (r) => r.scaleOut?.cpuUsPerEvent.broker, 1),
+          },
+          one_replica_cpu_us_per_event: {
+            processor: over(runs, (r) => oneReplicaCpu(r, 'processor'), 1),
+            postgres: over(runs, (r) => oneReplicaCpu(r, 'postgres'), 1),
+            broker: over(runs, (r) => oneReplicaCpu(r, 'broker'), 1),
+          },
           settle_seconds: over(runs, (r) => r.scaleOut?.settleSeconds, 1),
           lock_wait_fraction: over(runs, (r) => r.scaleOut?.lockWaitFraction, 2),
           row_lock_wait_fraction: over(runs, (r) => r.scaleOut?.rowLockWaitFraction, 2),
@@ -156,11 +200,7 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
     },
     processor_node_options: nodeOptions,
     event_ids: BENCH_EVENT_IDS,
-    // The replica inherits the bench's environment.
-    store_transactions_in_flight: Number(
-      process.env.STORE_TRANSACTIONS_IN_FLIGHT ??
-        schemaDefault(ProcessorEnv, 'STORE_TRANSACTIONS_IN_FLIGHT'),
-    ),
+    store_transactions_in_flight: storeTransactionsInFlight,
     machine: {
       cpus: cpus().length,
       loadavg_1m_per_run: runs.map((r) => ({

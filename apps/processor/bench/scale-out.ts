@@ -1,5 +1,6 @@
 import type { Sql } from '@telemetrypulse/shared';
 import { sample } from './percentiles.ts';
+import { cpuSeconds } from './process-cpu.ts';
 import { scrape, spawnReplica, stopReplica, type Replica } from './replica.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -15,6 +16,20 @@ export interface ScaleOut {
   lockWaitFraction: number;
   /** The same share for lock waits on rows (another transaction's or a tuple lock): shared windows. */
   rowLockWaitFraction: number;
+  /**
+   * CPU per event over the settled group's drain: the replicas together, PostgreSQL, the broker.
+   * Set beside one replica's, it says whether a second replica costs CPU of its own.
+   */
+  cpuUsPerEvent: { processors: number; postgres: number; broker: number };
+}
+
+/** CPU seconds so far of the replicas (summed), PostgreSQL and the broker. */
+function cpuNow(members: readonly Replica[], servers: { postgresPid: number; brokerPid: number }) {
+  return {
+    processors: members.reduce((sum, m) => sum + cpuSeconds(m.pid), 0),
+    postgres: cpuSeconds(servers.postgresPid),
+    broker: cpuSeconds(servers.brokerPid),
+  };
 }
 
 /**
@@ -27,6 +42,7 @@ export async function measureScaleOut(
   brokers: string,
   sql: Sql,
   url: string,
+  servers: { postgresPid: number; brokerPid: number },
   run: string,
   total: number,
   replicas = 2,
@@ -42,6 +58,8 @@ export async function measureScaleOut(
   let firstAt: number | undefined;
   let firstStored = 0;
   let stored: number[] = [];
+  let cpuFirst = { processors: 0, postgres: 0, broker: 0 };
+  let cpuDone = cpuFirst;
   try {
     while (stored.reduce((a, b) => a + b, 0) < total) {
       for (const m of members) {
@@ -69,9 +87,11 @@ export async function measureScaleOut(
       if (firstAt === undefined && stored.every((n) => n > 0)) {
         firstAt = performance.now();
         firstStored = sum;
+        cpuFirst = cpuNow(members, servers);
       }
     }
     doneAt = performance.now();
+    cpuDone = cpuNow(members, servers);
   } finally {
     for (const m of members) await stopReplica(m);
   }
@@ -80,6 +100,8 @@ export async function measureScaleOut(
   const end = doneAt;
   const from = firstAt ?? startedAt ?? end;
   const seconds = (end - from) / 1000;
+  const perEvent = (k: keyof typeof cpuDone) =>
+    ((cpuDone[k] - cpuFirst[k]) * 1e6) / Math.max(1, total - firstStored);
   return {
     replicas,
     eventsPerSecond: seconds > 0 ? (total - firstStored) / seconds : Number.NaN,
@@ -87,5 +109,10 @@ export async function measureScaleOut(
     storedByReplica: stored,
     lockWaitFraction: samples > 0 ? lockWaits / samples : 0,
     rowLockWaitFraction: samples > 0 ? rowLockWaits / samples : 0,
+    cpuUsPerEvent: {
+      processors: perEvent('processors'),
+      postgres: perEvent('postgres'),
+      broker: perEvent('broker'),
+    },
   };
 }

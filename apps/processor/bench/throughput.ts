@@ -26,14 +26,15 @@ import {
   type Sql,
 } from '@telemetrypulse/shared';
 import { copyRowsPerSecond, emptyTables, seedStyleEventsPerSecond } from './baselines.ts';
-import { measureDrain } from './drain.ts';
+import { measureDrain, type Drain } from './drain.ts';
 import { kafkaClientEventsPerSecond } from './kafka-client.ts';
 import { measureLatency } from './latency.ts';
 import { preload } from './preload.ts';
 import { startBenchPlatform, type BenchPlatform } from './platform.ts';
-import { topicsFor, warmCompileCache } from './replica.ts';
+import { storeTransactionsInFlight, topicsFor, warmCompileCache } from './replica.ts';
 import { report, type Run } from './report.ts';
 import { measureScaleOut } from './scale-out.ts';
+import { measureStoreOnly } from './store-only.ts';
 import { toJson } from './stats.ts';
 import { syntheticEvents } from './synthetic.ts';
 
@@ -59,6 +60,7 @@ async function run(platform: BenchPlatform, kafka: Kafka, sql: Sql, n: number): 
   const before = loadavg()[0] ?? 0;
   const brokers = platform.kafka.brokers;
   const url = platform.postgres.url;
+  const servers = { postgresPid: platform.postgres.child.pid, brokerPid: platform.kafka.child.pid };
   const admin = kafka.admin();
   await admin.connect();
   for (const prefix of [`drain-${n}`, `latency-${n}`, `half-${n}`])
@@ -73,25 +75,40 @@ async function run(platform: BenchPlatform, kafka: Kafka, sql: Sql, n: number): 
     topicsFor(`drain-${n}`).events,
     total,
   );
-  const drain = await measureDrain(
-    brokers,
-    sql,
-    url,
-    { postgresPid: platform.postgres.child.pid, brokerPid: platform.kafka.child.pid },
-    `drain-${n}`,
-    total,
-  );
+  const drain = await measureDrain(brokers, sql, url, servers, `drain-${n}`, total);
   const copyRate = await copyRowsPerSecond(sql, events);
   const seedRate = await seedStyleEventsPerSecond(sql, events.slice(0, SEED_STYLE_SAMPLE));
+  await emptyTables(sql);
+  const storeOnly = await measureStoreOnly(url, servers.postgresPid, events, {
+    perTransaction: (drain.eventsPerSecond * drain.seconds) / Math.max(1, drain.transactions),
+    inFlight: storeTransactionsInFlight,
+    logger,
+  });
   await emptyTables(sql);
   // The drain's topic again, read from the start by a new group of SCALE_OUT_REPLICAS replicas,
   // right after the one replica's drain and COPY: this machine's speed drifts over minutes, and
   // the ratio between the two drains should not measure that.
   const scaleOut =
     SCALE_OUT_REPLICAS > 1
-      ? await measureScaleOut(brokers, sql, url, `drain-${n}`, total, SCALE_OUT_REPLICAS)
+      ? await measureScaleOut(brokers, sql, url, servers, `drain-${n}`, total, SCALE_OUT_REPLICAS)
       : undefined;
   await emptyTables(sql);
+  // One replica once more, right after the group: the group's rate is compared with the mean of
+  // the one-replica drains on either side of it, so a drift of the machine's speed during the
+  // run (seen as ±15 % between single drains) does not pass for a gain or a loss of the group.
+  let drainAfterScaleOut: Drain | undefined;
+  if (scaleOut) {
+    drainAfterScaleOut = await measureDrain(
+      brokers,
+      sql,
+      url,
+      servers,
+      `drain-${n}`,
+      total,
+      `bench-drain-again-${n}`,
+    );
+    await emptyTables(sql);
+  }
   const at10k = await measureLatency(
     kafka,
     brokers,
@@ -117,10 +134,12 @@ async function run(platform: BenchPlatform, kafka: Kafka, sql: Sql, n: number): 
     kafkaClientEventsPerSecond: kafkaClientRate,
     copyRowsPerSecond: copyRate,
     seedStyleEventsPerSecond: seedRate,
+    storeOnly,
     drain,
     at10k,
     atHalfDrain,
     scaleOut,
+    drainAfterScaleOut,
     loadavg1m: { before, after: loadavg()[0] ?? 0 },
   };
   console.error(
@@ -128,7 +147,8 @@ async function run(platform: BenchPlatform, kafka: Kafka, sql: Sql, n: number): 
       `p99 ${Math.round(at10k.p99Ms ?? NaN)} ms at 10k, ` +
       `${Math.round(atHalfDrain.p99Ms ?? NaN)} ms at ${half}/s, ` +
       (scaleOut
-        ? `${scaleOut.replicas} replicas ${Math.round(scaleOut.eventsPerSecond)} events/s, `
+        ? `${scaleOut.replicas} replicas ${Math.round(scaleOut.eventsPerSecond)} events/s ` +
+          `(one again ${Math.round(drainAfterScaleOut?.eventsPerSecond ?? NaN)}), `
         : '') +
       `load ${result.loadavg1m.after.toFixed(2)}`,
   );
