@@ -17,8 +17,9 @@ export interface Run {
   drain: Drain;
   at10k: Latency;
   atHalfDrain: Latency;
-  scaleOut: ScaleOut | undefined;
-  /** One replica again, right after the group: with `drain`, it brackets the group's drain. */
+  /** The group's drains (two, one after the other; none when the bench skips them). */
+  scaleOut: ScaleOut[];
+  /** One replica again, right after the group's: with `drain`, it brackets the group's drains. */
   drainAfterScaleOut: Drain | undefined;
   loadavg1m: { before: number; after: number };
 }
@@ -38,17 +39,17 @@ function met(median: Spread | null, ok: (m: number) => boolean): boolean {
   return median !== null && ok(median.median);
 }
 
-/** The one-replica rate around the group's drain: the mean of the drains before and after it. */
-const oneReplicaAround = (r: Run) =>
-  r.drainAfterScaleOut
-    ? (r.drain.eventsPerSecond + r.drainAfterScaleOut.eventsPerSecond) / 2
-    : r.drain.eventsPerSecond;
+const mean = (values: readonly number[]) =>
+  values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : undefined;
 
-/** One replica's CPU per event around the group's drain, as oneReplicaAround. */
-const oneReplicaCpu = (r: Run, k: keyof Drain['cpuUsPerEvent']) =>
-  r.drainAfterScaleOut
-    ? (r.drain.cpuUsPerEvent[k] + r.drainAfterScaleOut.cpuUsPerEvent[k]) / 2
-    : r.drain.cpuUsPerEvent[k];
+/** One replica's drains of the run around the group's: the first drain, and the one after. */
+const oneReplicaDrains = (r: Run) => (r.drainAfterScaleOut ? [r.drain, r.drainAfterScaleOut] : []);
+
+/** A figure of the group's drains, averaged over the run's. */
+const group = (r: Run, figure: (s: ScaleOut) => number) => mean(r.scaleOut.map(figure));
+
+/** A figure of one replica's drains around the group's, averaged. */
+const one = (r: Run, figure: (d: Drain) => number) => mean(oneReplicaDrains(r).map(figure));
 
 const peakRss = (r: Run) =>
   Math.max(
@@ -155,34 +156,48 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
         ),
       },
     },
-    scale_out: runs.some((r) => r.scaleOut)
+    scale_out: runs.some((r) => r.scaleOut.length > 0)
       ? {
-          replicas: runs[0]?.scaleOut?.replicas ?? 0,
-          events_per_s: over(runs, (r) => r.scaleOut?.eventsPerSecond),
-          // Over the mean of the one-replica drains before and after the group's.
+          replicas: runs[0]?.scaleOut[0]?.replicas ?? 0,
+          events_per_s: over(runs, (r) => group(r, (s) => s.eventsPerSecond)),
+          // The group's drains over one replica's around them (one, group, group, one).
           ratio_to_one_replica: over(
             runs,
-            (r) => r.scaleOut && r.scaleOut.eventsPerSecond / oneReplicaAround(r),
+            (r) => {
+              const groupRate = group(r, (s) => s.eventsPerSecond);
+              const oneRate = one(r, (d) => d.eventsPerSecond);
+              return groupRate !== undefined && oneRate ? groupRate / oneRate : undefined;
+            },
             2,
           ),
-          one_replica_events_per_s_before_after: runs.map((r) => [
-            Math.round(r.drain.eventsPerSecond),
-            Math.round(r.drainAfterScaleOut?.eventsPerSecond ?? Number.NaN),
-          ]),
+          events_per_s_per_run: runs.map((r) => ({
+            one_replica: oneReplicaDrains(r).map((d) => Math.round(d.eventsPerSecond)),
+            group: r.scaleOut.map((s) => Math.round(s.eventsPerSecond)),
+          })),
           cpu_us_per_event: {
-            processors: over(runs, (r) => r.scaleOut?.cpuUsPerEvent.processors, 1),
-            postgres: over(runs, (r) => r.scaleOut?.cpuUsPerEvent.postgres, 1),
-            broker: over(runs, (r) => r.scaleOut?.cpuUsPerEvent.broker, 1),
+            processors: over(runs, (r) => group(r, (s) => s.cpuUsPerEvent.processors), 1),
+            postgres: over(runs, (r) => group(r, (s) => s.cpuUsPerEvent.postgres), 1),
+            broker: over(runs, (r) => group(r, (s) => s.cpuUsPerEvent.broker), 1),
           },
           one_replica_cpu_us_per_event: {
-            processor: over(runs, (r) => oneReplicaCpu(r, 'processor'), 1),
-            postgres: over(runs, (r) => oneReplicaCpu(r, 'postgres'), 1),
-            broker: over(runs, (r) => oneReplicaCpu(r, 'broker'), 1),
+            processor: over(runs, (r) => one(r, (d) => d.cpuUsPerEvent.processor), 1),
+            postgres: over(runs, (r) => one(r, (d) => d.cpuUsPerEvent.postgres), 1),
+            broker: over(runs, (r) => one(r, (d) => d.cpuUsPerEvent.broker), 1),
           },
-          settle_seconds: over(runs, (r) => r.scaleOut?.settleSeconds, 1),
-          lock_wait_fraction: over(runs, (r) => r.scaleOut?.lockWaitFraction, 2),
-          row_lock_wait_fraction: over(runs, (r) => r.scaleOut?.rowLockWaitFraction, 2),
-          stored_by_replica_per_run: runs.map((r) => r.scaleOut?.storedByReplica ?? []),
+          // Store transactions in flight on average (the replicas together), and their size.
+          transactions_in_flight: over(
+            runs,
+            (r) => group(r, (s) => s.transactionSeconds / s.seconds),
+            2,
+          ),
+          one_replica_transactions_in_flight: over(runs, (r) => one(r, (d) => d.dbWaitFraction), 2),
+          events_per_transaction: over(runs, (r) =>
+            group(r, (s) => (s.eventsPerSecond * s.seconds) / Math.max(1, s.transactions)),
+          ),
+          settle_seconds: over(runs, (r) => group(r, (s) => s.settleSeconds), 1),
+          lock_wait_fraction: over(runs, (r) => group(r, (s) => s.lockWaitFraction), 2),
+          row_lock_wait_fraction: over(runs, (r) => group(r, (s) => s.rowLockWaitFraction), 2),
+          stored_by_replica_per_run: runs.map((r) => r.scaleOut.map((s) => s.storedByReplica)),
         }
       : null,
     targets: TARGETS,

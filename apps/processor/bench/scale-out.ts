@@ -4,10 +4,14 @@ import { cpuSeconds } from './process-cpu.ts';
 import { scrape, spawnReplica, stopReplica, type Replica } from './replica.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const STORED = 'telemetry_processor_events_stored_total';
+const TRANSACTION = 'telemetry_processor_db_transaction_duration_seconds';
 
 export interface ScaleOut {
   replicas: number;
   eventsPerSecond: number;
+  /** The settled drain's wall time, over which the rate and everything per event count. */
+  seconds: number;
   /** From the first stored event to every replica storing (the group's rebalance); not in the rate. */
   settleSeconds: number;
   /** Events each replica stored: both took part. */
@@ -21,6 +25,9 @@ export interface ScaleOut {
    * Set beside one replica's, it says whether a second replica costs CPU of its own.
    */
   cpuUsPerEvent: { processors: number; postgres: number; broker: number };
+  /** The group's store transactions over the settled drain: how many, and their summed seconds. */
+  transactions: number;
+  transactionSeconds: number;
 }
 
 /** CPU seconds so far of the replicas (summed), PostgreSQL and the broker. */
@@ -46,8 +53,8 @@ export async function measureScaleOut(
   run: string,
   total: number,
   replicas = 2,
+  group = `bench-scale-out-${run}`,
 ): Promise<ScaleOut> {
-  const group = `bench-scale-out-${run}`;
   const members: Replica[] = [];
   for (let i = 0; i < replicas; i++) members.push(await spawnReplica(brokers, url, run, group));
   let samples = 0;
@@ -60,6 +67,9 @@ export async function measureScaleOut(
   let stored: number[] = [];
   let cpuFirst = { processors: 0, postgres: 0, broker: 0 };
   let cpuDone = cpuFirst;
+  let texts: string[] = [];
+  const summed = (name: string) => texts.reduce((sum, t) => sum + sample(t, name), 0);
+  let txFirst = { count: 0, seconds: 0 };
   try {
     while (stored.reduce((a, b) => a + b, 0) < total) {
       for (const m of members) {
@@ -76,11 +86,8 @@ export async function measureScaleOut(
       if (waits.some((w) => w.wait_event === 'transactionid' || w.wait_event === 'tuple')) {
         rowLockWaits++;
       }
-      stored = await Promise.all(
-        members.map(async (m) =>
-          sample(await scrape(m), 'telemetry_processor_events_stored_total'),
-        ),
-      );
+      texts = await Promise.all(members.map((m) => scrape(m)));
+      stored = texts.map((t) => sample(t, STORED));
       const sum = stored.reduce((a, b) => a + b, 0);
       if (startedAt === undefined && sum > 0) startedAt = performance.now();
       // The first member starts alone; the rate counts once the group has settled with all.
@@ -88,6 +95,7 @@ export async function measureScaleOut(
         firstAt = performance.now();
         firstStored = sum;
         cpuFirst = cpuNow(members, servers);
+        txFirst = { count: summed(`${TRANSACTION}_count`), seconds: summed(`${TRANSACTION}_sum`) };
       }
     }
     doneAt = performance.now();
@@ -105,6 +113,7 @@ export async function measureScaleOut(
   return {
     replicas,
     eventsPerSecond: seconds > 0 ? (total - firstStored) / seconds : Number.NaN,
+    seconds,
     settleSeconds: ((firstAt ?? end) - (startedAt ?? end)) / 1000,
     storedByReplica: stored,
     lockWaitFraction: samples > 0 ? lockWaits / samples : 0,
@@ -114,5 +123,7 @@ export async function measureScaleOut(
       postgres: perEvent('postgres'),
       broker: perEvent('broker'),
     },
+    transactions: summed(`${TRANSACTION}_count`) - txFirst.count,
+    transactionSeconds: summed(`${TRANSACTION}_sum`) - txFirst.seconds,
   };
 }
