@@ -11,7 +11,7 @@ const RETRIES = 'telemetry_processor_store_retries_total';
 const GC_SECONDS = /^nodejs_gc_duration_seconds_sum\{[^}]*kind="(\w+)"[^}]*\} (\S+)$/gm;
 
 /** Seconds the replica's main thread spent in garbage collection so far, by kind. */
-function gcSeconds(metricsText: string): Record<string, number> {
+export function gcSeconds(metricsText: string): Record<string, number> {
   const byKind: Record<string, number> = {};
   for (const [, kind = '', seconds] of metricsText.matchAll(GC_SECONDS)) {
     byKind[kind] = (byKind[kind] ?? 0) + Number(seconds);

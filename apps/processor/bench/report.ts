@@ -190,6 +190,13 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
             (r) => group(r, (s) => s.transactionSeconds / s.seconds),
             2,
           ),
+          // Main-thread garbage-collection pauses per event (all kinds), the group's and one replica's.
+          gc_us_per_event: over(runs, (r) => group(r, (s) => s.gcUsPerEvent), 2),
+          one_replica_gc_us_per_event: over(
+            runs,
+            (r) => one(r, (d) => Object.values(d.gcUsPerEvent).reduce((a, b) => a + b, 0)),
+            2,
+          ),
           one_replica_transactions_in_flight: over(runs, (r) => one(r, (d) => d.dbWaitFraction), 2),
           events_per_transaction: over(runs, (r) =>
             group(r, (s) => (s.eventsPerSecond * s.seconds) / Math.max(1, s.transactions)),

@@ -1,5 +1,6 @@
 import type { Sql } from '@telemetrypulse/shared';
 import { sample } from './percentiles.ts';
+import { gcSeconds } from './drain.ts';
 import { cpuSeconds } from './process-cpu.ts';
 import { scrape, spawnReplica, stopReplica, type Replica } from './replica.ts';
 
@@ -28,6 +29,8 @@ export interface ScaleOut {
   /** The group's store transactions over the settled drain: how many, and their summed seconds. */
   transactions: number;
   transactionSeconds: number;
+  /** The replicas' garbage-collection pauses (all kinds, summed) per event over the settled drain. */
+  gcUsPerEvent: number;
 }
 
 /** CPU seconds so far of the replicas (summed), PostgreSQL and the broker. */
@@ -70,6 +73,9 @@ export async function measureScaleOut(
   let texts: string[] = [];
   const summed = (name: string) => texts.reduce((sum, t) => sum + sample(t, name), 0);
   let txFirst = { count: 0, seconds: 0 };
+  let gcFirst = 0;
+  const gcNow = () =>
+    texts.reduce((sum, t) => sum + Object.values(gcSeconds(t)).reduce((a, b) => a + b, 0), 0);
   try {
     while (stored.reduce((a, b) => a + b, 0) < total) {
       for (const m of members) {
@@ -96,6 +102,7 @@ export async function measureScaleOut(
         firstStored = sum;
         cpuFirst = cpuNow(members, servers);
         txFirst = { count: summed(`${TRANSACTION}_count`), seconds: summed(`${TRANSACTION}_sum`) };
+        gcFirst = gcNow();
       }
     }
     doneAt = performance.now();
@@ -125,5 +132,6 @@ export async function measureScaleOut(
     },
     transactions: summed(`${TRANSACTION}_count`) - txFirst.count,
     transactionSeconds: summed(`${TRANSACTION}_sum`) - txFirst.seconds,
+    gcUsPerEvent: ((gcNow() - gcFirst) * 1e6) / Math.max(1, total - firstStored),
   };
 }
