@@ -3,7 +3,8 @@
 // - processor_events_per_s: one processor replica (the real program, as its own process) draining
 //   a preloaded topic end to end (consume → validate → raw insert → aggregates → alerts → commit);
 // - its ratio to COPY of the same rows (the database's ceiling), computed per run, and to the
-//   original's one-event-at-a-time way; kafkajs alone on the same topic;
+//   original's one-event-at-a-time way; kafkajs alone on the same topic; the database alone (the
+//   processor's storeBatch from this process, no Kafka) and its ratio to COPY;
 // - per-event latency (producer send → commit of the event's row and windows) at a steady
 //   10,000 events/s and at half of that run's drain rate; the replica's peak RSS;
 // - over the drain: CPU per event and busy cores of the processor, PostgreSQL and the broker, the
@@ -11,7 +12,8 @@
 //   machine's load average; which of issue 18's targets each median meets. See docs/performance.md.
 // Usage: npm run bench:processor [-- EVENTS]   (default 1,000,000 preloaded events per run)
 // BENCH_RUNS (3), BENCH_LATENCY_SECONDS (20), BENCH_SCALE_OUT_REPLICAS (2: that many replicas in
-// one group drain the topic again, for their combined rate and lock waits; 1 skips it);
+// one group drain the topic twice more, then one replica once more, for the group's rate over the
+// one-replica drains around it, its CPU and lock waits; 1 skips them);
 // BENCH_PROCESSOR_NODE_OPTIONS sets the replica's NODE_OPTIONS.
 import { loadavg } from 'node:os';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
@@ -85,9 +87,6 @@ async function run(platform: BenchPlatform, kafka: Kafka, sql: Sql, n: number): 
     logger,
   });
   await emptyTables(sql);
-  // The drain's topic again, read from the start by a new group of SCALE_OUT_REPLICAS replicas,
-  // right after the one replica's drain and COPY: this machine's speed drifts over minutes, and
-  // the ratio between the two drains should not measure that.
   // Two drains by a new group of SCALE_OUT_REPLICAS replicas (the drain's topic again, from the
   // start), then one replica once more: one, group, group, one. The group's rate is compared
   // with the mean of the one-replica drains around it, so a steady drift of the machine's speed
