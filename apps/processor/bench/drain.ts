@@ -5,8 +5,8 @@ import { cpuSeconds, peakRssMiB } from './process-cpu.ts';
 import { scrape, spawnReplica, stopReplica } from './replica.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const STORED = 'telemetry_processor_events_stored_total';
-const TRANSACTION = 'telemetry_processor_db_transaction_duration_seconds';
+export const STORED = 'telemetry_processor_events_stored_total';
+export const TRANSACTION = 'telemetry_processor_db_transaction_duration_seconds';
 const RETRIES = 'telemetry_processor_store_retries_total';
 const GC_SECONDS = /^nodejs_gc_duration_seconds_sum\{[^}]*kind="(\w+)"[^}]*\} (\S+)$/gm;
 

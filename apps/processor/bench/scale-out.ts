@@ -1,12 +1,10 @@
 import type { Sql } from '@telemetrypulse/shared';
 import { sample } from './percentiles.ts';
-import { gcSeconds } from './drain.ts';
+import { gcSeconds, STORED, TRANSACTION } from './drain.ts';
 import { cpuSeconds } from './process-cpu.ts';
 import { scrape, spawnReplica, stopReplica, type Replica } from './replica.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const STORED = 'telemetry_processor_events_stored_total';
-const TRANSACTION = 'telemetry_processor_db_transaction_duration_seconds';
 
 export interface ScaleOut {
   replicas: number;

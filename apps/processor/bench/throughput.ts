@@ -77,7 +77,12 @@ async function run(platform: BenchPlatform, kafka: Kafka, sql: Sql, n: number): 
     topicsFor(`drain-${n}`).events,
     total,
   );
-  const drain = await measureDrain(brokers, sql, url, servers, `drain-${n}`, total);
+  // Every drain reads the run's preloaded topic from the start, as a consumer group of its own.
+  const oneReplicaDrain = (group?: string) =>
+    measureDrain(brokers, sql, url, servers, `drain-${n}`, total, group);
+  const groupDrain = (group: string) =>
+    measureScaleOut(brokers, sql, url, servers, `drain-${n}`, total, SCALE_OUT_REPLICAS, group);
+  const drain = await oneReplicaDrain();
   const copyRate = await copyRowsPerSecond(sql, events);
   const seedRate = await seedStyleEventsPerSecond(sql, events.slice(0, SEED_STYLE_SAMPLE));
   await emptyTables(sql);
@@ -95,30 +100,10 @@ async function run(platform: BenchPlatform, kafka: Kafka, sql: Sql, n: number): 
   let drainAfterScaleOut: Drain | undefined;
   if (SCALE_OUT_REPLICAS > 1) {
     for (const pass of [1, 2]) {
-      const group = `bench-scale-out-${n}-${pass}`;
-      scaleOut.push(
-        await measureScaleOut(
-          brokers,
-          sql,
-          url,
-          servers,
-          `drain-${n}`,
-          total,
-          SCALE_OUT_REPLICAS,
-          group,
-        ),
-      );
+      scaleOut.push(await groupDrain(`bench-scale-out-${n}-${pass}`));
       await emptyTables(sql);
     }
-    drainAfterScaleOut = await measureDrain(
-      brokers,
-      sql,
-      url,
-      servers,
-      `drain-${n}`,
-      total,
-      `bench-drain-again-${n}`,
-    );
+    drainAfterScaleOut = await oneReplicaDrain(`bench-drain-again-${n}`);
     await emptyTables(sql);
   }
   const at10k = await measureLatency(
