@@ -3,6 +3,7 @@ import type { Sql } from '@telemetrypulse/shared';
 import { sample } from './percentiles.ts';
 import { cpuSeconds, peakRssMiB } from './process-cpu.ts';
 import { scrape, spawnReplica, stopReplica } from './replica.ts';
+import { transactionSampler, type TransactionStates } from './transaction-states.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const STORED = 'telemetry_processor_events_stored_total';
@@ -99,6 +100,8 @@ export interface Drain {
    * lock of another (shared aggregate or alert rows: its other transactions in flight).
    */
   rowLockWaitFraction: number;
+  /** The replica's open transactions by what PostgreSQL was doing in them, over the same samples. */
+  transactionStates: TransactionStates;
   /** Store transactions retried (e.g. a deadlock between two in flight, 40P01) over the drain. */
   storeRetries: number;
   meanTransactionMs: number;
@@ -130,22 +133,22 @@ export async function measureDrain(
   let liveHeap = Number.POSITIVE_INFINITY;
   let samples = 0;
   let rowLockWaits = 0;
+  const states = transactionSampler(sql);
   while ((last?.stored ?? 0) < total) {
     const { processor } = replica;
     if (processor.child.exitCode !== null) throw new Error(`processor died: ${processor.output()}`);
     await sleep(200);
-    const waits = await sql<{ wait_event: string }[]>`
-      select wait_event from pg_stat_activity
-      where application_name = 'processor' and wait_event_type = 'Lock'`;
+    const waited = await states.sample();
     if (first) {
       samples++;
-      if (waits.some((w) => w.wait_event === 'transactionid' || w.wait_event === 'tuple')) {
-        rowLockWaits++;
-      }
+      if (waited.rowLock) rowLockWaits++;
     }
     const text = await scrape(replica);
     last = mark(text, pids);
-    if (!first && last.stored > 0) first = last;
+    if (!first && last.stored > 0) {
+      first = last;
+      states.reset();
+    }
     rss = peakRssMiB(replica.pid) ?? rss;
     const now = memory(text);
     if (now.rss > atPeak.rss) atPeak = now;
@@ -185,6 +188,7 @@ export async function measureDrain(
     transactions,
     storeRetries: last.retries,
     rowLockWaitFraction: samples > 0 ? rowLockWaits / samples : 0,
+    transactionStates: states.means(),
     meanTransactionMs: transactions > 0 ? (inTransactions * 1000) / transactions : 0,
     loadavg1m: { before, after: loadavg()[0] ?? 0 },
   };

@@ -6,6 +6,7 @@ import type { StoreOnly } from './store-only.ts';
 import { nodeOptions, storeTransactionsInFlight } from './replica.ts';
 import { BENCH_EVENT_IDS } from './synthetic.ts';
 import { rounded, spread, type Spread } from './stats.ts';
+import type { TransactionStates } from './transaction-states.ts';
 
 /** One run's figures: every measurement once. */
 export interface Run {
@@ -30,6 +31,18 @@ export const TARGETS = {
   latency_p99_ms_at_half_drain: 1_000,
   ratio_to_copy: 0.6,
   peak_rss_mib: 256,
+};
+
+/** Mean transactions per sample in each state (transaction-states.ts), over the runs. */
+const byState = (runs: readonly Run[], states: (r: Run) => readonly TransactionStates[]) => {
+  const pick = (k: keyof TransactionStates) =>
+    over(runs, (r) => mean(states(r).map((s) => s[k])), 2);
+  return {
+    working: pick('working'),
+    lock: pick('lock'),
+    io: pick('io'),
+    waiting_for_replica: pick('waitingForReplica'),
+  };
 };
 
 const over = (runs: readonly Run[], figure: (r: Run) => number | undefined, digits = 0) =>
@@ -130,6 +143,7 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
       transactions: over(runs, (r) => r.drain.transactions),
       store_retries: over(runs, (r) => r.drain.storeRetries),
       row_lock_wait_fraction: over(runs, (r) => r.drain.rowLockWaitFraction, 2),
+      transactions_by_state: byState(runs, (r) => [r.drain.transactionStates]),
       mean_transaction_ms: over(runs, (r) => r.drain.meanTransactionMs, 1),
       events_per_transaction: over(
         runs,
@@ -204,6 +218,7 @@ export function report(total: number, runs: readonly Run[], latencySeconds: numb
           settle_seconds: over(runs, (r) => group(r, (s) => s.settleSeconds), 1),
           lock_wait_fraction: over(runs, (r) => group(r, (s) => s.lockWaitFraction), 2),
           row_lock_wait_fraction: over(runs, (r) => group(r, (s) => s.rowLockWaitFraction), 2),
+          transactions_by_state: byState(runs, (r) => r.scaleOut.map((s) => s.transactionStates)),
           stored_by_replica_per_run: runs.map((r) => r.scaleOut.map((s) => s.storedByReplica)),
         }
       : null,

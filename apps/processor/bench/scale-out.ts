@@ -3,6 +3,7 @@ import { sample } from './percentiles.ts';
 import { gcSeconds, STORED, TRANSACTION } from './drain.ts';
 import { cpuSeconds } from './process-cpu.ts';
 import { scrape, spawnReplica, stopReplica, type Replica } from './replica.ts';
+import { transactionSampler, type TransactionStates } from './transaction-states.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,6 +20,8 @@ export interface ScaleOut {
   lockWaitFraction: number;
   /** The same share for lock waits on rows (another transaction's or a tuple lock): shared windows. */
   rowLockWaitFraction: number;
+  /** The replicas' open transactions by what PostgreSQL was doing in them, once settled. */
+  transactionStates: TransactionStates;
   /**
    * CPU per event over the settled group's drain: the replicas together, PostgreSQL, the broker.
    * Set beside one replica's, it says whether a second replica costs CPU of its own.
@@ -61,6 +64,7 @@ export async function measureScaleOut(
   let samples = 0;
   let lockWaits = 0;
   let rowLockWaits = 0;
+  const states = transactionSampler(sql);
   let startedAt: number | undefined;
   let doneAt = 0;
   let firstAt: number | undefined;
@@ -82,14 +86,10 @@ export async function measureScaleOut(
         }
       }
       await sleep(100);
-      const waits = await sql<{ wait_event: string }[]>`
-        select wait_event from pg_stat_activity
-        where application_name = 'processor' and wait_event_type = 'Lock'`;
+      const waited = await states.sample();
       samples++;
-      if (waits.length > 0) lockWaits++;
-      if (waits.some((w) => w.wait_event === 'transactionid' || w.wait_event === 'tuple')) {
-        rowLockWaits++;
-      }
+      if (waited.lock) lockWaits++;
+      if (waited.rowLock) rowLockWaits++;
       texts = await Promise.all(members.map((m) => scrape(m)));
       stored = texts.map((t) => sample(t, STORED));
       const sum = stored.reduce((a, b) => a + b, 0);
@@ -101,6 +101,7 @@ export async function measureScaleOut(
         cpuFirst = cpuNow(members, servers);
         txFirst = { count: summed(`${TRANSACTION}_count`), seconds: summed(`${TRANSACTION}_sum`) };
         gcFirst = gcNow();
+        states.reset();
       }
     }
     doneAt = performance.now();
@@ -123,6 +124,7 @@ export async function measureScaleOut(
     storedByReplica: stored,
     lockWaitFraction: samples > 0 ? lockWaits / samples : 0,
     rowLockWaitFraction: samples > 0 ? rowLockWaits / samples : 0,
+    transactionStates: states.means(),
     cpuUsPerEvent: {
       processors: perEvent('processors'),
       postgres: perEvent('postgres'),

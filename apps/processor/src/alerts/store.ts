@@ -79,24 +79,32 @@ async function loadAlertStates(
   const wanted = tx`
     select * from unnest(${sorted.map((k) => k.siteId)}::text[], ${sorted.map((k) => k.zoneId)}::text[],
                          ${sorted.map((k) => k.alertType)}::text[])`;
-  await tx`
+  // Sent together, one round trip: the transaction holds its window rows' locks by now (the
+  // events' statement is ahead of these on the connection), and every round trip the replica's
+  // busy event loop answers late keeps the other lane's transaction waiting on them.
+  const [, watermarks, active] = await Promise.all([
+    tx`
     insert into alert_watermarks (site_id, zone_id, alert_type)
     select * from (${wanted}) w order by 1, 2, 3
-    on conflict do nothing`;
-  const watermarks = await tx<
-    {
-      site_id: string;
-      zone_id: string;
-      alert_type: string;
-      judged_until: Date | null;
-      pending_since: Date | null;
-      devices: StoredDevices;
-    }[]
-  >`
+    on conflict do nothing`,
+    tx<
+      {
+        site_id: string;
+        zone_id: string;
+        alert_type: string;
+        judged_until: Date | null;
+        pending_since: Date | null;
+        devices: StoredDevices;
+      }[]
+    >`
     select site_id, zone_id, alert_type, judged_until, pending_since, devices from alert_watermarks
     where (site_id, zone_id, alert_type) in (${wanted})
     order by 1, 2, 3
-    for update`;
+    for update`,
+    tx<AlertRow[]>`
+    select * from telemetry_alerts
+    where status <> 'resolved' and (site_id, zone_id, alert_type) in (${wanted})`,
+  ]);
   for (const row of watermarks) {
     const state: AlertState = {
       watermarkMs: row.judged_until?.getTime() ?? Number.NEGATIVE_INFINITY,
@@ -105,9 +113,6 @@ async function loadAlertStates(
     if (row.pending_since) state.pendingSinceMs = row.pending_since.getTime();
     states.set(alertKey(row.site_id, row.zone_id, row.alert_type), state);
   }
-  const active = await tx<AlertRow[]>`
-    select * from telemetry_alerts
-    where status <> 'resolved' and (site_id, zone_id, alert_type) in (${wanted})`;
   for (const row of active) {
     const key = alertKey(row.site_id, row.zone_id, row.alert_type);
     states.set(key, {

@@ -4,7 +4,7 @@ import { numberArrayLiteral, textArrayLiteral } from './pg-array.ts';
 export const eventKey = (eventId: string, ts: string) => `${eventId}|${ts}`;
 
 /** The batch as one array literal per column: seven parameters, whatever the batch size. */
-function columns(events: readonly TelemetryEvent[]) {
+export function eventColumns(events: readonly TelemetryEvent[]) {
   const n = events.length;
   const eventIds = new Array<string>(n);
   const deviceIds = new Array<string>(n);
@@ -42,6 +42,8 @@ function columns(events: readonly TelemetryEvent[]) {
  */
 export type InsertMode = 'new' | 'redelivered';
 
+export type EventColumns = ReturnType<typeof eventColumns>;
+
 /** The tables whose unique keys say "stored before": the event ids, and raw rows' (time, id). */
 const DEDUPLICATING_TABLES = /^telemetry_event(_ids|s)/;
 
@@ -63,14 +65,15 @@ export function isStoredAlready(error: unknown): boolean {
  *
  * Sums are numeric, so merging batches in any order equals one recomputation from the raw rows.
  * Aggregate and site rows are locked in key order so that replicas never deadlock on them.
+ * `c` is eventColumns(events), built by the caller before its transaction begins.
  */
 export async function insertEvents(
   tx: Tx,
   events: readonly TelemetryEvent[],
   mode: InsertMode,
+  c: EventColumns = eventColumns(events),
 ): Promise<string[]> {
   if (events.length === 0) return [];
-  const c = columns(events);
   const [w5m, w15m, w1h] = [windowOf('5m'), windowOf('15m'), windowOf('1h')];
   // New events need no join: a copy among them fails one of the two inserts, and the whole
   // statement. The ids come from the raw rows' RETURNING, so the input is read once: PostgreSQL

@@ -2,7 +2,7 @@ import type { Sql, TelemetryEvent } from '@telemetrypulse/shared';
 import type { AlertTransition, Incident } from '../alerts/evaluate.ts';
 import type { AlertRules } from '../alerts/rules.ts';
 import { applyAlerts } from '../alerts/store.ts';
-import { eventKey, insertEvents, isStoredAlready } from './store-events.ts';
+import { eventColumns, eventKey, insertEvents, isStoredAlready } from './store-events.ts';
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -45,20 +45,23 @@ export async function storeBatch(
   rules: AlertRules,
 ): Promise<StoreResult> {
   if (events.length === 0) return { stored: [], duplicates: 0, incidents: [], transitions: [] };
+  // Built before BEGIN, not between BEGIN and the statement: the transaction is open for as
+  // little of the replica's own work as possible (some 10 ms for a large group).
+  const columns = eventColumns(events);
   const asNew = () =>
     sql.begin(async (tx) => {
       // Every event goes in or the transaction fails, so the alert rules can read the events
       // while the database inserts them: applyAlerts waits one turn of the event loop, in which
       // postgres.js sends the insert, and its own queries queue behind it.
       const [, { incidents, transitions }] = await Promise.all([
-        insertEvents(tx, events, 'new'),
+        insertEvents(tx, events, 'new', columns),
         nextTurn().then(() => applyAlerts(tx, rules, events)),
       ]);
       return { stored: [...events], duplicates: 0, incidents, transitions };
     });
   const skippingCopies = () =>
     sql.begin(async (tx) => {
-      const stored = newlyStored(events, await insertEvents(tx, events, 'redelivered'));
+      const stored = newlyStored(events, await insertEvents(tx, events, 'redelivered', columns));
       const { incidents, transitions } = await applyAlerts(tx, rules, stored);
       return { stored, duplicates: events.length - stored.length, incidents, transitions };
     });

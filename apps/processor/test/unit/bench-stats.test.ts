@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { sample } from '../../bench/percentiles.ts';
 import { quantile, rounded, spread, toJson } from '../../bench/stats.ts';
+import { transactionState } from '../../bench/transaction-states.ts';
 
 describe('spread', () => {
   it('when the count is odd, then the median is the middle value', () => {
@@ -57,5 +58,24 @@ describe('sample', () => {
     assert.equal(sample(text, 'a_total'), 12);
     assert.equal(sample(text, 'b_seconds_sum'), 1.5);
     assert.equal(sample(text, 'c_total'), 0);
+  });
+});
+
+describe('transactionState', () => {
+  it('when the backend is idle inside the transaction, then it waits for the replica', () => {
+    for (const state of ['idle in transaction', 'idle in transaction (aborted)']) {
+      assert.equal(transactionState({ state, wait_event_type: 'Client' }), 'waitingForReplica');
+    }
+  });
+
+  it('when the backend is active, then its wait event says what it does', () => {
+    const active = (wait: string | null) =>
+      transactionState({ state: 'active', wait_event_type: wait });
+    assert.equal(active(null), 'working');
+    assert.equal(active('Client'), 'waitingForReplica');
+    assert.equal(active('Lock'), 'lock');
+    assert.equal(active('IO'), 'io');
+    assert.equal(active('LWLock'), 'io');
+    assert.equal(active('Timeout'), 'working');
   });
 });
