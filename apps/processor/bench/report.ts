@@ -42,6 +42,7 @@ const byState = (runs: readonly Run[], states: (r: Run) => readonly TransactionS
     lock: pick('lock'),
     io: pick('io'),
     waiting_for_replica: pick('waitingForReplica'),
+    waiting_for_replica_after_begin: pick('waitingAfterBegin'),
   };
 };
 

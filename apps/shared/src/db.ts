@@ -4,7 +4,8 @@ import type { Logger } from './log.ts';
 import { classifyNetworkError, waitForDependency, type Verdict, type WaitOptions } from './wait.ts';
 
 export type Sql = postgres.Sql;
-export type Tx = postgres.TransactionSql;
+/** A connection inside a transaction: reserved for it, so every query sent on it is part of it. */
+export type Tx = postgres.ReservedSql;
 
 export interface DatabaseOptions {
   url: string;

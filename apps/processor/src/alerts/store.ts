@@ -16,6 +16,7 @@ import {
   type Incident,
   type Reading,
 } from './evaluate.ts';
+import type { AlongWithCommit } from '../ingest/pipelined-transaction.ts';
 import { frozenRuleBook, type AlertRules } from './rules.ts';
 
 /** Notified by a batch that wrote alert transitions, so outbox publishers send them at once. */
@@ -221,12 +222,14 @@ async function saveKeyStates(tx: Tx, keys: AlertEvaluation['keys']): Promise<voi
 /**
  * Runs the alert rules over the newly stored events, in the batch's transaction: writes the
  * changed incidents, queues their opens and resolves for the alerts topic, and saves each key's
- * watermark and pending state.
+ * watermark and pending state. That last write is handed to `alongWithCommit` (see
+ * pipelined-transaction.ts) when given, so it needs no round trip of its own.
  */
 export async function applyAlerts(
   tx: Tx,
   rules: AlertRules,
   stored: readonly TelemetryEvent[],
+  alongWithCommit?: AlongWithCommit,
 ): Promise<AlertEvaluation> {
   const book = frozenRuleBook(rules);
   const readings: Reading[] = [];
@@ -251,6 +254,8 @@ export async function applyAlerts(
   const evaluation = evaluateAlerts(book, states, readings);
   const ids = await writeIncidents(tx, evaluation.incidents);
   await enqueueTransitions(tx, evaluation.transitions, ids);
-  await saveKeyStates(tx, evaluation.keys);
+  const saved = saveKeyStates(tx, evaluation.keys);
+  if (alongWithCommit) alongWithCommit(saved);
+  else await saved;
   return evaluation;
 }

@@ -2,6 +2,7 @@ import type { Sql, TelemetryEvent } from '@telemetrypulse/shared';
 import type { AlertTransition, Incident } from '../alerts/evaluate.ts';
 import type { AlertRules } from '../alerts/rules.ts';
 import { applyAlerts } from '../alerts/store.ts';
+import { pipelinedTransaction } from './pipelined-transaction.ts';
 import { eventColumns, eventKey, insertEvents, isStoredAlready } from './store-events.ts';
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -49,20 +50,20 @@ export async function storeBatch(
   // little of the replica's own work as possible (some 10 ms for a large group).
   const columns = eventColumns(events);
   const asNew = () =>
-    sql.begin(async (tx) => {
+    pipelinedTransaction(sql, async (tx, alongWithCommit) => {
       // Every event goes in or the transaction fails, so the alert rules can read the events
       // while the database inserts them: applyAlerts waits one turn of the event loop, in which
       // postgres.js sends the insert, and its own queries queue behind it.
       const [, { incidents, transitions }] = await Promise.all([
         insertEvents(tx, events, 'new', columns),
-        nextTurn().then(() => applyAlerts(tx, rules, events)),
+        nextTurn().then(() => applyAlerts(tx, rules, events, alongWithCommit)),
       ]);
       return { stored: [...events], duplicates: 0, incidents, transitions };
     });
   const skippingCopies = () =>
-    sql.begin(async (tx) => {
+    pipelinedTransaction(sql, async (tx, alongWithCommit) => {
       const stored = newlyStored(events, await insertEvents(tx, events, 'redelivered', columns));
-      const { incidents, transitions } = await applyAlerts(tx, rules, stored);
+      const { incidents, transitions } = await applyAlerts(tx, rules, stored, alongWithCommit);
       return { stored, duplicates: events.length - stored.length, incidents, transitions };
     });
   try {

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { createLogger, type Sql, type TelemetryEvent, type Tx } from '@telemetrypulse/shared';
+import type postgres from 'postgres';
+import { createLogger, type Sql, type TelemetryEvent } from '@telemetrypulse/shared';
 import {
   groupCaughtUp,
   produceEvents,
@@ -21,7 +22,7 @@ import { outboxSize, publishedAlerts } from '../support.ts';
 const logger = createLogger('test', 'silent');
 
 /** Queues `count` transitions as a batch would, alert ids 1..count. */
-async function queue(sql: Sql | Tx, count: number): Promise<void> {
+async function queue(sql: Sql | postgres.TransactionSql, count: number): Promise<void> {
   await sql`
     insert into alert_outbox (alert_id, transition, site_id, payload)
     select i, 'opened', 'site-' || (i % 3), jsonb_build_object('alert_id', i, 'transition', 'opened')

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { sample } from '../../bench/percentiles.ts';
 import { quantile, rounded, spread, toJson } from '../../bench/stats.ts';
-import { transactionState } from '../../bench/transaction-states.ts';
+import { transactionState, waitsAfterBegin } from '../../bench/transaction-states.ts';
 
 describe('spread', () => {
   it('when the count is odd, then the median is the middle value', () => {
@@ -77,5 +77,18 @@ describe('transactionState', () => {
     assert.equal(active('IO'), 'io');
     assert.equal(active('LWLock'), 'io');
     assert.equal(active('Timeout'), 'working');
+  });
+});
+
+describe('waitsAfterBegin', () => {
+  it('when the last query was BEGIN, then the transaction has not started its work', () => {
+    assert.equal(waitsAfterBegin('begin'), true);
+    assert.equal(waitsAfterBegin('BEGIN isolation lev'), true);
+  });
+
+  it('when the last query was the statement or a later one, then it has', () => {
+    assert.equal(waitsAfterBegin('\n    with input as ('), false);
+    assert.equal(waitsAfterBegin('update alert_watermar'), false);
+    assert.equal(waitsAfterBegin('beginning'), false);
   });
 });
