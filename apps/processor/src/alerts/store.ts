@@ -223,13 +223,13 @@ async function saveKeyStates(tx: Tx, keys: AlertEvaluation['keys']): Promise<voi
  * Runs the alert rules over the newly stored events, in the batch's transaction: writes the
  * changed incidents, queues their opens and resolves for the alerts topic, and saves each key's
  * watermark and pending state. That last write is handed to `alongWithCommit` (see
- * pipelined-transaction.ts) when given, so it needs no round trip of its own.
+ * pipelined-transaction.ts), so it needs no round trip of its own.
  */
 export async function applyAlerts(
   tx: Tx,
   rules: AlertRules,
   stored: readonly TelemetryEvent[],
-  alongWithCommit?: AlongWithCommit,
+  alongWithCommit: AlongWithCommit,
 ): Promise<AlertEvaluation> {
   const book = frozenRuleBook(rules);
   const readings: Reading[] = [];
@@ -254,8 +254,6 @@ export async function applyAlerts(
   const evaluation = evaluateAlerts(book, states, readings);
   const ids = await writeIncidents(tx, evaluation.incidents);
   await enqueueTransitions(tx, evaluation.transitions, ids);
-  const saved = saveKeyStates(tx, evaluation.keys);
-  if (alongWithCommit) alongWithCommit(saved);
-  else await saved;
+  alongWithCommit(saveKeyStates(tx, evaluation.keys));
   return evaluation;
 }
